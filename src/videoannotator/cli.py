@@ -1,0 +1,134 @@
+"""The `va` command: parses, calls the Workspace, formats. No logic lives only here."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .config import Settings
+from .errors import VAError
+
+
+def _emit(data, as_json: bool, human=None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    elif human is not None:
+        human(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>16}: {value}")
+
+
+class Context:
+    def __init__(self, home, embedder, device):
+        self.settings = Settings.from_env(home=home, embedder=embedder, device=device)
+        self._ws = None
+
+    @property
+    def workspace(self):
+        if self._ws is None:
+            from .workspace import Workspace
+
+            self._ws = Workspace(self.settings.home, settings=self.settings, embedder=self.settings.embedder or None)
+        return self._ws
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="VA_HOME", type=click.Path(file_okay=False), default=None,
+              help="Workspace directory (env VA_HOME; default ~/.local/share/videoannotator).")
+@click.option("--embedder", default=None, help="Embedder name (env VA_EMBEDDER); default: the workspace's own.")
+@click.option("--device", default=None, help="Torch device for embedding: cpu, cuda (env VA_DEVICE).")
+@click.version_option(package_name="videoannotator")
+@click.pass_context
+def cli(ctx, home, embedder, device):
+    """Video Annotator: build video classifiers from shots, search and active learning."""
+    ctx.obj = Context(home, embedder, device)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def info(obj: Context, as_json):
+    """Show what the workspace holds: videos, clips, embedder, vector dimension."""
+    _emit(obj.workspace.info(), as_json)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_obj
+def ingest(obj: Context, paths, as_json, quiet):
+    """Ingest video files, folders (recursively) or globs: shots, clips, embeddings.
+
+    A file already in the workspace (same content) is skipped. A file that cannot be read
+    is reported on one line and the others are still ingested; the exit status is then 1.
+
+    Examples:  va ingest movie.mp4   va ingest ~/footage/   va ingest 'clips/*.mov'
+    """
+    report = obj.workspace.ingest(paths, progress=not quiet and not as_json)
+    data = report.as_dict()
+    if as_json:
+        _emit(data, True)
+    else:
+        for entry in report.ingested:
+            click.echo(f"ingested {entry['path']}: {entry['clips']} clips")
+        for entry in report.skipped:
+            click.echo(f"skipped  {entry['path']}: {entry['reason']}")
+        rt = data["realtime_factor"]
+        click.echo(
+            f"{len(report.ingested)} ingested, {len(report.skipped)} skipped, {len(report.failed)} failed; "
+            f"{data['clips']} clips in {data['wall_seconds']:.1f} s" + (f" ({rt:.1f}x real time)" if rt else "")
+        )
+    for entry in report.failed:
+        click.echo(f"error: {entry['error']}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def config(as_json):
+    """List every setting: name, environment variable, default, meaning."""
+    rows = [{"name": n, "env": e, "default": d, "doc": doc} for n, e, d, doc in Settings.docs()]
+    if as_json:
+        _emit(rows, True)
+    else:
+        for r in rows:
+            click.echo(f"{r['env']:<22} {str(r['default'])!s:<28} {r['doc']}")
+
+
+@cli.group()
+def bench():
+    """Benchmarks (print figures; see docs/benchmarks.md)."""
+
+
+@bench.command("ingest")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--repeats", default=1, show_default=True, help="Fresh workspaces to ingest into; medians reported.")
+@click.pass_obj
+def bench_ingest(obj: Context, paths, as_json, repeats):
+    """Ingest PATHS into fresh temporary workspaces; report real-time factor and stage split."""
+    from .bench_ingest import run
+
+    _emit(run(paths, obj.settings, repeats=repeats), as_json)
+
+
+def main(argv=None):
+    try:
+        cli.main(args=argv, prog_name="va", standalone_mode=False)
+    except VAError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted; everything committed so far is kept (run the same command to resume)", err=True)
+        sys.exit(130)

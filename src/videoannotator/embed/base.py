@@ -1,0 +1,31 @@
+"""The embedder contract: images and texts into one L2-normalised space."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Embedder:
+    """Base class for vision-language embedders.
+
+    ``name`` is stable and recorded with every clip (a workspace refuses vectors from
+    another embedder). Both encoders return float32 arrays of shape (n, dim) whose rows
+    have unit L2 norm, in one space: cosine(text, image) ranks images for a query.
+    """
+
+    name: str = "base"
+    dim: int = 0
+
+    def encode_images(self, frames) -> np.ndarray:
+        """frames: a sequence of RGB uint8 arrays (H, W, 3), any size. Returns (n, dim)."""
+        raise NotImplementedError
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """texts: a list of strings. Returns (n, dim)."""
+        raise NotImplementedError
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)

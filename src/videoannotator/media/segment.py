@@ -1,0 +1,136 @@
+"""Decode a video once and cut it into clips: shot detection on small frames, a few larger
+frames kept per open shot, each clip handed out as soon as its shot is closed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from ..errors import MediaError
+from .clips import nearest_available, sample_positions, split_shot
+from .probe import VideoInfo, info_from, open_container, video_stream
+from .shots import make_detector
+
+CANDIDATES_PER_SECOND = 4  # frames kept per second of an open shot, to choose samples from
+
+
+@dataclass
+class SegmentOptions:
+    frames_per_clip: int = 3
+    min_shot_seconds: float = 0.5
+    max_clip_seconds: float = 10.0
+    shot_threshold: float = 0.0  # 0: the detector's own default
+    detect_width: int = 160
+    keep_width: int = 320  # width of kept frames (thumbnails; the embedder resizes again)
+    detector: str = "content"
+
+
+@dataclass
+class Clip:
+    start_frame: int
+    end_frame: int  # exclusive
+    start: float  # seconds
+    end: float
+    sample_frames: list[int]
+    images: list[np.ndarray]  # RGB uint8, one per sample frame
+    thumb_index: int  # which of images is the thumbnail
+
+
+@dataclass
+class SegmentStats:
+    frames: int = 0
+    decode_s: float = 0.0
+    detect_s: float = 0.0
+    cuts: list[int] = field(default_factory=list)
+
+
+def _even(x: int) -> int:
+    return max(2, x - x % 2)
+
+
+def segment(path, options: SegmentOptions, stats: SegmentStats | None = None) -> tuple[VideoInfo, Iterator[Clip]]:
+    """Open ``path`` and return its info plus a generator of clips (decoding happens lazily)."""
+    container = open_container(path)
+    try:
+        stream = video_stream(container, path)
+        info = info_from(container, stream, __import__("pathlib").Path(path))
+        if info.width <= 0 or info.height <= 0:
+            raise MediaError(f"{path}: video stream has no picture size; the file is corrupt")
+    except Exception:
+        container.close()
+        raise
+    return info, _clips(container, stream, info, options, stats if stats is not None else SegmentStats())
+
+
+def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: SegmentStats) -> Iterator[Clip]:
+    fps = info.fps
+    dw = _even(min(opt.detect_width, info.width))
+    dh = _even(int(round(info.height * dw / info.width)))
+    kw = _even(min(opt.keep_width, info.width))
+    kh = _even(int(round(info.height * kw / info.width)))
+    detector = make_detector(opt.detector, fps, opt.shot_threshold, max(1, int(round(opt.min_shot_seconds * fps))))
+    stride = max(1, int(round(fps / CANDIDATES_PER_SECOND)))
+    stream.thread_type = "AUTO"
+
+    times: list[float] = []
+    kept: dict[int, np.ndarray] = {}  # frame index -> RGB, for the open shot only
+    shot_start = 0
+    # One reformatter per output size: PyAV then reuses its scaler instead of building one
+    # per frame (measured 3x faster decoding on freecol).
+    to_small, to_kept = VideoReformatter(), VideoReformatter()
+
+    def close_shot(end: int) -> Iterator[Clip]:
+        nonlocal shot_start
+        for cs, ce in split_shot(shot_start, end, fps, opt.max_clip_seconds):
+            available = sorted(i for i in kept if cs <= i < ce)
+            if not available:
+                continue
+            picks = nearest_available(sample_positions(cs, ce, opt.frames_per_clip), available)
+            end_time = times[ce] if ce < len(times) else times[-1] + 1.0 / fps
+            yield Clip(cs, ce, times[cs], end_time, picks, [kept[i] for i in picks], len(picks) // 2)
+        for i in [i for i in kept if i < end]:
+            del kept[i]
+        shot_start = end
+
+    index = 0
+    t0 = time.perf_counter()
+    try:
+        for frame in container.decode(stream):
+            times.append(float(frame.time) if frame.time is not None else index / fps)
+            small = to_small.reformat(frame, width=dw, height=dh, format="bgr24").to_ndarray()
+            if index % stride == 0:
+                kept[index] = to_kept.reformat(frame, width=kw, height=kh, format="rgb24").to_ndarray()
+            t1 = time.perf_counter()
+            stats.decode_s += t1 - t0
+            cuts = detector.push(index, small)
+            stats.detect_s += time.perf_counter() - t1
+            index += 1
+            for cut in cuts:
+                if cut > shot_start:
+                    stats.cuts.append(cut)
+                    yield from close_shot(cut)
+            t0 = time.perf_counter()
+    except av.error.FFmpegError as exc:
+        raise MediaError(
+            f"{info.path}: decoding failed after {index} frames ({index / fps:.1f} s): {exc.strerror or exc}; "
+            "the file is corrupt or truncated"
+        ) from None
+    finally:
+        container.close()
+    stats.frames = index
+    if index == 0:
+        raise MediaError(f"{info.path}: no frame could be decoded; the file is corrupt or truncated")
+    if info.duration > 2.0 and times[-1] < 0.8 * info.duration - 1.0:
+        raise MediaError(
+            f"{info.path}: truncated: decoded {times[-1]:.1f} s of the {info.duration:.1f} s the file declares"
+        )
+    for cut in detector.finish():
+        if cut > shot_start:
+            stats.cuts.append(cut)
+            yield from close_shot(cut)
+    yield from close_shot(index)

@@ -1,0 +1,166 @@
+"""The one object the CLI, the HTTP server and the evaluation harness open: ``Workspace(home)``.
+
+All state lives under ``home``: ``catalog.sqlite`` (videos, clips, labels, annotations),
+``vectors.f32`` (clip vectors, row = clip id), ``thumbs/`` and ``previews/``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .errors import EmbedderMismatch, NotFound
+from .store.catalog import Catalog
+from .store.vectors import VectorStore
+
+DEFAULT_EMBEDDER = "conse-effnet-minilm"
+
+
+class Workspace:
+    def __init__(self, home: str | Path | None = None, settings: Settings | None = None, embedder=None):
+        """Open (or create) the workspace at ``home``.
+
+        ``embedder``: a name to insist on, or an ``Embedder`` instance (tests, harness).
+        Asking for another embedder than the one that made the stored vectors raises
+        EmbedderMismatch, which names ``va reembed`` as the way to switch.
+        """
+        self.settings = settings or Settings.from_env()
+        self.home = Path(home or self.settings.home).expanduser().resolve()
+        for sub in ("thumbs", "previews", "models"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.home / "catalog.sqlite")
+        self._embedder = embedder if embedder is not None and not isinstance(embedder, str) else None
+        wanted = embedder if isinstance(embedder, str) else (self._embedder.name if self._embedder else self.settings.embedder)
+        stored = self.catalog.get_meta("embedder")
+        if stored and wanted and wanted != stored and self.clip_count():
+            raise EmbedderMismatch(
+                f"this workspace's {self.clip_count()} clips were embedded with {stored!r}, not {wanted!r}; "
+                f"drop --embedder to use {stored!r}, or run `va reembed --embedder {wanted}` to recompute them"
+            )
+        self.embedder_name = wanted or stored or DEFAULT_EMBEDDER
+        self._vectors: VectorStore | None = None
+        dim = self.catalog.get_meta("dim")
+        if dim is not None:
+            self._open_vectors(int(dim))
+
+    # -- embedder and vectors ------------------------------------------------------------
+    @property
+    def embedder(self):
+        """The embedder, loaded on first use (the default model takes seconds to load)."""
+        if self._embedder is None:
+            from .embed import get_embedder
+
+            self._embedder = get_embedder(self.embedder_name, device=self.settings.device, batch_size=self.settings.batch_size)
+        return self._embedder
+
+    @property
+    def dim(self) -> int:
+        dim = self.catalog.get_meta("dim")
+        return int(dim) if dim is not None else int(self.embedder.dim)
+
+    def _open_vectors(self, dim: int) -> VectorStore:
+        if self._vectors is None or self._vectors.dim != dim:
+            self._vectors = VectorStore(self.home / "vectors.f32", dim)
+            self._vectors.truncate_to(self.clip_count())  # drop rows a crash left uncommitted
+        return self._vectors
+
+    def vectors(self) -> np.ndarray:
+        """(clips, dim) float32 memory-mapped matrix; row i is clip i."""
+        n = self.clip_count()
+        if self._vectors is None:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._vectors.matrix(n)
+
+    # -- catalog reads --------------------------------------------------------------------
+    def clip_count(self) -> int:
+        return int(self.catalog.scalar("SELECT COALESCE(MAX(id) + 1, 0) FROM clips"))
+
+    def info(self) -> dict:
+        return {
+            "home": str(self.home),
+            "videos": int(self.catalog.scalar("SELECT COUNT(*) FROM videos")),
+            "clips": int(self.catalog.scalar("SELECT COUNT(*) FROM clips")),
+            "vectors": int(self.vectors().shape[0]),
+            "embedder": self.embedder_name,
+            "dim": int(self.catalog.get_meta("dim") or 0) or self._known_dim(),
+            "schema_version": self.catalog.schema_version,
+        }
+
+    def _known_dim(self) -> int:
+        # An empty workspace knows its embedder's dimension without loading the model.
+        if self.embedder_name == DEFAULT_EMBEDDER:
+            return 384
+        return int(self.embedder.dim)
+
+    def videos(self) -> list[dict]:
+        rows = self.catalog.query(
+            "SELECT v.*, (SELECT COUNT(*) FROM clips c WHERE c.video_id = v.id) AS clips FROM videos v ORDER BY v.id"
+        )
+        return [dict(r) for r in rows]
+
+    def clip(self, clip_id: int) -> dict:
+        row = self.catalog.query(
+            "SELECT c.*, v.path AS video_path, v.content_hash FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.id = ?",
+            (int(clip_id),),
+        )
+        if not row:
+            raise NotFound(f"no clip with id {clip_id}; `va info` shows how many clips this workspace has")
+        return dict(row[0])
+
+    def thumb_path(self, clip: dict) -> Path:
+        return self.home / "thumbs" / f"{clip['content_hash'][:16]}-{clip['position']:05d}.jpg"
+
+    # -- writes ---------------------------------------------------------------------------
+    @contextmanager
+    def write_lock(self):
+        """Serialises vector appends + catalog commits across processes (two `va ingest`s)."""
+        with open(self.home / ".write.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def ingest(self, paths, progress: bool = True, on_event=None):
+        """Ingest files, folders or globs; see ``ingest.ingest_paths``."""
+        from .ingest import ingest_paths
+
+        return ingest_paths(self, paths, progress=progress, on_event=on_event)
+
+    def commit_video(self, info, content_hash: str, clips: list, vectors: np.ndarray) -> int:
+        """Store one video, its clips and their vectors atomically; returns the video id."""
+        from .store.catalog import utc_now
+
+        vectors = np.asarray(vectors, dtype=np.float32)
+        with self.write_lock():
+            store = self._open_vectors(vectors.shape[1])
+            first = self.clip_count()
+            store.append(vectors, at_row=first)
+            with self.catalog.transaction() as db:
+                if not self.catalog.get_meta("embedder"):
+                    self.catalog.set_meta("embedder", self.embedder_name, db)
+                    self.catalog.set_meta("dim", vectors.shape[1], db)
+                cur = db.execute(
+                    "INSERT INTO videos(path, content_hash, duration, fps, width, height, frame_count, size_bytes, codec, ingested_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (info.path, content_hash, info.duration, info.fps, info.width, info.height, info.frame_count,
+                     info.size_bytes, info.codec, utc_now()),
+                )
+                video_id = cur.lastrowid
+                db.executemany(
+                    "INSERT INTO clips(id, video_id, position, start_s, end_s, start_frame, end_frame, sample_frames, embedder)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    [
+                        (first + i, video_id, i, c.start, c.end, c.start_frame, c.end_frame,
+                         ",".join(map(str, c.sample_frames)), self.embedder_name)
+                        for i, c in enumerate(clips)
+                    ],
+                )
+        return video_id
+
+    def has_video(self, content_hash: str) -> bool:
+        return self.catalog.scalar("SELECT 1 FROM videos WHERE content_hash = ?", (content_hash,)) is not None
