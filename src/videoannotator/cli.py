@@ -89,6 +89,26 @@ def ingest(obj: Context, paths, as_json, quiet):
 
 
 @cli.command()
+@click.option("--embedder", "new_embedder", required=True, help="The embedder to switch to, e.g. hf:openai/clip-vit-base-patch32.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def reembed(obj: Context, new_embedder, as_json):
+    """Recompute every clip vector with another embedder (needs the original video files).
+
+    Clips, ids and annotations are kept; an interrupted run leaves the old vectors in place.
+    """
+    from .embed import get_embedder
+    from .reembed import reembed as run
+    from .workspace import Workspace
+
+    from dataclasses import replace
+
+    ws = Workspace(obj.settings.home, settings=replace(obj.settings, embedder=""))
+    embedder = get_embedder(new_embedder, device=obj.settings.device, batch_size=obj.settings.batch_size)
+    _emit(run(ws, embedder, progress=not as_json), as_json)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True)
 def config(as_json):
     """List every setting: name, environment variable, default, meaning."""
@@ -132,3 +152,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         click.echo("interrupted; everything committed so far is kept (run the same command to resume)", err=True)
         sys.exit(130)
+
+
+from . import cli_loop  # noqa: E402,F401  (registers the loop commands on `cli`)

@@ -164,3 +164,83 @@ class Workspace:
 
     def has_video(self, content_hash: str) -> bool:
         return self.catalog.scalar("SELECT 1 FROM videos WHERE content_hash = ?", (content_hash,)) is not None
+
+    # -- the annotation loop (see loop.py) --------------------------------------------------
+    @property
+    def labels(self):
+        from .store.labels import Labels
+
+        return Labels(self.catalog)
+
+    @property
+    def annotations(self):
+        from .store.annotations import Annotations
+
+        return Annotations(self.catalog)
+
+    @property
+    def models(self):
+        from .store.models import ModelVersions
+
+        return ModelVersions(self.catalog, self.home / "models")
+
+    def annotate(self, label, clip_ids, value, annotator="default", source="cli", model_version=None) -> list[dict]:
+        return self.annotations.add(self.labels.get(label)["id"], clip_ids, value, annotator, source, model_version)
+
+    def undo(self, label, annotator="default", clip_id=None) -> dict:
+        return self.annotations.undo(self.labels.get(label)["id"], annotator, clip_id)
+
+    def search(self, text=None, clip_id=None, k=20, offset=0, label=None, hide_annotated=False) -> list[dict]:
+        from . import loop
+
+        return loop.search(self, text, clip_id, k, offset, label, hide_annotated)
+
+    def build(self, label, seed=0, n_feed=100) -> dict:
+        from . import loop
+
+        return loop.build(self, label, seed, n_feed)
+
+    def feed(self, label, name, n=20, offset=0, seed=0, version=None) -> dict:
+        from . import loop
+
+        return loop.feed(self, label, name, n, offset, seed, version)
+
+    def review(self, label, filter="all") -> dict:
+        from . import loop
+
+        return loop.review(self, label, filter)
+
+    def export_model(self, label, version=None) -> dict:
+        from . import loop
+
+        return loop.export_model(self, label, version)
+
+    def export_annotations(self, label, events=False) -> list[dict]:
+        from . import loop
+
+        return loop.export_annotations(self, label, events)
+
+    def index(self):
+        """The vector index over all clips, kept in step with the catalog (new rows added)."""
+        from .search import make_index
+
+        n = self.clip_count()
+        idx = getattr(self, "_index", None)
+        if idx is None or getattr(self, "_index_rows", 0) > n:
+            idx = make_index("auto", self.dim, path=self.home / "index", matrix=lambda: self.vectors())
+            self._index, self._index_rows = idx, 0
+        if self._index_rows < n:
+            idx.add(np.arange(self._index_rows, n, dtype=np.int64), np.asarray(self.vectors()[self._index_rows:n]))
+            self._index_rows = n
+        return idx
+
+    def clusters(self):
+        """k-means centroids of the corpus for the diversity score; refit when the corpus grows."""
+        from .learn.diversity import fit_clusters
+
+        n = self.clip_count()
+        cached = getattr(self, "_clusters", None)
+        if cached is None or cached[0] != n:
+            X = self.vectors()
+            self._clusters = (n, fit_clusters(X, k=min(50, max(2, n // 20)), seed=0) if n >= 4 else None)
+        return self._clusters[1]

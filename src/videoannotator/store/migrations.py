@@ -33,4 +33,48 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX clips_video ON clips(video_id, position);
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            description TEXT NOT NULL DEFAULT '',
+            keywords TEXT NOT NULL DEFAULT '[]',
+            archived INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        -- Append-only: a change of mind, an undo, a flip in review is a new row.
+        CREATE TABLE annotations (
+            id INTEGER PRIMARY KEY,
+            label_id INTEGER NOT NULL REFERENCES labels(id),
+            clip_id INTEGER NOT NULL REFERENCES clips(id),
+            value TEXT NOT NULL CHECK (value IN ('positive', 'negative', 'skip', 'cleared')),
+            annotator TEXT NOT NULL,
+            source TEXT NOT NULL,
+            model_version INTEGER,
+            undoes INTEGER REFERENCES annotations(id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX annotations_label ON annotations(label_id, clip_id, annotator, id);
+        -- A model version is a row, never a file overwritten.
+        CREATE TABLE model_versions (
+            id INTEGER PRIMARY KEY,
+            label_id INTEGER NOT NULL REFERENCES labels(id),
+            version INTEGER NOT NULL,
+            embedder TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            coef BLOB NOT NULL,
+            intercept REAL NOT NULL,
+            threshold REAL NOT NULL,
+            clips_scored INTEGER NOT NULL,
+            last_annotation_id INTEGER NOT NULL,
+            snapshot TEXT NOT NULL,
+            metrics TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (label_id, version)
+        );
+        """,
+    ),
 ]

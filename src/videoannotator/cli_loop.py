@@ -1,0 +1,232 @@
+"""`va label|search|annotate|undo|build|feed|review|export|serve`: the loop from a terminal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+import click
+
+from .cli import _emit, cli
+
+ANNOTATOR_HELP = "Who is annotating (env VA_ANNOTATOR; default: your login name)."
+
+
+def _annotator(value):
+    import getpass
+    import os
+
+    return value or os.environ.get("VA_ANNOTATOR") or getpass.getuser() or "default"
+
+
+def _clips_table(clips):
+    if not clips:
+        click.echo("(no clips)")
+    for c in clips:
+        score = f"{c['score']:+.4f}" if "score" in c else ""
+        click.echo(f"{c['clip_id']:>8}  {score:>9}  {c['start']:>8.2f}-{c['end']:<8.2f} {c['video']}")
+
+
+@cli.group()
+def label():
+    """Create and manage labels (one binary classifier each)."""
+
+
+@label.command("create")
+@click.argument("name")
+@click.option("--description", "-d", default="", help="The guideline: what counts as positive.")
+@click.option("--keywords", "-k", default="", help="Comma-separated keywords, e.g. 'Landscapes, Buildings'.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def label_create(obj, name, description, keywords, as_json):
+    """Create a label, e.g. va label create establishing-shot -d "Extremely wide shot ..." -k "Landscapes, Buildings"."""
+    _emit(obj.workspace.labels.create(name, description, keywords), as_json)
+
+
+@label.command("list")
+@click.option("--all", "include_archived", is_flag=True, help="Include archived labels.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def label_list(obj, include_archived, as_json):
+    """List labels."""
+    labels = obj.workspace.labels.list(include_archived)
+    if as_json:
+        _emit(labels, True)
+        return
+    for lab in labels:
+        flag = " (archived)" if lab["archived"] else ""
+        click.echo(f"{lab['name']}{flag}: {lab['description']}  [{', '.join(lab['keywords'])}]")
+
+
+@label.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def label_show(obj, name, as_json):
+    """Show a label with its annotation counts and model versions."""
+    ws = obj.workspace
+    lab = ws.labels.get(name)
+    _, _, counts = ws.annotations.training_set(lab["id"])
+    _emit({**lab, "counts": counts, "versions": ws.models.list(lab["id"])}, as_json)
+
+
+@label.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@click.pass_obj
+def label_rename(obj, name, new_name):
+    """Rename a label (annotations and models follow)."""
+    _emit(obj.workspace.labels.update(name, name=new_name), False)
+
+
+@label.command("edit")
+@click.argument("name")
+@click.option("--description", "-d", default=None)
+@click.option("--keywords", "-k", default=None)
+@click.pass_obj
+def label_edit(obj, name, description, keywords):
+    """Change a label's description or keywords."""
+    _emit(obj.workspace.labels.update(name, description=description, keywords=keywords), False)
+
+
+@label.command("archive")
+@click.argument("name")
+@click.option("--undo", is_flag=True, help="Bring an archived label back.")
+@click.pass_obj
+def label_archive(obj, name, undo):
+    """Archive a label (hidden from lists; nothing is deleted)."""
+    _emit(obj.workspace.labels.update(name, archived=not undo), False)
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--like", "clip_id", type=int, default=None, help="Find clips similar to this clip id instead.")
+@click.option("--label", "-l", default=None, help="With --hide-annotated: the label whose annotated clips to hide.")
+@click.option("--hide-annotated", is_flag=True, help="Leave out clips already annotated for --label.")
+@click.option("-k", default=20, show_default=True, help="How many clips.")
+@click.option("--offset", default=0, show_default=True, help="Skip this many (paging).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def search(obj, text, clip_id, label, hide_annotated, k, offset, as_json):
+    """Find clips by text (zero-shot) or by example (--like CLIP_ID).
+
+    Examples:  va search "a ship at sea" -k 10     va search --like 12
+    """
+    clips = obj.workspace.search(text, clip_id, k, offset, label, hide_annotated)
+    _emit(clips, as_json, _clips_table)
+
+
+@cli.command()
+@click.argument("label")
+@click.argument("clip_ids", nargs=-1, type=int, required=True)
+@click.argument("value", type=click.Choice(["positive", "negative", "skip"]))
+@click.option("--annotator", "-a", default=None, help=ANNOTATOR_HELP)
+@click.option("--source", default="cli", help="Where the clip was shown (search, a feed name, review).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def annotate(obj, label, clip_ids, value, annotator, source, as_json):
+    """Annotate clips for a label: va annotate LABEL CLIP_ID... positive|negative|skip."""
+    events = obj.workspace.annotate(label, list(clip_ids), value, _annotator(annotator), source)
+    _emit(events if as_json else {"annotated": len(events), "value": value, "label": label}, as_json)
+
+
+@cli.command()
+@click.argument("label")
+@click.option("--clip", "clip_id", type=int, default=None, help="Undo the latest annotation of this clip only.")
+@click.option("--annotator", "-a", default=None, help=ANNOTATOR_HELP)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def undo(obj, label, clip_id, annotator, as_json):
+    """Undo your latest annotation on a label (appends an event; history is kept)."""
+    _emit(obj.workspace.undo(label, _annotator(annotator), clip_id), as_json)
+
+
+@cli.command()
+@click.argument("label")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def build(obj, label, seed, as_json):
+    """Train the label's classifier on its annotations, score every clip, show the four feeds."""
+    result = obj.workspace.build(label, seed=seed)
+    if as_json:
+        _emit(result, True)
+        return
+    m = result["metrics"]
+    click.echo(f"{result['label']} version {result['version']}: {json.dumps(m.get('counts'))}")
+    click.echo(f"  cross-validated AP: {json.dumps(m.get('cv_ap'))}")
+    for name, ids in result["feeds"].items():
+        click.echo(f"  {name:<13} {' '.join(map(str, ids[:10]))}{' ...' if len(ids) > 10 else ''}")
+
+
+@cli.command()
+@click.argument("label")
+@click.argument("name", type=click.Choice(["top_positive", "top_negative", "borderline", "random"]))
+@click.option("-n", default=20, show_default=True)
+@click.option("--offset", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def feed(obj, label, name, n, offset, seed, as_json):
+    """Show one feed of the label's latest model (annotated clips left out)."""
+    result = obj.workspace.feed(label, name, n, offset, seed)
+    _emit(result, as_json, lambda r: _clips_table(r["clips"]))
+
+
+@cli.command()
+@click.argument("label")
+@click.option("--filter", "filter_", default="all", show_default=True,
+              type=click.Choice(["all", "positive", "negative", "skip", "unresolved", "model_disagrees", "annotators_disagree"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def review(obj, label, filter_, as_json):
+    """Every annotation of the label with the latest model's score beside it."""
+    result = obj.workspace.review(label, filter_)
+
+    def human(r):
+        for a in r["annotations"]:
+            score = f"{a['score']:+.3f}" if a.get("score") is not None else "   -  "
+            flags = ("  model disagrees" if a["model_disagrees"] else "") + ("  annotators disagree" if a["annotators_disagree"] else "")
+            click.echo(f"{a['clip_id']:>8}  {a['value']:<10} {score}  {a['video']} {a['start']:.1f}-{a['end']:.1f}{flags}")
+
+    _emit(result, as_json, human)
+
+
+@cli.command()
+@click.argument("label")
+@click.option("--what", type=click.Choice(["annotations", "events", "model"]), default="annotations", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default=None,
+              help="annotations/events: jsonl (default) or csv; model: json.")
+@click.option("--version", type=int, default=None, help="Model version (default: latest).")
+@click.pass_obj
+def export(obj, label, what, fmt, version):
+    """Export a label's annotations (current values or the raw event log) or its model as JSON."""
+    ws = obj.workspace
+    if what == "model":
+        click.echo(json.dumps(ws.export_model(label, version), indent=2))
+        return
+    rows = ws.export_annotations(label, events=(what == "events"))
+    if (fmt or "jsonl") == "csv":
+        buf = io.StringIO()
+        fields = [k for k in rows[0].keys() if k != "votes"] if rows else ["clip_id"]
+        writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        for row in rows:
+            click.echo(json.dumps(row))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but localhost needs --token.")
+@click.option("--port", default=8765, show_default=True)
+@click.option("--token", envvar="VA_TOKEN", default=None, help="Access token required on non-local addresses (env VA_TOKEN).")
+@click.pass_obj
+def serve(obj, host, port, token):
+    """Serve the HTTP API (and the page) for this workspace."""
+    from .server.run import serve as run
+
+    run(obj.workspace, host=host, port=port, token=token)

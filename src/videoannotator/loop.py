@@ -1,0 +1,216 @@
+"""The annotation loop over a workspace: search, annotate, build, feeds, review, export.
+
+Thin glue between the catalog (store/), the pure learning code (learn/) and the vector
+index (search/); the Workspace methods call these functions one-to-one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .errors import InvalidInput, NotReady
+
+FEED_NAMES = ("top_positive", "top_negative", "borderline", "random")
+MAX_PAGE = 1000
+
+
+def _page(k, offset):
+    k, offset = int(k), int(offset)
+    if not 1 <= k <= MAX_PAGE:
+        raise InvalidInput(f"k must be between 1 and {MAX_PAGE}, got {k}")
+    if offset < 0:
+        raise InvalidInput(f"offset must be >= 0, got {offset}")
+    return k, offset
+
+
+def annotated_ids(ws, label_id: int) -> np.ndarray:
+    """Every clip with a current value for the label (positive, negative, skip, unresolved)."""
+    return np.fromiter(ws.annotations.current(label_id).keys(), dtype=np.int64)
+
+
+def describe_clips(ws, clip_ids, scores=None) -> list[dict]:
+    clip_ids = [int(c) for c in clip_ids]
+    if not clip_ids:
+        return []
+    rows = ws.catalog.query(
+        f"SELECT c.id, c.video_id, c.position, c.start_s, c.end_s, v.path FROM clips c JOIN videos v ON v.id = c.video_id"
+        f" WHERE c.id IN ({','.join('?' * len(clip_ids))})", clip_ids)
+    by_id = {r["id"]: r for r in rows}
+    out = []
+    for i, clip_id in enumerate(clip_ids):
+        r = by_id[clip_id]
+        item = {"clip_id": clip_id, "video": r["path"], "video_id": r["video_id"], "start": round(r["start_s"], 3),
+                "end": round(r["end_s"], 3)}
+        if scores is not None:
+            item["score"] = round(float(scores[i]), 5)
+        out.append(item)
+    return out
+
+
+# -- search ------------------------------------------------------------------------------
+def search(ws, text: str | None = None, clip_id: int | None = None, k: int = 20, offset: int = 0,
+           label=None, hide_annotated: bool = False) -> list[dict]:
+    k, offset = _page(k, offset)
+    if (text is None) == (clip_id is None):
+        raise InvalidInput("search needs either a text query or a clip id (more like this clip)")
+    if text is not None:
+        text = str(text).strip()
+        if not text or len(text) > 1000:
+            raise InvalidInput("the search text must be 1-1,000 characters")
+        query = ws.embedder.encode_texts([text])[0]
+    else:
+        query = np.asarray(ws.vectors()[ws.clip(clip_id)["id"]], dtype=np.float32)
+    exclude = set()
+    if clip_id is not None:
+        exclude.add(int(clip_id))
+    if hide_annotated:
+        if label is None:
+            raise InvalidInput("hide_annotated needs a label")
+        exclude |= set(annotated_ids(ws, ws.labels.get(label)["id"]).tolist())
+    ids, scores = ws.index().search(query, k + offset, exclude=exclude or None)
+    return describe_clips(ws, ids[offset:], scores[offset:])
+
+
+# -- build ---------------------------------------------------------------------------------
+def build(ws, label, seed: int = 0, n_feed: int = 100) -> dict:
+    from .learn.build import build_model
+
+    label = ws.labels.get(label)
+    label_id = label["id"]
+    last_event = ws.annotations.last_event_id(label_id)
+    ids, ys, counts = ws.annotations.training_set(label_id, up_to_id=last_event or None)
+    if counts["positive"] == 0 or counts["negative"] == 0:
+        raise NotReady(
+            f"build needs at least one positive and one negative annotation for {label['name']!r} "
+            f"(has {counts['positive']} positive, {counts['negative']} negative); annotate some clips first"
+        )
+    started = time.perf_counter()
+    X = ws.vectors()
+    previous = ws.models.latest_or_none(label_id)
+    result = build_model(
+        X, np.arange(X.shape[0], dtype=np.int64), np.asarray(ids, dtype=np.int64), np.asarray(ys, dtype=np.int8),
+        seed=seed, previous=previous, n_feed=n_feed, clusters=ws.clusters(),
+    )
+    metrics = dict(result.metrics)
+    metrics["counts"] = {**counts, **metrics.get("counts", {})}
+    metrics["change"] = _change(ws, previous, result.scores, metrics)
+    snapshot = {"last_annotation_id": last_event, "positives": [i for i, y in zip(ids, ys) if y == 1],
+                "negatives": [i for i, y in zip(ids, ys) if y == 0]}
+    model = ws.models.save(label_id, ws.embedder_name, result.coef, result.intercept, result.threshold,
+                           result.scores, last_event, snapshot, metrics)
+    feeds = {name: list(map(int, feed_ids)) for name, feed_ids in result.feeds.items()}
+    skip_ids = set(annotated_ids(ws, label_id).tolist()) - set(ids)
+    if skip_ids:  # skipped / unresolved clips are annotated too: keep them out of the feeds
+        feeds = {name: [i for i in f if i not in skip_ids] for name, f in feeds.items()}
+    timings = dict(result.timings_ms)
+    timings["total"] = round((time.perf_counter() - started) * 1000, 1)
+    return {"label": label["name"], "version": model["version"], "metrics": metrics, "feeds": feeds,
+            "timings_ms": timings}
+
+
+def _change(ws, previous, scores, metrics) -> dict | None:
+    """How this build differs from the last one: AP delta and clips whose side flipped."""
+    if previous is None:
+        return None
+    old = ws.models.scores(previous)
+    n = min(len(old), len(scores))
+    flipped = int(np.count_nonzero((old[:n] > previous["threshold"]) != (scores[:n] > 0)))
+    old_ap = (previous["metrics"].get("cv_ap") or {}).get("ap") if isinstance(previous["metrics"].get("cv_ap"), dict) else None
+    new_ap = (metrics.get("cv_ap") or {}).get("ap") if isinstance(metrics.get("cv_ap"), dict) else None
+    return {
+        "previous_version": previous["version"],
+        "clips_flipped": flipped,
+        "ap_delta": None if old_ap is None or new_ap is None else round(new_ap - old_ap, 4),
+        "new_annotations": metrics["counts"]["positive"] + metrics["counts"]["negative"]
+        - len(previous["snapshot"]["positives"]) - len(previous["snapshot"]["negatives"]),
+    }
+
+
+def model_scores(ws, model: dict) -> np.ndarray:
+    """The version's corpus scores, extended to clips ingested after it was built."""
+    from .learn.classifier import score_corpus
+
+    scores = ws.models.scores(model)
+    n = ws.clip_count()
+    if len(scores) < n:
+        extra = score_corpus(ws.vectors()[len(scores):n], model["coef"], model["intercept"])
+        scores = np.concatenate([scores, np.asarray(extra, dtype=np.float32)])
+    return scores
+
+
+# -- feeds ---------------------------------------------------------------------------------
+def feed(ws, label, name: str, n: int = 20, offset: int = 0, seed: int = 0, version: int | None = None) -> dict:
+    from .learn.feeds import FEEDS
+
+    n, offset = _page(n, offset)
+    if name not in FEEDS:
+        raise InvalidInput(f"unknown feed {name!r}; choose one of: {', '.join(FEED_NAMES)}")
+    label = ws.labels.get(label)
+    model = ws.models.get(label["id"], version)
+    scores = model_scores(ws, model)
+    ids = np.arange(len(scores), dtype=np.int64)
+    picked = FEEDS[name](scores, ids, n, seed, exclude=annotated_ids(ws, label["id"]), offset=offset)
+    return {"label": label["name"], "feed": name, "version": model["version"], "offset": offset,
+            "clips": describe_clips(ws, picked, scores[picked])}
+
+
+# -- review --------------------------------------------------------------------------------
+REVIEW_FILTERS = ("all", "positive", "negative", "skip", "unresolved", "model_disagrees", "annotators_disagree")
+
+
+def review(ws, label, filter: str = "all") -> dict:
+    if filter not in REVIEW_FILTERS:
+        raise InvalidInput(f"unknown review filter {filter!r}; choose one of: {', '.join(REVIEW_FILTERS)}")
+    label = ws.labels.get(label)
+    current = ws.annotations.current(label["id"])
+    model = ws.models.latest_or_none(label["id"])
+    scores = model_scores(ws, model) if model else None
+    clip_ids = sorted(current)
+    items = describe_clips(ws, clip_ids, scores[clip_ids] if scores is not None and clip_ids else None)
+    out = []
+    for item in items:
+        entry = current[item["clip_id"]]
+        votes = entry["votes"]
+        value = entry["value"]
+        score = item.get("score")
+        item.update(value=value, votes=votes,
+                    annotators_disagree=len({v for v in votes.values() if v != "skip"}) > 1,
+                    model_disagrees=score is not None and value in ("positive", "negative")
+                    and (score > 0) != (value == "positive"))
+        if filter == "all":
+            keep = True
+        elif filter in ("model_disagrees", "annotators_disagree"):
+            keep = item[filter]
+        else:
+            keep = value == filter
+        if keep:
+            out.append(item)
+    return {"label": label["name"], "version": model["version"] if model else None, "filter": filter,
+            "annotations": out}
+
+
+# -- export --------------------------------------------------------------------------------
+def export_model(ws, label, version: int | None = None) -> dict:
+    label = ws.labels.get(label)
+    model = ws.models.get(label["id"], version)
+    return {
+        "label": label["name"], "description": label["description"], "keywords": label["keywords"],
+        "version": model["version"], "embedder": model["embedder"], "dim": model["dim"],
+        "weights": [round(float(w), 7) for w in model["coef"]], "intercept": model["intercept"],
+        "threshold": model["threshold"], "score": "logit = weights . clip_vector + intercept; positive if logit > threshold",
+        "metrics": model["metrics"], "created_at": model["created_at"],
+        "annotation_snapshot": model["snapshot"],
+    }
+
+
+def export_annotations(ws, label, events: bool = False) -> list[dict]:
+    label = ws.labels.get(label)
+    if events:
+        return ws.annotations.events(label["id"])
+    current = ws.annotations.current(label["id"])
+    items = describe_clips(ws, sorted(current))
+    for item in items:
+        item.update(label=label["name"], value=current[item["clip_id"]]["value"], votes=current[item["clip_id"]]["votes"])
+    return items

@@ -1,0 +1,65 @@
+"""Recompute every clip vector with another embedder, keeping clips, ids and annotations.
+
+Frames are taken again at each clip's recorded sample positions (one decode per video);
+the new matrix is written beside the old one and swapped in atomically at the end, so an
+interrupted reembed leaves the workspace as it was.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from .embed.base import l2_normalise
+from .errors import MediaError
+from .media.probe import open_container, video_stream
+
+
+def frames_at(path: str, indices: set[int], width: int) -> dict[int, np.ndarray]:
+    out: dict[int, np.ndarray] = {}
+    last = max(indices)
+    scaler = VideoReformatter()
+    with open_container(path) as container:
+        stream = video_stream(container, path)
+        stream.thread_type = "AUTO"
+        for i, frame in enumerate(container.decode(stream)):
+            if i in indices:
+                h = max(2, int(round(frame.height * width / frame.width)) // 2 * 2)
+                out[i] = scaler.reformat(frame, width=width, height=h, format="rgb24").to_ndarray()
+            if i >= last:
+                break
+    return out
+
+
+def reembed(ws, embedder, progress: bool = True) -> dict:
+    from tqdm.auto import tqdm
+
+    n = ws.clip_count()
+    tmp = ws.home / "vectors.f32.reembed"
+    out = np.memmap(tmp, mode="w+", dtype=np.float32, shape=(max(n, 1), embedder.dim))
+    for video in tqdm(ws.videos(), desc="reembed", unit="video", disable=not progress):
+        clips = ws.catalog.query("SELECT id, sample_frames FROM clips WHERE video_id=? ORDER BY position", (video["id"],))
+        wanted = {int(f) for c in clips for f in c["sample_frames"].split(",") if f}
+        try:
+            frames = frames_at(video["path"], wanted, ws.settings.thumb_width)
+        except MediaError as exc:
+            raise MediaError(f"reembed needs the original video files: {exc.message}") from None
+        for c in clips:
+            picks = [frames[int(f)] for f in c["sample_frames"].split(",") if f and int(f) in frames]
+            if not picks:
+                raise MediaError(f"{video['path']}: changed since ingest (frames missing); re-ingest it")
+            out[c["id"]] = l2_normalise(embedder.encode_images(picks).mean(axis=0, keepdims=True))[0]
+    out.flush()
+    del out
+    with open(tmp, "r+b") as fh:
+        fh.truncate(n * embedder.dim * 4)
+        os.fsync(fh.fileno())
+    with ws.write_lock():
+        os.replace(tmp, ws.home / "vectors.f32")
+        with ws.catalog.transaction() as db:
+            ws.catalog.set_meta("embedder", embedder.name, db)
+            ws.catalog.set_meta("dim", embedder.dim, db)
+            db.execute("UPDATE clips SET embedder = ?", (embedder.name,))
+    return {"clips": n, "embedder": embedder.name, "dim": embedder.dim}

@@ -1,0 +1,134 @@
+"""The annotation event log and what it means now.
+
+Every action appends a row. A clip's current value *for one annotator* is that annotator's
+latest event; the *label's* value for a clip aggregates annotators by majority over
+positive/negative votes (ties are unresolved and stay out of training).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from ..errors import InvalidInput, NotFound
+from .catalog import Catalog, utc_now
+
+VALUES = ("positive", "negative", "skip")
+SOURCES_MAX = 64
+
+
+def check_value(value) -> str:
+    v = str(value).strip().lower()
+    aliases = {"pos": "positive", "p": "positive", "1": "positive", "yes": "positive",
+               "neg": "negative", "n": "negative", "0": "negative", "no": "negative", "s": "skip"}
+    v = aliases.get(v, v)
+    if v not in VALUES:
+        raise InvalidInput(f"annotation value {value!r} is not one of positive, negative, skip")
+    return v
+
+
+def check_annotator(annotator) -> str:
+    a = str(annotator or "").strip()
+    if not a or len(a) > 64 or any(ord(ch) < 32 for ch in a):
+        raise InvalidInput("annotator: give a name of 1-64 printable characters")
+    return a
+
+
+class Annotations:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    def add(self, label_id: int, clip_ids, value, annotator, source="cli", model_version=None) -> list[dict]:
+        """Append one event per clip, in one transaction; returns the events."""
+        value, annotator = check_value(value), check_annotator(annotator)
+        source = str(source or "cli")[:SOURCES_MAX]
+        clip_ids = [int(c) for c in (clip_ids if isinstance(clip_ids, (list, tuple)) else [clip_ids])]
+        now = utc_now()
+        with self.catalog.transaction() as db:
+            known = {r[0] for r in db.execute(
+                f"SELECT id FROM clips WHERE id IN ({','.join('?' * len(clip_ids))})", clip_ids)}
+            missing = [c for c in clip_ids if c not in known]
+            if missing:
+                raise NotFound(f"no clip with id {missing[0]}; ids come from search, feeds or `va info`")
+            ids = []
+            for clip_id in clip_ids:
+                cur = db.execute(
+                    "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, created_at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (label_id, clip_id, value, annotator, source, model_version, now),
+                )
+                ids.append(cur.lastrowid)
+        return [self._event(i) for i in ids]
+
+    def undo(self, label_id: int, annotator, clip_id: int | None = None) -> dict:
+        """Undo the annotator's latest not-yet-undone event on this label (or on one clip):
+        append an event restoring the value they had before it."""
+        annotator = check_annotator(annotator)
+        with self.catalog.transaction() as db:
+            undone = {r[0] for r in db.execute(
+                "SELECT undoes FROM annotations WHERE label_id=? AND annotator=? AND undoes IS NOT NULL", (label_id, annotator))}
+            sql = "SELECT * FROM annotations WHERE label_id=? AND annotator=? AND undoes IS NULL"
+            params = [label_id, annotator]
+            if clip_id is not None:
+                sql += " AND clip_id=?"
+                params.append(int(clip_id))
+            target = next((r for r in db.execute(sql + " ORDER BY id DESC", params) if r["id"] not in undone), None)
+            if target is None:
+                raise NotFound(f"nothing to undo for annotator {annotator!r} on this label")
+            before = db.execute(
+                "SELECT value FROM annotations WHERE label_id=? AND annotator=? AND clip_id=? AND id<? ORDER BY id DESC LIMIT 1",
+                (label_id, annotator, target["clip_id"], target["id"]),
+            ).fetchone()
+            cur = db.execute(
+                "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, undoes, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (label_id, target["clip_id"], before[0] if before else "cleared", annotator, "undo",
+                 target["model_version"], target["id"], utc_now()),
+            )
+        return self._event(cur.lastrowid)
+
+    def _event(self, event_id: int) -> dict:
+        rows = self.catalog.query("SELECT * FROM annotations WHERE id=?", (event_id,))
+        return dict(rows[0])
+
+    def events(self, label_id: int, since_id: int = 0) -> list[dict]:
+        return [dict(r) for r in self.catalog.query(
+            "SELECT * FROM annotations WHERE label_id=? AND id>? ORDER BY id", (label_id, since_id))]
+
+    def last_event_id(self, label_id: int) -> int:
+        return int(self.catalog.scalar("SELECT COALESCE(MAX(id), 0) FROM annotations WHERE label_id=?", (label_id,)))
+
+    def current(self, label_id: int, up_to_id: int | None = None) -> dict[int, dict]:
+        """clip_id -> {"votes": {annotator: value}, "value": aggregated}. ``up_to_id`` replays the log
+        to a past moment (the exact snapshot a model version was built on)."""
+        sql = ("SELECT a.clip_id, a.annotator, a.value FROM annotations a JOIN ("
+               " SELECT MAX(id) AS id FROM annotations WHERE label_id=?" + (" AND id<=?" if up_to_id else "") +
+               " GROUP BY clip_id, annotator) latest ON latest.id = a.id")
+        params = (label_id, up_to_id) if up_to_id else (label_id,)
+        votes: dict[int, dict] = defaultdict(dict)
+        for clip_id, annotator, value in self.catalog.query(sql, params):
+            if value != "cleared":
+                votes[clip_id][annotator] = value
+        return {clip: {"votes": v, "value": aggregate(v.values())} for clip, v in votes.items() if v}
+
+    def training_set(self, label_id: int, up_to_id: int | None = None) -> tuple[list[int], list[int], dict]:
+        """(clip ids, 0/1 labels, counts) from the aggregated current values."""
+        current = self.current(label_id, up_to_id)
+        ids, ys = [], []
+        counts = Counter(entry["value"] for entry in current.values())
+        for clip_id in sorted(current):
+            value = current[clip_id]["value"]
+            if value in ("positive", "negative"):
+                ids.append(clip_id)
+                ys.append(1 if value == "positive" else 0)
+        return ids, ys, {k: counts.get(k, 0) for k in ("positive", "negative", "skip", "unresolved")}
+
+
+def aggregate(values) -> str:
+    """Majority of positive/negative votes; a tie is 'unresolved'; only skips → 'skip'."""
+    c = Counter(values)
+    pos, neg = c.get("positive", 0), c.get("negative", 0)
+    if pos == neg == 0:
+        return "skip"
+    if pos == neg:
+        return "unresolved"
+    return "positive" if pos > neg else "negative"

@@ -1,0 +1,99 @@
+"""Labels: one binary concept each, with the guideline (description, keywords) annotators see."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..errors import Conflict, InvalidInput, NotFound
+from .catalog import Catalog, utc_now
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+
+
+def validate_name(name) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name:
+        raise InvalidInput("a label needs a name, e.g. establishing-shot")
+    if not NAME_RE.match(name):
+        raise InvalidInput(
+            f"label name {name!r} has odd characters; use up to 64 letters, digits, spaces, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def _keywords(keywords) -> list[str]:
+    if keywords is None:
+        return []
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    out = [str(k).strip() for k in keywords if str(k).strip()]
+    if any(len(k) > 200 for k in out) or len(out) > 100:
+        raise InvalidInput("keywords: at most 100, each under 200 characters")
+    return out
+
+
+def _row(r) -> dict:
+    return {
+        "id": r["id"],
+        "name": r["name"],
+        "description": r["description"],
+        "keywords": json.loads(r["keywords"]),
+        "archived": bool(r["archived"]),
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+    }
+
+
+class Labels:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    def create(self, name, description: str = "", keywords=None) -> dict:
+        name = validate_name(name)
+        if len(description or "") > 5000:
+            raise InvalidInput("description: at most 5,000 characters")
+        now = utc_now()
+        with self.catalog.transaction() as db:
+            if db.execute("SELECT 1 FROM labels WHERE name = ?", (name,)).fetchone():
+                raise Conflict(f"a label named {name!r} exists already; pick another name or use it")
+            cur = db.execute(
+                "INSERT INTO labels(name, description, keywords, created_at, updated_at) VALUES (?,?,?,?,?)",
+                (name, description or "", json.dumps(_keywords(keywords)), now, now),
+            )
+        return self.get(cur.lastrowid)
+
+    def get(self, name_or_id) -> dict:
+        rows = [] if isinstance(name_or_id, int) else self._by_name(name_or_id)
+        if not rows and str(name_or_id).isdigit():
+            rows = self.catalog.query("SELECT * FROM labels WHERE id = ?", (int(name_or_id),))
+        if not rows:
+            raise NotFound(f"no label {name_or_id!r}; `va label list` shows the labels, `va label create` makes one")
+        return _row(rows[0])
+
+    def _by_name(self, name):
+        return self.catalog.query("SELECT * FROM labels WHERE name = ?", (str(name),))
+
+    def list(self, include_archived: bool = False) -> list[dict]:
+        sql = "SELECT * FROM labels" + ("" if include_archived else " WHERE archived = 0") + " ORDER BY name"
+        return [_row(r) for r in self.catalog.query(sql)]
+
+    def update(self, name_or_id, *, name=None, description=None, keywords=None, archived=None) -> dict:
+        label = self.get(name_or_id)
+        fields, params = [], []
+        if name is not None:
+            new = validate_name(name)
+            if new.lower() != label["name"].lower() and self._by_name(new):
+                raise Conflict(f"a label named {new!r} exists already")
+            fields.append("name = ?"), params.append(new)
+        if description is not None:
+            fields.append("description = ?"), params.append(str(description))
+        if keywords is not None:
+            fields.append("keywords = ?"), params.append(json.dumps(_keywords(keywords)))
+        if archived is not None:
+            fields.append("archived = ?"), params.append(int(bool(archived)))
+        if fields:
+            with self.catalog.transaction() as db:
+                db.execute(f"UPDATE labels SET {', '.join(fields)}, updated_at = ? WHERE id = ?", (*params, utc_now(), label["id"]))
+        return self.get(label["id"])

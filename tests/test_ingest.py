@@ -1,0 +1,186 @@
+"""Ingest end to end with the real default model and real media: counts, idempotence,
+bad input, crashes."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videoannotator import Workspace
+from videoannotator.embed import get_embedder
+from videos import (make_audio_only, make_cut_video, make_empty_file, make_garbage_file, make_text_file,
+                    make_truncated_copy)
+
+pytestmark = pytest.mark.slow
+VA = str(Path(sys.executable).with_name("va"))
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return get_embedder("conse-effnet-minilm")
+
+
+def run_va(home, *args, timeout=600, user=None):
+    cmd = [VA, "--home", str(home), *args]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_freecol_gives_clips_and_vectors_and_reingest_changes_nothing(tmp_path, freecol):
+    home = tmp_path / "home"
+    first = run_va(home, "ingest", "--json", str(freecol))
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert 10 <= report["clips"] <= 40
+    info = json.loads(run_va(home, "info", "--json").stdout)
+    assert info["videos"] == 1 and info["clips"] == report["clips"] == info["vectors"]
+    assert info["embedder"] == "conse-effnet-minilm" and info["dim"] == 384
+    size = (home / "vectors.f32").stat().st_size
+    assert size == info["clips"] * 384 * 4
+    assert len(list((home / "thumbs").glob("*.jpg"))) == info["clips"]
+
+    again = run_va(home, "ingest", "--json", str(freecol))
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["skipped"][0]["reason"].startswith("already ingested")
+    assert json.loads(run_va(home, "info", "--json").stdout) == info
+    assert (home / "vectors.f32").stat().st_size == size
+
+
+def test_garbage_with_bikes_names_garbage_and_stores_bikes(tmp_path, bikes):
+    garbage = make_garbage_file(tmp_path / "garbage.mp4")
+    result = run_va(tmp_path / "home", "ingest", str(garbage), str(bikes))
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "garbage.mp4" in lines[0]
+    info = json.loads(run_va(tmp_path / "home", "info", "--json").stdout)
+    assert info["videos"] == 1 and info["clips"] >= 3
+
+
+def test_each_bad_input_is_one_line_and_nothing_stored_is_lost(tmp_path, bikes, embedder):
+    ws = Workspace(tmp_path / "home", embedder=embedder)
+    assert ws.ingest([bikes], progress=False).ok
+    before = ws.info()
+    bad = {
+        "garbage": make_garbage_file(tmp_path / "garbage.mp4"),
+        "truncated": make_truncated_copy(bikes, tmp_path / "truncated.mp4", fraction=0.3),
+        "text": make_text_file(tmp_path / "notes.mp4"),
+        "audio": make_audio_only(tmp_path / "tone.m4a"),
+        "empty": make_empty_file(tmp_path / "empty.mp4"),
+        "missing": tmp_path / "missing.mp4",
+    }
+    report = ws.ingest(list(bad.values()), progress=False)
+    errors = {Path(e["path"]).name: e["error"] for e in report.failed}
+    assert set(errors) == {Path(p).name for p in bad.values()}
+    assert "no video stream" in errors["tone.m4a"]
+    assert "empty file" in errors["empty.mp4"]
+    assert "no such file" in errors["missing.mp4"]
+    assert "corrupt" in errors["garbage.mp4"] and "corrupt" in errors["notes.mp4"]
+    assert "truncated" in errors["truncated.mp4"] or "corrupt" in errors["truncated.mp4"]
+    assert all("\n" not in e and str(tmp_path) in e for e in errors.values())
+    assert ws.info() == before
+
+
+def test_permission_error_is_reported(tmp_path, bikes):
+    home = tmp_path / "home"
+    home.mkdir()
+    locked = tmp_path / "locked.mp4"
+    shutil.copy(bikes, locked)
+    os.chmod(locked, 0)
+    if os.geteuid() == 0:  # root reads anything: run as nobody to see a real EACCES
+        os.chmod(tmp_path, 0o777)
+        os.chmod(home, 0o777)
+        result = run_va(home, "ingest", str(locked), user="nobody")
+    else:
+        result = run_va(home, "ingest", str(locked))
+    assert result.returncode != 0
+    assert "locked.mp4: permission denied" in result.stderr
+
+
+def test_crash_mid_video_leaves_no_half_video_and_next_run_resumes(tmp_path, bikes, embedder):
+    other = tmp_path / "other.mp4"
+    make_cut_video(other, [30, 30, 30])
+
+    class Crashing:
+        name, dim, calls = embedder.name, embedder.dim, 0
+
+        def encode_images(self, frames):
+            Crashing.calls += 1
+            if Crashing.calls > 1:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of the second video
+            return embedder.encode_images(frames)
+
+    ws = Workspace(tmp_path / "home", embedder=Crashing())
+    with pytest.raises(KeyboardInterrupt):
+        ws.ingest([other, bikes], progress=False)
+    assert ws.info()["videos"] == 1 and ws.info()["vectors"] == 3
+
+    ws = Workspace(tmp_path / "home", embedder=embedder)
+    report = ws.ingest([other, bikes], progress=False)
+    assert [Path(s["path"]).name for s in report.skipped] == ["other.mp4"]
+    assert ws.info()["videos"] == 2
+    assert ws.vectors().shape[0] == ws.info()["clips"]
+
+
+def test_crash_between_vector_write_and_commit_drops_orphan_rows(tmp_path, bikes, embedder, monkeypatch):
+    ws = Workspace(tmp_path / "home", embedder=embedder)
+    real_transaction = ws.catalog.transaction
+
+    def failing_transaction():
+        raise OSError("disk vanished")
+
+    monkeypatch.setattr(ws.catalog, "transaction", failing_transaction)
+    with pytest.raises(OSError):
+        ws.ingest([bikes], progress=False)
+    assert (tmp_path / "home" / "vectors.f32").stat().st_size > 0  # rows written, never committed
+    monkeypatch.setattr(ws.catalog, "transaction", real_transaction)
+    reopened = Workspace(tmp_path / "home", embedder=embedder)
+    assert reopened.info()["vectors"] == 0 and (tmp_path / "home" / "vectors.f32").stat().st_size == 0
+    assert reopened.ingest([bikes], progress=False).ok
+    assert reopened.vectors().shape[0] == reopened.info()["clips"] > 0
+
+
+def test_killed_process_then_rerun_is_consistent(tmp_path, sample_media):
+    home = tmp_path / "home"
+    videos = [sample_media / "bikes.mp4", sample_media / "wannaworktogether.mp4"]
+    proc = subprocess.Popen([VA, "--home", str(home), "ingest", "-q", *map(str, videos)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until bikes is committed, then kill mid-wannaworktogether
+        if (home / "vectors.f32").exists() and (home / "vectors.f32").stat().st_size > 0:
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    info = json.loads(run_va(home, "info", "--json").stdout)
+    assert info["videos"] == 1 and info["vectors"] == info["clips"]
+    done = run_va(home, "ingest", "-q", "--json", *map(str, videos))
+    assert done.returncode == 0, done.stderr
+    info = json.loads(run_va(home, "info", "--json").stdout)
+    assert info["videos"] == 2 and info["vectors"] == info["clips"]
+
+
+def test_vectors_are_unit_norm_and_search_finds_the_rocket(tmp_path, sample_media, embedder):
+    ws = Workspace(tmp_path / "home", embedder=embedder)
+    assert ws.ingest([sample_media / "oa4_launch.webm", sample_media / "bikes.mp4"], progress=False).ok
+    vectors = np.asarray(ws.vectors())
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    query = embedder.encode_texts(["a rocket launch"])[0]
+    best = int(np.argmax(vectors @ query))
+    assert Path(ws.clip(best)["video_path"]).name == "oa4_launch.webm"
+
+
+def test_other_embedder_gives_clear_message(tmp_path, bikes, embedder):
+    from videoannotator.errors import EmbedderMismatch
+
+    Workspace(tmp_path / "home", embedder=embedder).ingest([bikes], progress=False)
+    with pytest.raises(EmbedderMismatch, match="va reembed"):
+        Workspace(tmp_path / "home", embedder="hf:openai/clip-vit-base-patch32")
