@@ -1,0 +1,232 @@
+"""Clip previews (short WebM VP8 files any Chromium plays) and JPEG thumbnails.
+
+Times are the source's own presentation times in seconds (PyAV's ``frame.time``), the
+clock ``media.segment`` gives clips on: most files start at 0, MPEG program streams
+(.mpg) a little later (e.g. 0.54 s). A preview of ``[start_s, end_s)`` holds exactly the
+frames shown in that range: it seeks to the keyframe before ``start_s``, decodes forward
+and drops what comes before. Files are written to a temporary name and renamed, so a
+reader never sees half a preview.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from ..errors import InvalidInput, MediaError
+from .probe import open_container, video_stream
+
+log = logging.getLogger(__name__)
+
+# libvpx VP8 settings for previews: fast and good enough at thumbnail size.
+# A negative cpu-used is a fixed speed; a positive one lets realtime VP8 slow itself down
+# to fill the frame's time budget (measured 3x slower here).
+_VP8_OPTIONS = {"deadline": "realtime", "cpu-used": "-8", "crf": "20", "auto-alt-ref": "0", "lag-in-frames": "0"}
+_VP8_MAX_BIT_RATE = 1_000_000  # with crf, libvpx treats the bit rate as a ceiling
+_KEYFRAME_SECONDS = 1.0  # short GOP: scrubbing a preview stays cheap
+_SEEK_BACK_OFFS = (0.0, 1.0, 3.0, 10.0, 30.0)  # seconds before the start to seek to, in turn
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def preview_size(width: int, height: int, sample_aspect: Fraction | None, out_width: int) -> tuple[int, int]:
+    """Output (width, height), both even, keeping the displayed aspect ratio (pixel aspect included)."""
+    sar = float(sample_aspect) if sample_aspect else 1.0
+    display_width = width * (sar if sar > 0 else 1.0)
+    out_w = _even(out_width)
+    return out_w, _even(out_w * height / display_width)
+
+
+def _frame_rate(stream) -> Fraction:
+    rate = stream.guessed_rate or stream.average_rate or stream.base_rate
+    if not rate or rate <= 0:
+        return Fraction(25)
+    return Fraction(rate).limit_denominator(1001)
+
+
+def _atomic_target(out_path: Path, suffix: str):
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=suffix, dir=out_path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def render_preview(src_path: str | os.PathLike, start_s: float, end_s: float, out_path: str | os.PathLike,
+                   width: int = 320, fps: float | None = None) -> Path:
+    """Encode ``[start_s, end_s)`` of ``src_path`` as a silent WebM (VP8) ``width`` pixels wide.
+
+    ``fps=None`` keeps the source's frame rate; otherwise frames are picked (or repeated)
+    to give that rate. Returns ``out_path``. Raises MediaError when the source cannot be
+    read or has no frame in the range, InvalidInput for a bad range or size.
+    """
+    out_path = Path(out_path)
+    if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < 0 or end_s <= start_s:
+        raise InvalidInput(f"preview range must satisfy 0 <= start < end, got start={start_s} end={end_s}")
+    if width < 2:
+        raise InvalidInput(f"preview width must be at least 2 pixels, got {width}")
+    if fps is not None and fps <= 0:
+        raise InvalidInput(f"preview fps must be positive, got {fps}")
+
+    tmp = _atomic_target(out_path, ".part.webm")
+    try:
+        with open_container(src_path) as source:
+            stream = video_stream(source, src_path)
+            if not stream.codec_context.width or not stream.codec_context.height:
+                raise MediaError(f"{src_path}: video stream has no picture size; the file is corrupt")
+            size = preview_size(stream.codec_context.width, stream.codec_context.height,
+                                stream.sample_aspect_ratio, width)
+            rate = Fraction(fps).limit_denominator(1001) if fps else _frame_rate(stream)
+            frames = _frames_in_range(source, stream, start_s, end_s, rate, src_path)
+            written = _encode_webm(frames, tmp, size, rate)
+        if written == 0:
+            raise MediaError(f"{src_path}: no frame between {start_s:.2f} s and {end_s:.2f} s; "
+                             "the range lies outside the video")
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_path
+
+
+def _decode_from(source, stream, seek_seconds: float | None):
+    """Decoded frames with a time for each, starting at the keyframe before ``seek_seconds``."""
+    if seek_seconds is not None:
+        source.seek(int(seek_seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
+    previous = None
+    step = 1.0 / float(_frame_rate(stream))
+    for frame in source.decode(stream):
+        t = frame.time
+        if t is None:  # a frame without a timestamp follows the one before it
+            if previous is None:
+                return  # cannot place it; the caller decodes from the beginning instead
+            t = previous + step
+        previous = t
+        yield float(t), frame
+
+
+def _frames_in_range(source, stream, start_s: float, end_s: float, rate: Fraction, src_path):
+    """Yield one source frame per output tick ``start_s + k / rate`` inside ``[start_s, end_s)``.
+
+    The frame for a tick is the one on screen at that time; half a source frame of slack
+    absorbs timestamp rounding, so a clip from frame a to cut b gives frames a .. b-1.
+    """
+    source_period = 1.0 / float(_frame_rate(stream))
+    slack = 0.5 * source_period
+    try:
+        first, decoded = None, iter(())
+        # Some demuxers (MPEG program streams) land after the target even when asked for
+        # the keyframe before it: step further back, and decode from the start at worst.
+        for back_off in _SEEK_BACK_OFFS:
+            target = start_s - back_off
+            if target <= 0:
+                break
+            try:
+                decoded = _decode_from(source, stream, target)
+                first = next(decoded, None)
+            except av.error.FFmpegError as exc:
+                log.warning("%s: seeking to %.2f s failed (%s); decoding from the start", src_path, target, exc)
+                first = None
+                break
+            if first is not None and first[0] <= start_s + slack:
+                break
+            first = None  # landed after the start, or past the end: seek further back
+        if first is None:
+            if start_s > 0:
+                source.seek(0, stream=stream, backward=True, any_frame=False)
+            decoded = _decode_from(source, stream, None)
+            first = next(decoded, None)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{src_path}: could not decode near {start_s:.2f} s: {exc.strerror or exc}; "
+                         "the file is corrupt or truncated") from None
+    if first is None:
+        return
+    if first[0] > start_s + slack:
+        start_s = first[0]  # nothing is shown before the first frame: start there
+    period = 1.0 / float(rate)
+    # A tick belongs to the range when more than half of its frame time lies inside it.
+    ticks = max(1, int(math.ceil((end_s - start_s) / period - 0.5)))
+
+    def all_frames():
+        yield first
+        try:
+            yield from decoded
+        except av.error.FFmpegError as exc:
+            # A damaged tail still leaves a usable preview of what came before it.
+            log.warning("%s: decoding stopped after %.2f s: %s", src_path, current[0], exc.strerror or exc)
+
+    tick = 0
+    current = first  # the frame on screen at the next tick
+    for t, frame in all_frames():
+        while tick < ticks and t > start_s + tick * period + slack:
+            yield current[1]  # the next frame comes after this tick: the current one is shown
+            tick += 1
+        if tick >= ticks or t >= end_s + slack:
+            break
+        current = (t, frame)
+    else:
+        # The video ended inside the range: the last frame is shown for one frame time.
+        while tick < ticks and start_s + tick * period < current[0] + source_period - slack:
+            yield current[1]
+            tick += 1
+        return
+    while tick < ticks:
+        yield current[1]
+        tick += 1
+
+
+def _encode_webm(frames, tmp: Path, size: tuple[int, int], rate: Fraction) -> int:
+    out_w, out_h = size
+    reformatter = VideoReformatter()  # one scaler reused for every frame
+    count = 0
+    with av.open(str(tmp), "w", format="webm") as out:
+        video = out.add_stream("libvpx", rate=rate)
+        video.width, video.height, video.pix_fmt = out_w, out_h, "yuv420p"
+        video.codec_context.time_base = 1 / rate
+        video.codec_context.gop_size = max(1, int(round(float(rate) * _KEYFRAME_SECONDS)))
+        video.bit_rate = _VP8_MAX_BIT_RATE
+        video.options = dict(_VP8_OPTIONS)
+        # libvpx threads spin-wait; on a busy two-core machine one thread is several times faster.
+        video.codec_context.thread_count = 1
+        for frame in frames:
+            scaled = reformatter.reformat(frame, width=out_w, height=out_h, format="yuv420p")
+            scaled.pts = count
+            scaled.time_base = video.codec_context.time_base
+            out.mux(video.encode(scaled))
+            count += 1
+        out.mux(video.encode(None))
+    return count
+
+
+def render_thumbnail(rgb_array: np.ndarray, out_path: str | os.PathLike, width: int = 320,
+                     quality: int = 85) -> Path:
+    """Save an RGB uint8 image (H x W x 3) as a JPEG ``width`` pixels wide (aspect kept)."""
+    from PIL import Image
+
+    out_path = Path(out_path)
+    array = np.asarray(rgb_array)
+    if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
+        raise InvalidInput(f"thumbnail needs an RGB image of shape (height, width, 3), got {array.shape}")
+    if width < 1:
+        raise InvalidInput(f"thumbnail width must be at least 1 pixel, got {width}")
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    height = max(1, int(round(array.shape[0] * width / array.shape[1])))
+    image = Image.fromarray(np.ascontiguousarray(array), "RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    tmp = _atomic_target(out_path, ".part.jpg")
+    try:
+        image.save(tmp, format="JPEG", quality=quality)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_path

@@ -1,0 +1,182 @@
+"""Shared fixtures: real sample media, tiny generated videos with known cuts, bad inputs.
+
+Fixtures:
+  sample_media   session  directory holding the six real videos of DESIGN.md ("Real media");
+                          fetched with scripts/fetch-sample-media when missing, and the
+                          test fails (never skips) when they cannot be had
+  freecol, bikes session  paths of freecol-opening.ogg (77 s, ~14 shots) and bikes.mp4 (10 s)
+  bad_media      session  {"garbage", "truncated", "audio_only", "empty", "text"} -> path
+  cut_video      session  factory: cut_video([40, 30, 50], similar=False, fps=25,
+                          size=(160, 120), codec=None, suffix=".mp4", seed=0, stamp=False) -> CutVideo
+                          (path, cuts, fps, frames, duration); cached, shared: copy before changing
+  tmp_home       function a fresh empty workspace directory
+  fetch_script   session  scripts/fetch-sample-media loaded as a module
+
+Any test that logs a record at ERROR or above fails, unless marked
+``@pytest.mark.allow_error_logs`` (an error nobody expected is a bug, even if caught).
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from videos import (make_audio_only, make_cut_video, make_empty_file, make_garbage_file, make_similar_cut_video,
+                    make_text_file, make_truncated_copy)
+
+ROOT = Path(__file__).resolve().parents[1]
+FETCH_SCRIPT = ROOT / "scripts" / "fetch-sample-media"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "allow_error_logs: the test expects ERROR log records; without it any ERROR record fails the test")
+
+
+# --- fail on unexpected ERROR logs ------------------------------------------------------
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def _fail_on_error_logs(item, phase):
+    if item.get_closest_marker("allow_error_logs"):
+        return (yield)
+    handler = _ErrorRecords()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        result = yield
+    finally:
+        root.removeHandler(handler)
+    if handler.records:
+        lines = "\n".join(f"  {r.name} {r.levelname}: {r.getMessage()}" for r in handler.records)
+        pytest.fail(f"unexpected ERROR log records during {phase} (mark the test "
+                    f"@pytest.mark.allow_error_logs if they are expected):\n{lines}", pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _fail_on_error_logs(item, "setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _fail_on_error_logs(item, "the test"))
+
+
+# --- real media ---------------------------------------------------------------------------
+
+
+def load_fetch_script():
+    """scripts/fetch-sample-media as a module (its name has no .py, so load it by path)."""
+    loader = importlib.machinery.SourceFileLoader("fetch_sample_media", str(FETCH_SCRIPT))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module  # dataclasses look their module up while it loads
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def fetch_script():
+    return load_fetch_script()
+
+
+def _present(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
+@pytest.fixture(scope="session")
+def sample_media(fetch_script) -> Path:
+    dest = fetch_script.default_dest()
+    missing = [name for name in fetch_script.SOURCE_NAMES if not _present(dest / name)]
+    if missing:
+        result = subprocess.run([sys.executable, str(FETCH_SCRIPT), "--dest", str(dest), "--only", *missing],
+                                capture_output=True, text=True, timeout=1800)
+        still = [name for name in missing if not _present(dest / name)]
+        if still:
+            pytest.fail(f"sample media missing from {dest}: {', '.join(still)}. scripts/fetch-sample-media "
+                        f"said:\n{result.stdout}{result.stderr}\nRun `make media` on a machine that reaches the "
+                        "Debian archive and PyPI.", pytrace=False)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def freecol(sample_media) -> Path:
+    return sample_media / "freecol-opening.ogg"
+
+
+@pytest.fixture(scope="session")
+def bikes(sample_media) -> Path:
+    return sample_media / "bikes.mp4"
+
+
+@pytest.fixture(scope="session")
+def bad_media(tmp_path_factory, bikes) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("bad-media")
+    return {
+        "garbage": make_garbage_file(directory / "garbage.mp4"),
+        "truncated": make_truncated_copy(bikes, directory / "truncated.mp4", fraction=0.3),
+        "audio_only": make_audio_only(directory / "tone.m4a"),
+        "empty": make_empty_file(directory / "empty.mp4"),
+        "text": make_text_file(directory / "notes.mp4"),
+    }
+
+
+# --- generated videos -------------------------------------------------------------------
+
+
+class CutVideo(NamedTuple):
+    path: Path
+    cuts: list[int]  # frame indices where a new shot starts
+    fps: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps
+
+
+@pytest.fixture(scope="session")
+def cut_video(tmp_path_factory):
+    """Factory for small videos with known cuts, made once per distinct argument set."""
+    directory = tmp_path_factory.mktemp("cut-videos")
+    made: dict[tuple, CutVideo] = {}
+
+    def make(segments=(40, 30, 50), *, similar=False, fps=25, size=(160, 120), codec=None, suffix=".mp4",
+             seed=0, stamp=False) -> CutVideo:
+        key = (tuple(segments), similar, fps, tuple(size), codec, suffix, seed, stamp)
+        if key not in made:
+            path = directory / f"{'similar' if similar else 'cuts'}-{len(made)}{suffix}"
+            if similar:
+                if stamp:
+                    raise ValueError("stamp=True is for make_cut_video only: a barcode would hide the faint cuts")
+                cuts = make_similar_cut_video(path, segments, fps=fps, size=size, codec=codec, seed=seed)
+            else:
+                cuts = make_cut_video(path, segments, fps=fps, size=size, codec=codec, seed=seed, stamp=stamp)
+            made[key] = CutVideo(path, cuts, fps, int(sum(segments)))
+        return made[key]
+
+    return make
+
+
+@pytest.fixture
+def tmp_home(tmp_path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
