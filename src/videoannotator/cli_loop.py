@@ -156,7 +156,11 @@ def build(obj, label, seed, as_json):
         return
     m = result["metrics"]
     click.echo(f"{result['label']} version {result['version']}: {json.dumps(m.get('counts'))}")
-    click.echo(f"  cross-validated AP: {json.dumps(m.get('cv_ap'))}")
+    cv = m.get("cv") or {}
+    if cv.get("ap") is not None:
+        click.echo(f"  cross-validated AP: {cv['ap']:.3f} (95% interval {cv['ap_low']:.3f}-{cv['ap_high']:.3f})")
+    else:
+        click.echo(f"  cross-validated AP: not yet ({cv.get('reason')})")
     for name, ids in result["feeds"].items():
         click.echo(f"  {name:<13} {' '.join(map(str, ids[:10]))}{' ...' if len(ids) > 10 else ''}")
 

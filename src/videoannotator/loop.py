@@ -75,7 +75,7 @@ def search(ws, text: str | None = None, clip_id: int | None = None, k: int = 20,
 
 # -- build ---------------------------------------------------------------------------------
 def build(ws, label, seed: int = 0, n_feed: int = 100) -> dict:
-    from .learn.build import build_model
+    from .learn.build import ProbeModel, build_model
 
     label = ws.labels.get(label)
     label_id = label["id"]
@@ -89,21 +89,23 @@ def build(ws, label, seed: int = 0, n_feed: int = 100) -> dict:
     started = time.perf_counter()
     X = ws.vectors()
     previous = ws.models.latest_or_none(label_id)
+    warm = None
+    if previous is not None and previous["dim"] == X.shape[1]:
+        warm = ProbeModel(coef=previous["coef"], intercept=previous["intercept"], threshold=previous["threshold"])
+    skip_ids = np.setdiff1d(annotated_ids(ws, label_id), np.asarray(ids, dtype=np.int64))
     result = build_model(
         X, np.arange(X.shape[0], dtype=np.int64), np.asarray(ids, dtype=np.int64), np.asarray(ys, dtype=np.int8),
-        seed=seed, previous=previous, n_feed=n_feed, clusters=ws.clusters(),
+        seed=seed, previous=warm, n_feed=n_feed, clusters=ws.clusters(), exclude_ids=skip_ids,
     )
+    ws.remember_clusters(result.clusters)
     metrics = dict(result.metrics)
     metrics["counts"] = {**counts, **metrics.get("counts", {})}
     metrics["change"] = _change(ws, previous, result.scores, metrics)
     snapshot = {"last_annotation_id": last_event, "positives": [i for i, y in zip(ids, ys) if y == 1],
                 "negatives": [i for i, y in zip(ids, ys) if y == 0]}
-    model = ws.models.save(label_id, ws.embedder_name, result.coef, result.intercept, result.threshold,
-                           result.scores, last_event, snapshot, metrics)
+    model = ws.models.save(label_id, ws.embedder_name, result.model.coef, result.model.intercept,
+                           result.model.threshold, result.scores, last_event, snapshot, metrics)
     feeds = {name: list(map(int, feed_ids)) for name, feed_ids in result.feeds.items()}
-    skip_ids = set(annotated_ids(ws, label_id).tolist()) - set(ids)
-    if skip_ids:  # skipped / unresolved clips are annotated too: keep them out of the feeds
-        feeds = {name: [i for i in f if i not in skip_ids] for name, f in feeds.items()}
     timings = dict(result.timings_ms)
     timings["total"] = round((time.perf_counter() - started) * 1000, 1)
     return {"label": label["name"], "version": model["version"], "metrics": metrics, "feeds": feeds,
@@ -117,8 +119,8 @@ def _change(ws, previous, scores, metrics) -> dict | None:
     old = ws.models.scores(previous)
     n = min(len(old), len(scores))
     flipped = int(np.count_nonzero((old[:n] > previous["threshold"]) != (scores[:n] > 0)))
-    old_ap = (previous["metrics"].get("cv_ap") or {}).get("ap") if isinstance(previous["metrics"].get("cv_ap"), dict) else None
-    new_ap = (metrics.get("cv_ap") or {}).get("ap") if isinstance(metrics.get("cv_ap"), dict) else None
+    old_ap = (previous["metrics"].get("cv") or {}).get("ap")
+    new_ap = (metrics.get("cv") or {}).get("ap")
     return {
         "previous_version": previous["version"],
         "clips_flipped": flipped,
@@ -214,3 +216,29 @@ def export_annotations(ws, label, events: bool = False) -> list[dict]:
     for item in items:
         item.update(label=label["name"], value=current[item["clip_id"]]["value"], votes=current[item["clip_id"]]["votes"])
     return items
+
+
+# -- one clip across labels (the paper's Fig. 2) ---------------------------------------------
+def clip_labels(ws, clip_id: int) -> dict:
+    """One clip with, for every label, its latest model's score and the clip's current value."""
+    from .learn.classifier import score_corpus, sigmoid
+
+    clip = ws.clip(clip_id)
+    labels = []
+    for label in ws.labels.list():
+        model = ws.models.latest_or_none(label["id"])
+        current = ws.annotations.current(label["id"]).get(clip["id"])
+        item = {"label": label["name"], "annotation": current["value"] if current else None,
+                "version": None, "score": None, "probability": None, "threshold": None, "positive": None}
+        if model is not None:
+            if clip["id"] < model["clips_scored"]:  # read one float, not the whole score file
+                path = ws.models.scores_path(label["id"], model["version"])
+                score = float(np.memmap(path, dtype=np.float32, mode="r", shape=(model["clips_scored"],))[clip["id"]])
+            else:  # ingested after this version was built
+                score = float(score_corpus(ws.vectors()[clip["id"]:clip["id"] + 1], model["coef"], model["intercept"])[0])
+            item.update(version=model["version"], score=round(score, 5),
+                        probability=round(float(sigmoid(np.float64(score))), 5),
+                        threshold=model["threshold"], positive=score > model["threshold"])
+        labels.append(item)
+    return {**describe_clips(ws, [clip["id"]])[0], "position": clip["position"],
+            "start_frame": clip["start_frame"], "end_frame": clip["end_frame"], "labels": labels}

@@ -7,13 +7,15 @@ All state lives under ``home``: ``catalog.sqlite`` (videos, clips, labels, annot
 from __future__ import annotations
 
 import fcntl
+import os
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from .config import Settings
-from .errors import EmbedderMismatch, NotFound
+from .errors import EmbedderMismatch, NotFound, VAError
 from .store.catalog import Catalog
 from .store.vectors import VectorStore
 
@@ -30,9 +32,13 @@ class Workspace:
         """
         self.settings = settings or Settings.from_env()
         self.home = Path(home or self.settings.home).expanduser().resolve()
-        for sub in ("thumbs", "previews", "models"):
-            (self.home / sub).mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.home / "catalog.sqlite")
+        try:
+            for sub in ("thumbs", "previews", "models"):
+                (self.home / sub).mkdir(parents=True, exist_ok=True)
+            self.catalog = Catalog(self.home / "catalog.sqlite")
+        except (OSError, sqlite3.Error) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise VAError(f"cannot use {self.home} as a workspace ({reason}); pick another --home or VA_HOME") from None
         self._embedder = embedder if embedder is not None and not isinstance(embedder, str) else None
         wanted = embedder if isinstance(embedder, str) else (self._embedder.name if self._embedder else self.settings.embedder)
         stored = self.catalog.get_meta("embedder")
@@ -46,6 +52,8 @@ class Workspace:
         dim = self.catalog.get_meta("dim")
         if dim is not None:
             self._open_vectors(int(dim))
+        elif (self.home / "vectors.f32").exists() and self.clip_count() == 0:
+            os.truncate(self.home / "vectors.f32", 0)  # a first ingest that never committed
 
     # -- embedder and vectors ------------------------------------------------------------
     @property
@@ -235,12 +243,18 @@ class Workspace:
         return idx
 
     def clusters(self):
-        """k-means centroids of the corpus for the diversity score; refit when the corpus grows."""
-        from .learn.diversity import fit_clusters
+        """Cached k-means centroids of the corpus (diversity score), or None: the build then fits
+        them and ``remember_clusters`` keeps them, on disk, until the corpus grows."""
+        path = self.home / "models" / f"clusters-{self.clip_count()}.npy"
+        return np.load(path) if path.exists() else None
 
-        n = self.clip_count()
-        cached = getattr(self, "_clusters", None)
-        if cached is None or cached[0] != n:
-            X = self.vectors()
-            self._clusters = (n, fit_clusters(X, k=min(50, max(2, n // 20)), seed=0) if n >= 4 else None)
-        return self._clusters[1]
+    def remember_clusters(self, centroids) -> None:
+        if centroids is None:
+            return
+        path = self.home / "models" / f"clusters-{self.clip_count()}.npy"
+        if not path.exists():
+            for old in path.parent.glob("clusters-*.npy"):
+                old.unlink(missing_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, np.asarray(centroids, dtype=np.float32))
+            os.replace(tmp, path)

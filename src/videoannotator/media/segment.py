@@ -13,6 +13,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import MediaError
 from .clips import nearest_available, sample_positions, split_shot
+from .preview import preview_size
 from .probe import VideoInfo, info_from, open_container, video_stream
 from .shots import make_detector
 
@@ -71,8 +72,8 @@ def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: Segme
     fps = info.fps
     dw = _even(min(opt.detect_width, info.width))
     dh = _even(int(round(info.height * dw / info.width)))
-    kw = _even(min(opt.keep_width, info.width))
-    kh = _even(int(round(info.height * kw / info.width)))
+    # Kept frames (thumbnails, embedder input) keep the displayed shape, pixel aspect included.
+    kw, kh = preview_size(info.width, info.height, stream.sample_aspect_ratio, min(opt.keep_width, info.width))
     detector = make_detector(opt.detector, fps, opt.shot_threshold, max(1, int(round(opt.min_shot_seconds * fps))))
     stride = max(1, int(round(fps / CANDIDATES_PER_SECOND)))
     stream.thread_type = "AUTO"
