@@ -1,0 +1,125 @@
+"""The four active-learning feeds: pure functions of (scores, ids, n, seed) -> ids.
+
+Every feed has the signature::
+
+    feed(scores, ids, n, seed, exclude=None, offset=0) -> np.ndarray of ids
+
+- ``scores``: one model score per clip (logits from ``score_corpus``; probabilities work
+  too if ``threshold=0.5`` is passed to ``borderline_feed``), aligned with ``ids``.
+- ``exclude``: ids never to show (the label's annotated clips).
+- ``offset``: paging; ``offset=n`` returns the page after ``offset=0`` for the same seed
+  and scores, with no overlap and no gap.
+
+Each feed ranks clips by a key (lower is first) with ties broken by id, so a page is
+deterministic. Only the best ``offset + n + len(exclude)`` keys are selected, with
+``np.argpartition`` (O(N)) instead of a full sort, so a feed over 10M clips costs a
+few passes over the scores. The random feed ranks by a hash of (seed, id): the same seed
+gives the same order, paging continues it, and clips added later slot in without
+reshuffling the clips already shown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["FEEDS", "top_positive_feed", "top_negative_feed", "borderline_feed", "random_feed",
+           "random_keys"]
+
+
+def _as_exclude_array(exclude) -> np.ndarray:
+    if exclude is None:
+        return np.empty(0)
+    if isinstance(exclude, (set, frozenset)):
+        exclude = list(exclude)
+    return np.unique(np.asarray(exclude).ravel())
+
+
+def _select(key: np.ndarray, ids: np.ndarray, n: int, exclude, offset: int) -> np.ndarray:
+    """Ids of the clips ranked [offset, offset + n) by (key, id) ascending, skipping exclude."""
+    ids = np.asarray(ids)
+    if key.shape != ids.shape or key.ndim != 1:
+        raise ValueError(f"scores and ids must be 1-D and aligned; got {key.shape} and {ids.shape}")
+    if n < 0 or offset < 0:
+        raise ValueError(f"n and offset must be >= 0; got n={n}, offset={offset}")
+    excluded = _as_exclude_array(exclude)
+    total = key.shape[0]
+    if n == 0 or total == 0:
+        return ids[:0].copy()
+    # NaN scores (a broken vector) rank last instead of poisoning the partition.
+    if key.dtype.kind == "f" and np.isnan(key).any():
+        key = np.where(np.isnan(key), np.inf, key)
+    # Enough candidates that, after dropping excluded ids, the page is still full.
+    need = min(total, offset + n + excluded.size)
+    if need < total:
+        part = np.argpartition(key, need - 1)[:need]
+        kth = key[part].max()
+        # Everything tied with the k-th key competes too, so ties resolve by id, not by
+        # argpartition's internal order.
+        candidates = np.flatnonzero(key <= kth)
+    else:
+        candidates = np.arange(total)
+    candidates = candidates[np.lexsort((ids[candidates], key[candidates]))]
+    if excluded.size:
+        candidates = candidates[~np.isin(ids[candidates], excluded)]
+    return ids[candidates[offset:offset + n]]
+
+
+def top_positive_feed(scores, ids, n, seed=0, exclude=None, offset=0) -> np.ndarray:
+    """The clips the model is most sure are positive (highest score first)."""
+    scores = np.asarray(scores)
+    return _select(-scores, ids, n, exclude, offset)
+
+
+def top_negative_feed(scores, ids, n, seed=0, exclude=None, offset=0) -> np.ndarray:
+    """The clips the model is most sure are negative (lowest score first)."""
+    return _select(np.asarray(scores), ids, n, exclude, offset)
+
+
+def borderline_feed(scores, ids, n, seed=0, exclude=None, offset=0, threshold: float = 0.0) -> np.ndarray:
+    """Least confident clips: smallest |score - threshold| first.
+
+    ``threshold`` is the decision boundary: 0 for logits (the default), 0.5 for probabilities.
+    """
+    scores = np.asarray(scores)
+    return _select(np.abs(scores - np.asarray(threshold, dtype=scores.dtype)), ids, n, exclude, offset)
+
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def random_keys(ids, seed: int) -> np.ndarray:
+    """A uniform-looking uint64 key per id for a seed (splitmix64 of id and seed).
+
+    Keys depend only on (seed, id), not on the position or the corpus size.
+    Integer ids are hashed directly; other ids (strings) by their position.
+    """
+    ids = np.asarray(ids)
+    if ids.dtype.kind in "iu":
+        z = ids.astype(np.uint64)
+    else:
+        z = np.arange(ids.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps mod 2^64 on purpose
+        seed_mix = (np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF) ^ _MIX2) * _GOLDEN
+        z = z * _GOLDEN + seed_mix
+        z ^= z >> np.uint64(30)
+        z *= _MIX1
+        z ^= z >> np.uint64(27)
+        z *= _MIX2
+        z ^= z >> np.uint64(31)
+    return z
+
+
+def random_feed(scores, ids, n, seed=0, exclude=None, offset=0) -> np.ndarray:
+    """A uniform random sample of clips, independent of the scores; fixed order per seed."""
+    ids = np.asarray(ids)
+    return _select(random_keys(ids, seed), ids, n, exclude, offset)
+
+
+FEEDS = {
+    "top_positive": top_positive_feed,
+    "top_negative": top_negative_feed,
+    "borderline": borderline_feed,
+    "random": random_feed,
+}
