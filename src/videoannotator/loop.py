@@ -69,8 +69,9 @@ def search(ws, text: str | None = None, clip_id: int | None = None, k: int = 20,
         if label is None:
             raise InvalidInput("hide_annotated needs a label")
         exclude |= set(annotated_ids(ws, ws.labels.get(label)["id"]).tolist())
-    ids, scores = ws.index().search(query, k + offset, exclude=exclude or None)
-    return describe_clips(ws, ids[offset:], scores[offset:])
+    ids, scores = ws.index().search(query, k, exclude=np.fromiter(exclude, dtype=np.int64) if exclude else None,
+                                    offset=offset)
+    return describe_clips(ws, ids, scores)
 
 
 # -- build ---------------------------------------------------------------------------------

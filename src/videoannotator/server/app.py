@@ -1,0 +1,49 @@
+"""``create_app(workspace, token=None)``: the JSON API (/api), clip media (/media) and the
+page (/, /static) over one shared Workspace. Routes parse, call the Workspace, format."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from . import routes_clips, routes_labels, routes_loop, routes_media, routes_page
+from .errors import CatchAllMiddleware, install_error_handlers
+from .respond import DataResponse
+from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
+
+PREVIEW_LOCK_STRIPES = 64
+
+
+def create_app(workspace, token: str | None = None, *, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+    """The app for one Workspace. Without a token it answers only to loopback Host names;
+    with one, every /api, /media and /openapi.json request must carry it."""
+    if token is not None:
+        check_bind("127.0.0.1", token)  # just the token's form
+    app = FastAPI(title="Video Annotator", version=_version(), default_response_class=DataResponse,
+                  docs_url=None, redoc_url=None,  # Swagger/ReDoc pages load scripts from a CDN
+                  description="Build binary video classifiers: search, annotate, build, four feeds, review.")
+    app.state.workspace = workspace
+    app.state.token = token
+    app.state.compute_lock = threading.Lock()
+    app.state.preview_locks = [threading.Lock() for _ in range(PREVIEW_LOCK_STRIPES)]
+    install_error_handlers(app)
+    for module in (routes_clips, routes_labels, routes_loop, routes_media, routes_page):
+        app.include_router(module.router)
+    if routes_page.STATIC.is_dir():  # the web page's files, once they exist
+        app.mount("/static", StaticFiles(directory=routes_page.STATIC), name="static")
+    # Added last = outermost: security checks run first and add headers to every answer.
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(SecurityMiddleware, token=token, allowed_hosts=None if token else LOOPBACK_HOSTS,
+                       max_body=max_body)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("videoannotator")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,93 @@
+"""/api/labels: create, list, show, rename/edit/archive, model versions, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from .deps import WorkspaceDep
+from .respond import data, plain
+from .schemas import LabelCreate, LabelPatch, LabelPath
+
+router = APIRouter(prefix="/api/labels", tags=["labels"])
+
+
+@router.get("")
+def list_labels(ws: WorkspaceDep, archived: bool = False):
+    """All labels (archived ones too with ?archived=true)."""
+    return data({"labels": ws.labels.list(include_archived=archived)})
+
+
+@router.post("", status_code=201)
+def create_label(ws: WorkspaceDep, body: LabelCreate):
+    """Create a label: a name, and the guideline annotators see (description, keywords)."""
+    return data(ws.labels.create(body.name, body.description, body.keywords), status_code=201)
+
+
+@router.get("/{name}")
+def get_label(ws: WorkspaceDep, name: LabelPath):
+    """A label with its annotation counts and its model versions."""
+    label = ws.labels.get(name)
+    _, _, counts = ws.annotations.training_set(label["id"])
+    return data({**label, "counts": counts, "versions": ws.models.list(label["id"])})
+
+
+@router.patch("/{name}")
+def update_label(ws: WorkspaceDep, name: LabelPath, body: LabelPatch):
+    """Rename, edit the description or keywords, archive (archived: true) or bring back."""
+    return data(ws.labels.update(name, name=body.name, description=body.description, keywords=body.keywords,
+                                 archived=body.archived))
+
+
+@router.get("/{name}/versions")
+def list_versions(ws: WorkspaceDep, name: LabelPath):
+    """Every model version of the label, oldest first, with its metrics."""
+    label = ws.labels.get(name)
+    return data({"label": label["name"], "versions": ws.models.list(label["id"])})
+
+
+@router.get("/{name}/export/model")
+def export_model(ws: WorkspaceDep, name: LabelPath, version: Annotated[int | None, Query(ge=1)] = None):
+    """The model as JSON: weights, intercept, threshold, embedder, metrics, annotation snapshot."""
+    model = ws.export_model(name, version)
+    return data(model, headers=_attachment(f"{model['label']}-v{model['version']}.json"))
+
+
+@router.get("/{name}/export/annotations")
+def export_label_annotations(ws: WorkspaceDep, name: LabelPath,
+                             format: Literal["jsonl", "csv"] = "jsonl", events: bool = False):
+    """Current values per clip (or, with events=true, the raw event log) as JSONL or CSV."""
+    rows = ws.export_annotations(name, events=events)
+    label = ws.labels.get(name)["name"]
+    filename = f"{label}-{'events' if events else 'annotations'}.{format}"
+    if format == "csv":
+        return Response(_csv(rows), media_type="text/csv; charset=utf-8", headers=_attachment(filename))
+    body = "".join(json.dumps(plain(row), ensure_ascii=False, allow_nan=False) + "\n" for row in rows)
+    return Response(body, media_type="application/x-ndjson", headers=_attachment(filename))
+
+
+def _attachment(filename: str) -> dict:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return {"content-disposition": f'attachment; filename="{safe}"'}
+
+
+def _csv(rows: list[dict]) -> str:
+    fields = [k for k in rows[0] if k != "votes"] if rows else ["clip_id"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+    return buf.getvalue()
+
+
+def _cell(value):
+    # A text cell starting with = + - @ is a formula to spreadsheet programs (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

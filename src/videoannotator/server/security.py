@@ -1,0 +1,159 @@
+"""Who may talk to the server, from where, and how much.
+
+- Binding to anything but loopback needs a token (``check_bind``).
+- With a token, every /api and /media request carries it: ``Authorization: Bearer T`` or
+  the ``va_token`` cookie that visiting ``/?token=T`` sets once. Compared in constant time.
+- Without a token the server is loopback-only, and the Host header must name loopback too:
+  a DNS-rebinding page (evil.example resolving to 127.0.0.1) gets 403.
+- State-changing requests (POST, PUT, PATCH, DELETE) must be JSON (a cross-site form can
+  only send form/text types) and, when the browser says where they come from (``Origin``,
+  ``Sec-Fetch-Site``), come from this very origin.
+- Bodies are bounded (``MAX_BODY_BYTES``); every response carries nosniff, no-framing and
+  a Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+
+from ..errors import VAError
+from .errors import error_response
+
+MAX_BODY_BYTES = 1 << 20
+TOKEN_COOKIE = "va_token"
+# "testserver" is the Host Starlette's TestClient sends; a single-label name cannot be
+# registered in public DNS, so a rebinding attack cannot use it.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "testserver"})
+PROTECTED_PREFIXES = ("/api", "/media", "/openapi.json")  # everything but the page shell
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{8,256}$")
+
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'")
+DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"  # JSON, CSV, media: never a document
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token, and refuse a weak token."""
+    if token is not None and not TOKEN_RE.match(token):
+        raise VAError("the token must be 8-256 characters of letters, digits or ._~+/=- "
+                      "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)", code="bad_token")
+    if token is None and not is_loopback(host):
+        raise VAError(f"refusing to listen on {host} without a token: anyone who reaches it could read and change "
+                      "annotations; pass --token (or set VA_TOKEN), or listen on 127.0.0.1", code="token_required")
+
+
+def token_matches(given: str | None, token: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
+
+
+def _hostname(host_header: str) -> str:
+    """'Example.com:8765' -> 'example.com'; '[::1]:8765' -> '::1'."""
+    return (urlsplit("//" + host_header).hostname or "") if host_header else ""
+
+
+def _origin_matches(origin: str, host_header: str) -> bool:
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False  # "null" (sandboxed frames, file://) and anything odd
+    default = {"http": 80, "https": 443}[parts.scheme]
+    here = urlsplit("//" + host_header)
+    try:
+        return (parts.hostname == here.hostname and (parts.port or default) == (here.port or default))
+    except ValueError:  # a non-numeric port
+        return False
+
+
+def _request_token(headers: Headers) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == TOKEN_COOKIE:
+            return value
+    return None
+
+
+class SecurityMiddleware:
+    def __init__(self, app, token: str | None = None, allowed_hosts=None, max_body: int = MAX_BODY_BYTES):
+        self.app, self.token, self.max_body = app, token, max_body
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts else None
+
+    def refusal(self, scope, headers: Headers) -> tuple[int, str, str] | None:
+        """(status, code, message) when the request must not reach the app."""
+        host = headers.get("host", "")
+        if self.allowed_hosts is not None and _hostname(host) not in self.allowed_hosts:
+            return 403, "forbidden_host", ("this server answers only to localhost / 127.0.0.1 (Host header "
+                                           f"{host[:100]!r}); to serve other names, start it with a token")
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return 413, "too_large", f"request body over {self.max_body:,} bytes"
+        path = scope["path"]
+        if self.token is not None and path.startswith(PROTECTED_PREFIXES):
+            if not token_matches(_request_token(headers), self.token):
+                return 401, "unauthorized", ("this server needs its token: send 'Authorization: Bearer <token>', "
+                                             "or open /?token=<token> once in the browser")
+        if scope["method"] in STATE_CHANGING:
+            fetch_site = headers.get("sec-fetch-site", "").lower()
+            origin = headers.get("origin")
+            if fetch_site in ("cross-site", "same-site") or (origin is not None and not _origin_matches(origin, host)):
+                return 403, "cross_site", f"{scope['method']} from another site is not allowed"
+            content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                return 415, "unsupported_media_type", (f"{scope['method']} needs 'Content-Type: application/json' "
+                                                       f"(got {content_type[:60] or 'none'!r})")
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        csp = DATA_CSP if scope["path"].startswith(PROTECTED_PREFIXES) else PAGE_CSP
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("x-content-type-options", "nosniff")
+                headers.setdefault("x-frame-options", "DENY")
+                headers.setdefault("referrer-policy", "no-referrer")
+                headers.setdefault("cross-origin-resource-policy", "same-origin")
+                headers.setdefault("content-security-policy", csp)
+                if scope["path"].startswith("/api/"):
+                    headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        problem = self.refusal(scope, Headers(scope=scope))
+        if problem is not None:
+            status, code, message = problem
+            extra = {"www-authenticate": "Bearer"} if status == 401 else None
+            return await error_response(status, code, message, extra)(scope, receive, send_with_headers)
+
+        received = 0
+
+        async def bounded_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:  # a chunked body with no Content-Length
+                    raise HTTPException(413, f"request body over {self.max_body:,} bytes")
+            return message
+
+        await self.app(scope, bounded_receive, send_with_headers)
