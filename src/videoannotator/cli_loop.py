@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 
@@ -66,10 +64,7 @@ def label_list(obj, include_archived, as_json):
 @click.pass_obj
 def label_show(obj, name, as_json):
     """Show a label with its annotation counts and model versions."""
-    ws = obj.workspace
-    lab = ws.labels.get(name)
-    _, _, counts = ws.annotations.training_set(lab["id"])
-    _emit({**lab, "counts": counts, "versions": ws.models.list(lab["id"])}, as_json)
+    _emit(obj.workspace.label_summary(name), as_json)
 
 
 @label.command("rename")
@@ -213,12 +208,9 @@ def export(obj, label, what, fmt, version):
         return
     rows = ws.export_annotations(label, events=(what == "events"))
     if (fmt or "jsonl") == "csv":
-        buf = io.StringIO()
-        fields = [k for k in rows[0].keys() if k != "votes"] if rows else ["clip_id"]
-        writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        sys.stdout.write(buf.getvalue())
+        from .export import to_csv
+
+        sys.stdout.write(to_csv(rows))
     else:
         for row in rows:
             click.echo(json.dumps(row))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +50,7 @@ class Workspace:
             )
         self.embedder_name = wanted or stored or DEFAULT_EMBEDDER
         self._vectors: VectorStore | None = None
+        self._lock = threading.RLock()  # lazy embedder / index: the server calls from many threads
         dim = self.catalog.get_meta("dim")
         if dim is not None:
             self._open_vectors(int(dim))
@@ -59,11 +61,13 @@ class Workspace:
     @property
     def embedder(self):
         """The embedder, loaded on first use (the default model takes seconds to load)."""
-        if self._embedder is None:
-            from .embed import get_embedder
+        with self._lock:
+            if self._embedder is None:
+                from .embed import get_embedder
 
-            self._embedder = get_embedder(self.embedder_name, device=self.settings.device, batch_size=self.settings.batch_size)
-        return self._embedder
+                self._embedder = get_embedder(self.embedder_name, device=self.settings.device,
+                                              batch_size=self.settings.batch_size)
+            return self._embedder
 
     @property
     def dim(self) -> int:
@@ -78,10 +82,9 @@ class Workspace:
 
     def vectors(self) -> np.ndarray:
         """(clips, dim) float32 memory-mapped matrix; row i is clip i."""
-        n = self.clip_count()
-        if self._vectors is None:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._vectors.matrix(n)
+        if self._vectors is None:  # nothing ingested yet
+            return np.zeros((0, self._known_dim()), dtype=np.float32)
+        return self._vectors.matrix(self.clip_count())
 
     # -- catalog reads --------------------------------------------------------------------
     def clip_count(self) -> int:
@@ -192,6 +195,12 @@ class Workspace:
 
         return ModelVersions(self.catalog, self.home / "models")
 
+    def label_summary(self, label) -> dict:
+        """A label with its annotation counts and its model versions."""
+        lab = self.labels.get(label)
+        _, _, counts = self.annotations.training_set(lab["id"])
+        return {**lab, "counts": counts, "versions": self.models.list(lab["id"])}
+
     def annotate(self, label, clip_ids, value, annotator="default", source="cli", model_version=None) -> list[dict]:
         return self.annotations.add(self.labels.get(label)["id"], clip_ids, value, annotator, source, model_version)
 
@@ -229,18 +238,17 @@ class Workspace:
         return loop.export_annotations(self, label, events)
 
     def index(self):
-        """The vector index over all clips, kept in step with the catalog (new rows added)."""
-        from .search import make_index
+        """The vector index over all clips (exact for small corpora, ANN above), brought up
+        to date with the matrix: only rows added since the last call are indexed."""
+        from .search import open_index
 
-        n = self.clip_count()
-        idx = getattr(self, "_index", None)
-        if idx is None or getattr(self, "_index_rows", 0) > n:
-            idx = make_index("auto", self.dim, path=self.home / "index", matrix=lambda: self.vectors())
-            self._index, self._index_rows = idx, 0
-        if self._index_rows < n:
-            idx.add(np.arange(self._index_rows, n, dtype=np.int64), np.asarray(self.vectors()[self._index_rows:n]))
-            self._index_rows = n
-        return idx
+        with self._lock:
+            n = self.clip_count()
+            cached = getattr(self, "_index", None)
+            if cached is None or cached[0] != n:
+                index = open_index(self.home / "clips.index", np.arange(n, dtype=np.int64), self.vectors())
+                self._index = (n, index)
+            return self._index[1]
 
     def clusters(self):
         """Cached k-means centroids of the corpus (diversity score), or None: the build then fits

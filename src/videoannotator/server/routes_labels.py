@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from typing import Annotated, Literal
@@ -11,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from ..export import to_csv
 from .deps import WorkspaceDep
 from .respond import data, plain
 from .schemas import LabelCreate, LabelPatch, LabelPath
@@ -34,8 +33,7 @@ def create_label(ws: WorkspaceDep, body: LabelCreate):
 def get_label(ws: WorkspaceDep, name: LabelPath):
     """A label with its annotation counts and its model versions."""
     label = ws.labels.get(name)
-    _, _, counts = ws.annotations.training_set(label["id"])
-    return data({**label, "counts": counts, "versions": ws.models.list(label["id"])})
+    return data(ws.label_summary(label["id"]))
 
 
 @router.patch("/{name}")
@@ -67,7 +65,7 @@ def export_label_annotations(ws: WorkspaceDep, name: LabelPath,
     label = ws.labels.get(name)["name"]
     filename = f"{label}-{'events' if events else 'annotations'}.{format}"
     if format == "csv":
-        return Response(_csv(rows), media_type="text/csv; charset=utf-8", headers=_attachment(filename))
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers=_attachment(filename))
     body = "".join(json.dumps(plain(row), ensure_ascii=False, allow_nan=False) + "\n" for row in rows)
     return Response(body, media_type="application/x-ndjson", headers=_attachment(filename))
 
@@ -75,19 +73,3 @@ def export_label_annotations(ws: WorkspaceDep, name: LabelPath,
 def _attachment(filename: str) -> dict:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     return {"content-disposition": f'attachment; filename="{safe}"'}
-
-
-def _csv(rows: list[dict]) -> str:
-    fields = [k for k in rows[0] if k != "votes"] if rows else ["clip_id"]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-    return buf.getvalue()
-
-
-def _cell(value):
-    # A text cell starting with = + - @ is a formula to spreadsheet programs (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
