@@ -95,34 +95,6 @@ def test_efficientnet_lite0_classifies_the_photos():
 # --- hf: CLIP-family models through transformers -----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_clip_dir(tmp_path_factory):
-    """A randomly initialised, tiny CLIP saved with its tokenizer and image processor, no network."""
-    import transformers
-
-    folder = tmp_path_factory.mktemp("tiny-clip")
-    # A byte-level BPE vocabulary of single printable characters and no merges: enough to tokenize.
-    chars = [chr(c) for c in range(33, 127)]
-    vocab = {t: i for i, t in enumerate(chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"])}
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    special = dict(bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-                   pad_token_id=vocab["<|endoftext|>"])
-    config = transformers.CLIPConfig(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, max_position_embeddings=32, **special),
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=32, patch_size=8),
-        projection_dim=24,
-    )
-    torch.manual_seed(0)
-    transformers.CLIPModel(config).save_pretrained(folder)
-    image_processor = transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    transformers.CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
-    return folder
-
-
 def test_hf_clip_loads_a_local_directory_and_encodes(tiny_clip_dir, photos):
     embedder = get_embedder(f"hf:{tiny_clip_dir}")
     assert embedder.name == f"hf:{tiny_clip_dir}" and embedder.dim == 24

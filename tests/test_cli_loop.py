@@ -1,0 +1,96 @@
+"""The loop through the real `va` console script on a workspace holding real sample media:
+label, search, a dozen annotations, build, feeds, review, export, reembed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from videoannotator import Workspace
+from videoannotator.embed import get_embedder
+
+pytestmark = pytest.mark.slow
+VA = str(Path(sys.executable).with_name("va"))
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, freecol, bikes):
+    home = tmp_path_factory.mktemp("cli-loop")
+    ws = Workspace(home, embedder=get_embedder("conse-effnet-minilm"))
+    assert ws.ingest([freecol, bikes], progress=False).ok
+    return home
+
+
+def va(home, *args, ok=True):
+    result = subprocess.run([VA, "--home", str(home), *args], capture_output=True, text=True, timeout=600)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def va_json(home, *args):
+    return json.loads(va(home, *args, "--json").stdout)
+
+
+def test_label_search_annotate_build_feeds_review_export(home):
+    label = va_json(home, "label", "create", "ships", "--description", "A sailing ship at sea", "--keywords", "ship, sea")
+    assert label["keywords"] == ["ship", "sea"]
+    assert "already" in va(home, "label", "create", "ships", ok=False).stderr
+
+    hits = va_json(home, "search", "a sailing ship on the sea", "-k", "12")
+    assert len(hits) == 12 and set(hits[0]) >= {"clip_id", "score", "video", "start", "end"}
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+    assert "needs at least one positive" in va(home, "build", "ships", ok=False).stderr
+    ids = [h["clip_id"] for h in hits]
+    va(home, "annotate", "ships", *map(str, ids[:5]), "positive", "--annotator", "ann")
+    va(home, "annotate", "ships", *map(str, ids[5:12]), "negative", "--annotator", "ann")
+
+    result = va_json(home, "build", "ships")
+    assert result["version"] == 1
+    assert result["metrics"]["counts"]["positive"] == 5 and result["metrics"]["counts"]["negative"] == 7
+    assert result["metrics"]["cv"]["ap"] is not None or result["metrics"]["cv"]["reason"]
+    assert set(result["feeds"]) == {"top_positive", "top_negative", "borderline", "random"}
+    for name, feed_ids in result["feeds"].items():
+        assert feed_ids, name
+        assert not set(feed_ids) & set(ids), f"{name} shows annotated clips"
+
+    page = va_json(home, "feed", "ships", "borderline", "-n", "3")
+    assert len(page["clips"]) == 3 and not {c["clip_id"] for c in page["clips"]} & set(ids)
+
+    review = va_json(home, "review", "ships")
+    assert len(review["annotations"]) == 12 and all("score" in a for a in review["annotations"])
+    model = json.loads(va(home, "export", "ships", "--what", "model").stdout)
+    assert len(model["weights"]) == 384 and model["embedder"] == "conse-effnet-minilm"
+    lines = va(home, "export", "ships").stdout.splitlines()
+    assert len(lines) == 12 and json.loads(lines[0])["label"] == "ships"
+    csv_text = va(home, "export", "ships", "--format", "csv").stdout
+    assert csv_text.splitlines()[0].startswith("clip_id") and len(csv_text.splitlines()) == 13
+
+    va(home, "undo", "ships", "--annotator", "ann")
+    assert va_json(home, "label", "show", "ships")["counts"]["negative"] == 6
+    second = va_json(home, "build", "ships")
+    assert second["version"] == 2 and second["metrics"]["change"]["previous_version"] == 1
+
+
+def test_bad_values_are_one_line_errors(home):
+    result = va(home, "feed", "no-such-label", "random", ok=False)
+    assert result.returncode != 0 and result.stderr.strip().count("\n") == 0
+    assert "no label 'no-such-label'" in result.stderr
+    result = va(home, "search", ok=False)
+    assert "either a text query or a clip id" in result.stderr
+
+
+def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir):
+    before = va_json(home, "info")
+    mismatch = va(home, "--embedder", f"hf:{tiny_clip_dir}", "info", ok=False)
+    assert mismatch.returncode != 0 and "va reembed" in mismatch.stderr
+    va(home, "reembed", "--embedder", f"hf:{tiny_clip_dir}")
+    after = va_json(home, "info")
+    assert after["embedder"] == f"hf:{tiny_clip_dir}" and after["dim"] == 24
+    assert after["clips"] == after["vectors"] == before["clips"]
+    assert (home / "vectors.f32").stat().st_size == before["clips"] * 24 * 4
+    assert va_json(home, "label", "show", "ships")["counts"]["positive"] == 5
+    assert len(va_json(home, "search", "a ship", "-k", "3")) == 3
