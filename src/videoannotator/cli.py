@@ -137,6 +137,26 @@ def bench_ingest(obj: Context, paths, as_json, repeats):
     _emit(run(paths, obj.settings, repeats=repeats), as_json)
 
 
+@bench.command("loop")
+@click.option("--clips", default=500_000, show_default=True, help="Synthetic corpus size.")
+@click.option("--dim", default=384, show_default=True, help="Vector dimension (the default embedder's is 384).")
+@click.option("--annotations", default=1000, show_default=True, help="Annotated clips per build.")
+@click.option("--repeats", default=7, show_default=True, help="Timed builds (median reported).")
+@click.option("--queries", default=200, show_default=True, help="Text-search queries timed.")
+@click.option("--skip-search", is_flag=True, help="Only the build benchmark.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_loop(clips, dim, annotations, repeats, queries, skip_search, as_json):
+    """Build (fit + score + metrics + four feeds) and text-search speed on synthetic unit vectors."""
+    from . import bench_loop as loop_bench
+
+    result = {"build": loop_bench.run(clips=clips, dim=dim, annotations=annotations, repeats=repeats)}
+    if not skip_search:
+        from . import bench_search
+
+        result["search"] = bench_search.run(clips=clips, dim=dim, queries=queries)
+    _emit(result, True)  # figures are for pasting into docs: always JSON
+
+
 def main(argv=None):
     try:
         cli.main(args=argv, prog_name="va", standalone_mode=False)
