@@ -43,4 +43,6 @@ def run(paths, settings, repeats: int = 1) -> dict:
         "embedder": embedder.name,
         "device": settings.device,
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.python_implementation()} {platform.python_version()}",
+        # Other work on a shared machine slows everything: say how busy it was.
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
     }

@@ -10,9 +10,11 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
+import os
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,17 +119,35 @@ def ingest_paths(ws, paths, progress: bool = True, on_event=None) -> IngestRepor
     files, missing = expand_paths(paths)
     report.failed += missing
     bar = tqdm(files, desc="videos", unit="video", disable=not progress, leave=True)
-    for path in bar:
-        bar.set_postfix_str(path.name[-40:])
-        try:
-            entry = ingest_one(ws, path, report, progress=progress)
-        except MediaError as exc:
-            report.failed.append({"path": str(path), "error": exc.message})
-            entry = None
-        if entry is not None and on_event:
-            on_event(entry)
+    with _one_core_for_decoding(ws.settings.device):
+        for path in bar:
+            bar.set_postfix_str(path.name[-40:])
+            try:
+                entry = ingest_one(ws, path, report, progress=progress)
+            except MediaError as exc:
+                report.failed.append({"path": str(path), "error": exc.message})
+                entry = None
+            if entry is not None and on_event:
+                on_event(entry)
     report.wall_seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _one_core_for_decoding(device: str):
+    """Leave one core to the decode thread: torch's intra-op threads spin-wait, and on two
+    cores two of them plus the decoder ran 1.2-2.8x slower than one (docs/benchmarks.md)."""
+    if not str(device).startswith("cpu"):
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def ingest_one(ws, path: Path, report: IngestReport, progress: bool = True) -> dict | None:
