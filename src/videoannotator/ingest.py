@@ -129,8 +129,18 @@ def ingest_paths(ws, paths, progress: bool = True, on_event=None) -> IngestRepor
                 entry = None
             if entry is not None and on_event:
                 on_event(entry)
+    if report.ingested:
+        _update_index(ws)
     report.wall_seconds = time.perf_counter() - started
     return report
+
+
+def _update_index(ws) -> None:
+    """Large corpora get their ANN index extended with the new clips now, not at the first search."""
+    from .search import AUTO_THRESHOLD
+
+    if ws.clip_count() >= AUTO_THRESHOLD:
+        ws.index()
 
 
 @contextmanager
