@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,24 @@ def run_va(home, *args, timeout=600, user=None):
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
     env = {**os.environ, "HOME": str(home)} if user else None
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@contextmanager
+def traversable_by_others(*paths):
+    """Let another user reach the venv and the checkout (a CI clone may sit in a 0700
+    folder) for the length of the block; modes are put back afterwards."""
+    changed = []
+    for path in paths:
+        for folder in path.resolve().parents:
+            mode = folder.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(folder, mode | 0o001)
+                changed.append((folder, mode))
+    try:
+        yield
+    finally:
+        for folder, mode in reversed(changed):
+            os.chmod(folder, mode)
 
 
 def test_freecol_gives_clips_and_vectors_and_reingest_changes_nothing(tmp_path, freecol):
@@ -102,7 +121,8 @@ def test_permission_error_is_reported(bikes):
         if os.geteuid() == 0:  # root reads anything: run as nobody to see a real EACCES
             os.chmod(base, 0o777)
             os.chmod(home, 0o777)
-            result = run_va(home, "ingest", str(locked), user=65534)
+            with traversable_by_others(Path(VA), Path(__file__)):
+                result = run_va(home, "ingest", str(locked), user=65534)
         else:
             result = run_va(home, "ingest", str(locked))
         assert result.returncode != 0
