@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 VA_CACHE ?= $(HOME)/.cache/videoannotator
 export VA_CACHE
 
-.PHONY: demo test setup media bench clean
+.PHONY: demo test setup media system-deps bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,12 +22,17 @@ setup: $(VENV)/.installed
 media: setup
 	$(BIN)/python scripts/fetch-sample-media
 
-test: setup media
+system-deps:
+	bash scripts/install-system-deps
+
+test: setup media system-deps
 	$(BIN)/python -m pytest -q
 
 demo: setup media
 	$(BIN)/va --home $(VA_CACHE)/demo-home ingest $(VA_CACHE)/media
 	$(BIN)/va --home $(VA_CACHE)/demo-home info
+	@echo "open http://127.0.0.1:8765 (Ctrl-C stops the server)"
+	$(BIN)/va --home $(VA_CACHE)/demo-home serve
 
 bench: setup media
 	$(BIN)/va --home $$(mktemp -d) bench ingest --json $(VA_CACHE)/media
