@@ -1,0 +1,161 @@
+"""`va eval`: does active learning beat the baselines? A simulated annotator answers from ground truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import click
+
+from .cli import _emit, cli
+
+SUITE_HELP = ("fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
+              "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
+              "slideshow (generate videos, ingest, run, score shot detection), synthetic (known answers).")
+
+
+def _csv(value, cast=str):
+    return tuple(cast(v.strip()) for v in value.split(",") if v.strip()) if value else ()
+
+
+def _default_out(suite: str) -> Path:
+    from .config import Settings
+
+    return Path(Settings.from_env().cache).expanduser() / "eval" / "results" / suite
+
+
+@cli.group("eval", invoke_without_command=True)
+@click.option("--suite", type=click.Choice(["fashion-mnist", "generic", "paper", "workspace", "slideshow", "synthetic"]),
+              default="fashion-mnist", show_default=True, help=SUITE_HELP)
+@click.option("--data", type=click.Path(), default=None,
+              help="generic/paper: the dataset folder; fashion-mnist: the image folder (default /usr/share/datasets/fashion-mnist).")
+@click.option("--labels-file", type=click.Path(dir_okay=False), default=None, help="workspace suite: ground truth (JSON).")
+@click.option("--labels", default=None, help="Comma-separated label names to run (default: all).")
+@click.option("--budgets", default="25,50,100,250,500,1000", show_default=True, help="Annotation budgets.")
+@click.option("--seeds", default=3, show_default=True, help="Seeds per label (random draws, random feed, bandits).")
+@click.option("--methods", default="va,random,zero-shot,zs-top,zs+random", show_default=True)
+@click.option("--mix", default=None, help="va feed mix(es), comma-separated: round-robin, epsilon-greedy, ucb, exp3, "
+              "thompson, only:<feed>; several give one va line each. Default: the product's.")
+@click.option("--reward", type=click.Choice(["surprise", "cv-gain"]), default=None,
+              help="Bandit reward: share of a batch the model had wrong, or cross-validated AP change.")
+@click.option("-k", "--k", "k", type=int, default=None, help="va: annotations per round (between builds).")
+@click.option("--train-on", type=click.Choice(["joint", "features", "both"]), default=None,
+              help="Vectors the classifier trains on (features need a suite that has them: fashion-mnist, generic).")
+@click.option("--C", "C", type=float, default=1.0, show_default=True, help="Classifier inverse regularisation.")
+@click.option("--heldout", type=float, default=0.3, show_default=True, help="Share of each label's clips held out.")
+@click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of the fixed held-out split.")
+@click.option("--noise", type=float, default=0.0, show_default=True, help="Share of answers the annotator gets wrong.")
+@click.option("--sample", type=int, default=None, help="fashion-mnist: images to use (default 3000); synthetic: clips.")
+@click.option("--videos", type=int, default=4, show_default=True, help="slideshow: videos to generate.")
+@click.option("--shots", type=int, default=60, show_default=True, help="slideshow: shots (images) per video.")
+@click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
+              help="Labels run in parallel (processes).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for results.json, results.md, ap-vs-annotations.png (default $VA_CACHE/eval/results/<suite>).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress.")
+@click.pass_context
+def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, mix, reward, k, train_on, C, heldout,
+               split_seed, noise, sample, videos, shots, jobs, out, as_json, quiet):
+    """Run the evaluation: va against random, zero-shot, zs-top and zs+random per budget.
+
+    AP is measured on a fixed held-out split of each label that no method selects from.
+    Writes results.json, results.md (per label and median; median gain of va over the
+    best baseline per budget) and ap-vs-annotations.png, and prints the median gains.
+
+    Examples:  va eval   va eval --suite fashion-mnist --json
+    va eval --mix round-robin,thompson,ucb --seeds 5
+    va --home ws eval --suite workspace --labels-file truth.json --budgets 25,50,100
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .eval import report
+    from .eval.simulate import EvalConfig, run_experiment
+    from .eval.strategies import DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD
+    from .eval.simulate import DEFAULT_TRAIN_ON
+    from .eval.suites import load_suite, run_slideshow
+
+    obj = ctx.obj
+    started = time.perf_counter()
+    config = EvalConfig(budgets=_csv(budgets, int), seeds=seeds, methods=_csv(methods),
+                        mixes=_csv(mix) or (DEFAULT_MIX,), k=k or DEFAULT_K, reward=reward or DEFAULT_REWARD,
+                        train_on=train_on or DEFAULT_TRAIN_ON, C=C, heldout=heldout, split_seed=split_seed,
+                        noise=noise, jobs=jobs)
+    progress = not quiet and not as_json
+    names = list(_csv(labels)) or None
+    out_dir = Path(out).expanduser() if out else _default_out(suite)
+
+    def tell(res):
+        if progress:
+            state = f"skipped ({res.skipped})" if res.skipped else "done"
+            click.echo(f"  {res.name}: {state}", err=True)
+
+    if suite == "slideshow":
+        if train_on is None:
+            config.train_on = "joint"  # a workspace stores the joint vectors only
+        results = run_slideshow(out_dir, config, n_videos=videos, shots_per_video=shots, settings=obj.settings,
+                                progress=progress, labels=names)
+    else:
+        t = time.perf_counter()
+        dataset = load_suite(suite, data=data, labels_file=labels_file, sample=sample,
+                             workspace=obj.workspace if suite == "workspace" else None,
+                             device=obj.settings.device, progress=progress, labels=names)
+        load_s = round(time.perf_counter() - t, 1)
+        if dataset.features is None and train_on is None:
+            config.train_on = "joint"
+        if progress:
+            click.echo(f"{dataset.name}: {dataset.keys.size} clips, {len(dataset.concepts)} labels "
+                       f"(loaded in {load_s} s); running...", err=True)
+        results = run_experiment(dataset, config, progress=tell)
+        results["timings_s"] = {"load_and_embed": load_s, **results["timings_s"]}
+    results["timings_s"]["total"] = round(time.perf_counter() - started, 1)
+    paths = report.write_outputs(results, out_dir)
+    if as_json:
+        click.echo(json.dumps(results, indent=1, default=report._jsonable))
+        return
+    click.echo("\n".join(report.gains_lines(results)))
+    if "shot_detection" in results:
+        sd = results["shot_detection"]
+        click.echo(f"shot detection ({sd['detector']}): recall {sd['recall']:.2f}, precision {sd['precision']:.2f} "
+                   f"over {sd['true']} known cuts")
+    click.echo(f"total {results['timings_s']['total']} s; wrote {paths['markdown']}, {paths['plot']}, {paths['json']}")
+
+
+@eval_group.command("slideshow")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--videos", type=int, default=4, show_default=True)
+@click.option("--shots", type=int, default=60, show_default=True, help="Shots (images) per video.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def eval_slideshow(folder, videos, shots, seed, as_json):
+    """Write slideshow videos of Fashion-MNIST images (known cuts and labels) and truth.json to FOLDER.
+
+    Then: va --home H ingest FOLDER; va --home H eval --suite workspace --labels-file FOLDER/truth.json
+    """
+    from .eval.slideshow import make_fashion_slideshows
+
+    truth = make_fashion_slideshows(folder, videos, shots, seed)
+    data = json.loads(truth.read_text())
+    _emit({"truth": str(truth), "videos": len(data["cuts"]), "shots": len(data["shots"]),
+           "labels": list(data["labels"])}, as_json)
+
+
+@eval_group.command("cuts")
+@click.argument("truth", type=click.Path(dir_okay=False, exists=True))
+@click.option("--tolerance", type=int, default=2, show_default=True, help="Frames a detected cut may be off by.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def eval_cuts(obj, truth, tolerance, as_json):
+    """Score shot detection (the VA_SHOT_* settings) against the known cuts of a truth.json."""
+    from .eval.slideshow import score_cuts
+
+    result = score_cuts(truth, obj.settings, tolerance)
+    if as_json:
+        _emit(result, True)
+        return
+    for video, r in result["videos"].items():
+        click.echo(f"{video}: recall {r['recall']:.2f}, precision {r['precision']:.2f} ({r['matched']}/{r['true']} cuts)")
+    click.echo(f"all: recall {result['recall']:.2f}, precision {result['precision']:.2f}, f1 {result['f1']:.2f} "
+               f"({result['detector']})")

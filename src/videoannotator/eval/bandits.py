@@ -1,0 +1,161 @@
+"""Feed mixes: which of the four feeds the next batch of annotations comes from.
+
+A policy is a small object with ``choose() -> feed name`` and ``update(feed, reward)``,
+reward in [0, 1]. Rewards use only what the annotating user has (see
+``strategies.REWARDS``), never the held-out set.
+
+- ``round-robin``: the feeds in turn;
+- ``only:<feed>``: one feed always (e.g. ``only:borderline`` is uncertainty sampling);
+- ``epsilon-greedy``: the best mean reward so far, a random feed with probability epsilon;
+- ``ucb``: UCB1, mean + sqrt(2 ln t / n);
+- ``exp3``: exponential weights for adversarial (changing) rewards, exploration gamma;
+- ``thompson``: a Beta posterior per feed, sampled; a reward r counts as r successes
+  and 1 - r failures.
+
+Rewards drift as the model learns (the borderline feed stops surprising once the
+boundary settles), which is why Exp3 and discounting are worth measuring.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import InvalidInput
+from ..learn.feeds import FEEDS
+
+ARMS = tuple(FEEDS)  # top_positive, top_negative, borderline, random
+
+
+class Policy:
+    name = "policy"
+
+    def __init__(self, seed: int = 0):
+        self.rng = np.random.default_rng(seed)
+        self.pulls = {arm: 0 for arm in ARMS}
+        self.reward_sum = {arm: 0.0 for arm in ARMS}
+
+    def choose(self) -> str:
+        raise NotImplementedError
+
+    def update(self, arm: str, reward: float) -> None:
+        self.pulls[arm] += 1
+        self.reward_sum[arm] += float(reward)
+
+    def mean(self, arm: str) -> float:
+        return self.reward_sum[arm] / self.pulls[arm] if self.pulls[arm] else 0.0
+
+    def _untried(self) -> str | None:
+        for arm in ARMS:
+            if self.pulls[arm] == 0:
+                return arm
+        return None
+
+
+class RoundRobin(Policy):
+    name = "round-robin"
+
+    def __init__(self, seed: int = 0):
+        super().__init__(seed)
+        self._next = 0
+
+    def choose(self) -> str:
+        arm = ARMS[self._next % len(ARMS)]
+        self._next += 1
+        return arm
+
+
+class Only(Policy):
+    def __init__(self, arm: str, seed: int = 0):
+        super().__init__(seed)
+        if arm not in ARMS:
+            raise InvalidInput(f"unknown feed {arm!r} in only:<feed>; choose one of {', '.join(ARMS)}")
+        self.arm = arm
+        self.name = f"only:{arm}"
+
+    def choose(self) -> str:
+        return self.arm
+
+
+class EpsilonGreedy(Policy):
+    name = "epsilon-greedy"
+
+    def __init__(self, seed: int = 0, epsilon: float = 0.2):
+        super().__init__(seed)
+        self.epsilon = epsilon
+
+    def choose(self) -> str:
+        untried = self._untried()
+        if untried:
+            return untried
+        if self.rng.random() < self.epsilon:
+            return ARMS[int(self.rng.integers(len(ARMS)))]
+        return max(ARMS, key=self.mean)
+
+
+class UCB(Policy):
+    name = "ucb"
+
+    def choose(self) -> str:
+        untried = self._untried()
+        if untried:
+            return untried
+        t = sum(self.pulls.values())
+        return max(ARMS, key=lambda a: self.mean(a) + math.sqrt(2 * math.log(t) / self.pulls[a]))
+
+
+class Exp3(Policy):
+    name = "exp3"
+
+    def __init__(self, seed: int = 0, gamma: float = 0.2):
+        super().__init__(seed)
+        self.gamma = gamma
+        self.log_weights = np.zeros(len(ARMS))
+        self._probs = np.full(len(ARMS), 1 / len(ARMS))
+
+    def choose(self) -> str:
+        w = np.exp(self.log_weights - self.log_weights.max())
+        self._probs = (1 - self.gamma) * w / w.sum() + self.gamma / len(ARMS)
+        return ARMS[int(self.rng.choice(len(ARMS), p=self._probs))]
+
+    def update(self, arm: str, reward: float) -> None:
+        super().update(arm, reward)
+        i = ARMS.index(arm)
+        self.log_weights[i] += self.gamma * float(reward) / self._probs[i] / len(ARMS)
+
+
+class Thompson(Policy):
+    name = "thompson"
+
+    def __init__(self, seed: int = 0, discount: float = 1.0):
+        super().__init__(seed)
+        self.discount = discount
+        self.alpha = np.ones(len(ARMS))
+        self.beta = np.ones(len(ARMS))
+
+    def choose(self) -> str:
+        return ARMS[int(np.argmax(self.rng.beta(self.alpha, self.beta)))]
+
+    def update(self, arm: str, reward: float) -> None:
+        super().update(arm, reward)
+        i = ARMS.index(arm)
+        if self.discount < 1:  # forget old evidence: rewards drift as the model learns
+            self.alpha = 1 + (self.alpha - 1) * self.discount
+            self.beta = 1 + (self.beta - 1) * self.discount
+        self.alpha[i] += float(reward)
+        self.beta[i] += 1 - float(reward)
+
+
+MIXES = ("round-robin", "epsilon-greedy", "ucb", "exp3", "thompson") + tuple(f"only:{a}" for a in ARMS)
+
+
+def make_policy(mix: str, seed: int = 0) -> Policy:
+    """The feed-mix policy called ``mix`` (see ``MIXES``)."""
+    if mix.startswith("only:"):
+        return Only(mix[len("only:"):], seed)
+    classes = {"round-robin": RoundRobin, "epsilon-greedy": EpsilonGreedy, "ucb": UCB, "exp3": Exp3,
+               "thompson": Thompson}
+    if mix not in classes:
+        raise InvalidInput(f"unknown feed mix {mix!r}; choose one of {', '.join(MIXES)}")
+    return classes[mix](seed)

@@ -1,0 +1,203 @@
+"""The Fashion-MNIST suite: 28x28 garment images embedded with the default embedder.
+
+Images come from the Debian package ``dataset-fashion-mnist`` (70,000 images, 10
+classes; ``apt-get install dataset-fashion-mnist`` puts them in
+/usr/share/datasets/fashion-mnist/). A sample of ``n`` images - the first ``n`` of one
+fixed permutation of all 70,000 - is embedded once and cached in chunks under
+``$VA_CACHE/eval/fashion-mnist/``, so a rerun, or a larger sample, embeds only what is new.
+The embedder upscales each image to 224x224 and repeats the grey channel into RGB.
+
+Ten concepts, each a binary label with the guideline a user would write: single classes,
+groups of classes (footwear, upper-body garments, warm tops) and two rare ones whose
+positives are thinned to 3% of their universe.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidInput
+from .datasets import Concept, Dataset
+
+DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
+FILES = (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+         ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+               "Ankle boot")
+# Sized so `va eval` embeds a fresh cache and runs within 15 minutes on 2 busy cores
+# (measured 6 images/s under other jobs' load, 30-60 idle; docs/evaluation.md).
+DEFAULT_SAMPLE = 3_000
+CHUNK = 500  # images per cache file
+PERMUTATION_SEED = 0
+# How images are shown to the embedder; part of the cache key. "dark-on-light" inverts
+# Fashion-MNIST's light garments on black back into the product photos they were made
+# from (docs/evaluation.md: measured against "as-is").
+RENDER = "dark-on-light"
+RENDERS = ("as-is", "dark-on-light")
+
+
+@dataclass(frozen=True)
+class ConceptSpec:
+    name: str
+    classes: tuple[int, ...]
+    description: str
+    keywords: tuple[str, ...]
+    rare_rate: float | None = None  # thin the positives to this share of the universe
+
+
+CONCEPTS = (
+    ConceptSpec("footwear", (5, 7, 9), "Footwear: shoes, sandals, sneakers and boots",
+                ("shoe", "sandal", "sneaker", "boot")),
+    ConceptSpec("upper-body", (0, 2, 4, 6), "Garments worn on the upper body: t-shirts, shirts, pullovers, coats",
+                ("t-shirt", "shirt", "sweater", "coat")),
+    ConceptSpec("warm-top", (2, 4), "Warm long-sleeved tops: pullovers and coats",
+                ("pullover", "sweater", "coat", "jacket")),
+    ConceptSpec("trousers", (1,), "Trousers: long pants", ("trousers", "jeans", "pants")),
+    ConceptSpec("dress", (3,), "A dress", ("dress", "gown", "frock")),
+    ConceptSpec("bag", (8,), "A bag", ("handbag", "purse", "bag", "tote")),
+    ConceptSpec("sneaker", (7,), "Sneakers: sports shoes", ("sneaker", "running shoe", "trainer")),
+    ConceptSpec("shirt", (6,), "A shirt with a collar and buttons", ("shirt", "blouse", "collar")),
+    ConceptSpec("rare-ankle-boot", (9,), "Ankle boots", ("ankle boot", "boot"), rare_rate=0.03),
+    ConceptSpec("rare-sandal", (5,), "Sandals", ("sandal", "flip-flop"), rare_rate=0.03),
+)
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file (MNIST's format: big-endian header, then uint8 data), gzipped."""
+    with gzip.open(path, "rb") as fh:
+        data = fh.read()
+    magic = int.from_bytes(data[0:4], "big")
+    ndim = magic & 0xFF
+    if magic >> 8 != 0x08 or ndim not in (1, 3):
+        raise InvalidInput(f"{path}: not an IDX uint8 file (magic {magic:#x})")
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_images(folder: str | Path = DEFAULT_DIR) -> tuple[np.ndarray, np.ndarray]:
+    """All 70,000 images (train then test) as (70000, 28, 28) uint8, and their classes."""
+    folder = Path(folder)
+    if not all((folder / f).exists() for pair in FILES for f in pair):
+        raise InvalidInput(f"Fashion-MNIST not found in {folder}; install it with "
+                           "`apt-get install dataset-fashion-mnist` or pass --data DIR")
+    images, classes = [], []
+    for image_file, label_file in FILES:
+        images.append(_read_idx(folder / image_file))
+        classes.append(_read_idx(folder / label_file))
+    return np.concatenate(images), np.concatenate(classes).astype(np.int64)
+
+
+def sample_order(total: int = 70_000) -> np.ndarray:
+    """The fixed order images are sampled (and cached) in: a sample of n is its first n."""
+    return np.random.default_rng(PERMUTATION_SEED).permutation(total)
+
+
+def render(images: np.ndarray, mode: str = RENDER) -> list[np.ndarray]:
+    """Grey 28x28 images as the embedder sees them (it upscales and repeats the channel)."""
+    if mode not in RENDERS:
+        raise InvalidInput(f"render must be one of {', '.join(RENDERS)}")
+    return [255 - im if mode == "dark-on-light" else im for im in images]
+
+
+def cache_dir(embedder_name: str, mode: str = RENDER) -> Path:
+    from ..config import Settings
+
+    safe = embedder_name.replace("/", "_").replace(":", "_")
+    return Path(Settings.from_env().cache).expanduser() / "eval" / "fashion-mnist" / f"{safe}-{mode}-p{PERMUTATION_SEED}"
+
+
+def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-minilm", device: str = "cpu",
+                 mode: str = RENDER, progress: bool = True, embedder=None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(joint (n, 384), features (n, 1280), timing) for the first n images of the sample order.
+
+    Chunks of ``CHUNK`` images are read from the cache or embedded and written to it
+    (atomically), so an interrupted run resumes where it stopped.
+    """
+    import time
+
+    order = sample_order(len(images))  # whole chunks are embedded, so caches of any n agree
+    folder = cache_dir(embedder_name, mode)
+    joint, feats = [], []
+    embedded, t_embed = 0, 0.0
+    chunks = range(0, n, CHUNK)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="fashion-mnist embeddings", unit="img", leave=False)
+    for start in chunks:
+        stop = min(start + CHUNK, len(images))
+        path = folder / f"chunk-{start // CHUNK:04d}.npz"
+        data = None
+        if path.exists():
+            try:
+                with np.load(path) as z:
+                    data = (z["joint"], z["features"])
+            except (OSError, ValueError, KeyError):
+                data = None
+        if data is None:
+            if embedder is None:
+                from ..embed import get_embedder
+
+                embedder = get_embedder(embedder_name, device=device)
+            if not hasattr(embedder, "encode_images_with_features"):
+                raise InvalidInput(f"embedder {embedder_name!r} gives no feature vectors; the Fashion-MNIST "
+                                   "suite needs the default embedder")
+            t = time.perf_counter()
+            j, f = embedder.encode_images_with_features(render(images[order[start:stop]], mode))
+            t_embed += time.perf_counter() - t
+            embedded += stop - start
+            data = (j.astype(np.float32), f.astype(np.float32))
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+                np.savez(partial, joint=data[0], features=data[1])
+                os.replace(partial, path)
+            except OSError:
+                pass  # an unwritable cache only costs embedding again
+        joint.append(data[0])
+        feats.append(data[1])
+        if bar is not None:
+            bar.update(min(stop, n) - start)
+    if bar is not None:
+        bar.close()
+    timing = {"embedded_images": embedded, "embed_seconds": round(t_embed, 1),
+              "images_per_second": round(embedded / t_embed, 1) if t_embed else None, "cache": str(folder)}
+    return np.concatenate(joint)[:n], np.concatenate(feats)[:n], timing
+
+
+def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positive rows, negative rows) of a concept over a sample's classes.
+
+    A rare concept keeps the first m of its positives (in sample order) so that they make
+    ``rare_rate`` of its universe; the dropped ones are in no universe of this concept.
+    """
+    is_pos = np.isin(classes, spec.classes)
+    pos, neg = np.flatnonzero(is_pos), np.flatnonzero(~is_pos)
+    if spec.rare_rate is not None:
+        keep = max(2, int(round(spec.rare_rate * neg.size / (1 - spec.rare_rate))))
+        pos = pos[:keep]
+    return pos, neg
+
+
+def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
+         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder=None) -> Dataset:
+    """The Fashion-MNIST suite as a Dataset (embedding what the cache lacks)."""
+    images, classes = load_images(folder)
+    if not 100 <= n <= len(images):
+        raise InvalidInput(f"the Fashion-MNIST sample must be 100-{len(images)} images, got {n}")
+    joint, feats, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder)
+    sample_classes = classes[sample_order(len(images))[:n]]
+    concepts = []
+    for spec in CONCEPTS:
+        pos, neg = concept_rows(spec, sample_classes)
+        concepts.append(Concept(spec.name, pos, neg, spec.description, list(spec.keywords)))
+    keys = sample_order(len(images))[:n].astype(np.int64)  # key = index in train+test
+    return Dataset("fashion-mnist", keys, joint, concepts, features=feats, embedder=embedder_name,
+                   meta={"sample": n, "render": mode, "embedding": timing,
+                         "classes": {name: int((sample_classes == i).sum()) for i, name in enumerate(CLASS_NAMES)}})
