@@ -159,6 +159,35 @@ def feed(ws, label, name: str, n: int = 20, offset: int = 0, seed: int = 0, vers
             "clips": describe_clips(ws, picked, scores[picked])}
 
 
+def score_histogram(ws, label, bins: int = 40, version: int | None = None) -> dict:
+    """How the model's scores spread over the whole corpus (the page's histogram): counts per
+    bin for every clip, and for the label's current positive and negative annotations."""
+    bins = int(bins)
+    if not 2 <= bins <= 200:
+        raise InvalidInput(f"bins must be between 2 and 200, got {bins}")
+    label = ws.labels.get(label)
+    model = ws.models.get(label["id"], version)
+    scores = model_scores(ws, model)
+    finite = scores[np.isfinite(scores)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    threshold = float(model["threshold"])
+    low, high = min(low, threshold), max(high, threshold)  # the threshold is always on the axis
+    if high - low < 1e-6:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, bins + 1)
+    current = ws.annotations.current(label["id"])
+
+    def counts(values) -> list[int]:
+        return np.histogram(values[np.isfinite(values)], bins=edges)[0].tolist()
+
+    def annotated(value) -> np.ndarray:
+        return scores[np.fromiter((c for c, v in current.items() if v["value"] == value), dtype=np.int64)]
+
+    return {"label": label["name"], "version": model["version"], "threshold": threshold,
+            "edges": [round(float(e), 5) for e in edges], "clips": counts(scores),
+            "positive": counts(annotated("positive")), "negative": counts(annotated("negative"))}
+
+
 # -- review --------------------------------------------------------------------------------
 REVIEW_FILTERS = ("all", "positive", "negative", "skip", "unresolved", "model_disagrees", "annotators_disagree")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 
 from . import routes_clips, routes_labels, routes_loop, routes_media, routes_page
 from .errors import CatchAllMiddleware, install_error_handlers
@@ -32,7 +31,7 @@ def create_app(workspace, token: str | None = None, *, max_body: int = MAX_BODY_
     for module in (routes_clips, routes_labels, routes_loop, routes_media, routes_page):
         app.include_router(module.router)
     if routes_page.STATIC.is_dir():  # the web page's files, once they exist
-        app.mount("/static", StaticFiles(directory=routes_page.STATIC), name="static")
+        app.mount("/static", routes_page.PageFiles(directory=routes_page.STATIC), name="static")
     # Added last = outermost: security checks run first and add headers to every answer.
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(SecurityMiddleware, token=token, allowed_hosts=None if token else LOOPBACK_HOSTS,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from .. import loop
 from .deps import ComputeLock, WorkspaceDep
 from .respond import data
 from .schemas import AnnotationIn, BuildIn, FeedName, LabelPath, Offset, PageSize, ReviewFilter, Seed, UndoIn
@@ -39,6 +40,13 @@ def feed(ws: WorkspaceDep, name: LabelPath, feed: FeedName, n: PageSize = 20, of
          version: Annotated[int | None, Query(ge=1)] = None):
     """One page of a feed of the label's latest (or a given) model; annotated clips are left out."""
     return data(ws.feed(name, feed, n, offset, seed, version))
+
+
+@router.get("/histogram")
+def histogram(ws: WorkspaceDep, name: LabelPath, bins: Annotated[int, Query(ge=2, le=200)] = 40,
+              version: Annotated[int | None, Query(ge=1)] = None):
+    """The latest (or a given) model's score distribution over every clip, and over the annotated ones."""
+    return data(loop.score_histogram(ws, name, bins, version))
 
 
 @router.get("/review")

@@ -1,5 +1,5 @@
-"""The page shell at / (server/static/index.html once the web app exists) and the
-one-time token exchange: /?token=T sets the va_token cookie and drops T from the address."""
+"""The page shell at / (server/static/index.html), its files at /static (``PageFiles``) and
+the one-time token exchange: /?token=T sets the va_token cookie and drops T from the address."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
+from starlette.staticfiles import StaticFiles
 
 from .errors import error_response
 from .security import TOKEN_COOKIE, token_matches
@@ -16,6 +17,17 @@ STATIC = Path(__file__).with_name("static")
 COOKIE_DAYS = 30
 
 router = APIRouter(include_in_schema=False)
+
+
+class PageFiles(StaticFiles):
+    """The page's scripts and styles, mounted at /static. Revalidated on every load (the
+    ETag answers 304), so after an upgrade the browser never runs yesterday's modules
+    against today's API."""
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("cache-control", "no-cache")
+        return response
 
 PLACEHOLDER = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Video Annotator</title>
 <h1>Video Annotator</h1>
