@@ -112,7 +112,7 @@ def test_va_stops_exactly_at_each_budget_and_never_repeats_a_clip(separable):
     for b, positions in sel.sets.items():
         assert len(positions) == b and len(set(positions.tolist())) == b
     assert np.array_equal(sel.sets[60][:35], sel.sets[35])
-    assert sum(sel.trace["feed_clips"].values()) + sel.trace["search_annotations"] == 60
+    assert sum(sel.trace["feed_clips"].values()) + sel.trace["before_first_build"] == 60
 
 
 def test_baseline_training_sets(separable):

@@ -138,7 +138,7 @@ def markdown(out: dict) -> str:
     feeds = _feed_shares(out)
     if feeds:
         lines += ["", "## Where va's annotations came from (share of feed-picked clips, all labels and seeds)", "",
-                  "| method | search (first round) | top_positive | top_negative | borderline | random |",
+                  "| method | search, before the first build | top_positive | top_negative | borderline | random |",
                   "|---|---:|---:|---:|---:|---:|"]
         for m, share in feeds.items():
             lines.append(f"| {m} | {share['search']:.0%} | " + " | ".join(
@@ -168,7 +168,7 @@ def _feed_shares(out: dict) -> dict:
         for m, traces in lab.get("va_traces", {}).items():
             acc = shares.setdefault(m, {"search": 0})
             for tr in traces:
-                acc["search"] += tr.get("search_annotations", 0)
+                acc["search"] += tr.get("before_first_build", 0)
                 for arm, n in tr.get("feed_clips", {}).items():
                     acc[arm] = acc.get(arm, 0) + n
     result = {}

@@ -127,7 +127,7 @@ def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str
     order: list[int] = []
     answers: list[int] = []
     sets: dict[int, np.ndarray] = {}
-    trace = {"search_annotations": 0, "rounds": 0, "feed_clips": {}, "rewards": {}}
+    trace = {"before_first_build": 0, "rounds": 0, "feed_clips": {}, "rewards": {}}
 
     def take(positions) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.int64)
@@ -154,7 +154,7 @@ def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str
         else:
             found, _ = index.search(pool.text_vector.astype(np.float32), room(), exclude=ids[annotated])
         take(found)
-        trace["search_annotations"] = len(order)
+        trace["before_first_build"] = len(order)
 
     # 2. Build -> feeds -> annotate, round after round.
     previous, clusters, pending, build_ms = None, None, [], []
