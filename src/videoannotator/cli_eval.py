@@ -37,17 +37,20 @@ def _default_out(suite: str) -> Path:
 @click.option("--seeds", default=3, show_default=True, help="Seeds per label (random draws, random feed, bandits).")
 @click.option("--methods", default="va,random,zero-shot,zs-top,zs+random", show_default=True)
 @click.option("--mix", default=None, help="va feed mix(es), comma-separated: round-robin, epsilon-greedy, ucb, exp3, "
-              "thompson, only:<feed>; several give one va line each. Default: the product's.")
+              "thompson, only:<feed>; several give one va line each. Default: only:borderline (docs/evaluation.md).")
 @click.option("--reward", type=click.Choice(["surprise", "cv-gain"]), default=None,
               help="Bandit reward: share of a batch the model had wrong, or cross-validated AP change.")
-@click.option("-k", "--k", "k", type=int, default=None, help="va: annotations per round (between builds).")
+@click.option("-k", "--k", "k", type=int, default=None, help="va: annotations per round (between builds). Default: 10.")
 @click.option("--train-on", type=click.Choice(["joint", "features", "both"]), default=None,
-              help="Vectors the classifier trains on (features need a suite that has them: fashion-mnist, generic).")
+              help="Vectors the classifier trains on. Default: features where the suite has them (fashion-mnist, "
+              "generic with features.npy), else joint.")
 @click.option("--C", "C", type=float, default=1.0, show_default=True, help="Classifier inverse regularisation.")
 @click.option("--heldout", type=float, default=0.3, show_default=True, help="Share of each label's clips held out.")
 @click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of the fixed held-out split.")
 @click.option("--noise", type=float, default=0.0, show_default=True, help="Share of answers the annotator gets wrong.")
 @click.option("--sample", type=int, default=None, help="fashion-mnist: images to use (default 3000); synthetic: clips.")
+@click.option("--sample-offset", type=int, default=0, show_default=True,
+              help="fashion-mnist: skip this many images of the fixed order (e.g. confirm on images no decision saw).")
 @click.option("--videos", type=int, default=4, show_default=True, help="slideshow: videos to generate.")
 @click.option("--shots", type=int, default=60, show_default=True, help="slideshow: shots (images) per video.")
 @click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
@@ -58,30 +61,32 @@ def _default_out(suite: str) -> Path:
 @click.option("--quiet", "-q", is_flag=True, help="No progress.")
 @click.pass_context
 def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, mix, reward, k, train_on, C, heldout,
-               split_seed, noise, sample, videos, shots, jobs, out, as_json, quiet):
+               split_seed, noise, sample, sample_offset, videos, shots, jobs, out, as_json, quiet):
     """Run the evaluation: va against random, zero-shot, zs-top and zs+random per budget.
 
     AP is measured on a fixed held-out split of each label that no method selects from.
     Writes results.json, results.md (per label and median; median gain of va over the
     best baseline per budget) and ap-vs-annotations.png, and prints the median gains.
 
-    Examples:  va eval   va eval --suite fashion-mnist --json
-    va eval --mix round-robin,thompson,ucb --seeds 5
-    va --home ws eval --suite workspace --labels-file truth.json --budgets 25,50,100
+    \b
+    Examples:
+      va eval
+      va eval --suite fashion-mnist --json
+      va eval --mix round-robin,thompson,ucb --seeds 5
+      va --home ws eval --suite workspace --labels-file truth.json --budgets 25,50,100
     """
     if ctx.invoked_subcommand is not None:
         return
     from .eval import report
     from .eval.simulate import EvalConfig, run_experiment
     from .eval.strategies import DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD
-    from .eval.simulate import DEFAULT_TRAIN_ON
     from .eval.suites import load_suite, run_slideshow
 
     obj = ctx.obj
     started = time.perf_counter()
     config = EvalConfig(budgets=_csv(budgets, int), seeds=seeds, methods=_csv(methods),
                         mixes=_csv(mix) or (DEFAULT_MIX,), k=k or DEFAULT_K, reward=reward or DEFAULT_REWARD,
-                        train_on=train_on or DEFAULT_TRAIN_ON, C=C, heldout=heldout, split_seed=split_seed,
+                        train_on=train_on, C=C, heldout=heldout, split_seed=split_seed,
                         noise=noise, jobs=jobs)
     progress = not quiet and not as_json
     names = list(_csv(labels)) or None
@@ -93,18 +98,14 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
             click.echo(f"  {res.name}: {state}", err=True)
 
     if suite == "slideshow":
-        if train_on is None:
-            config.train_on = "joint"  # a workspace stores the joint vectors only
         results = run_slideshow(out_dir, config, n_videos=videos, shots_per_video=shots, settings=obj.settings,
                                 progress=progress, labels=names)
     else:
         t = time.perf_counter()
         dataset = load_suite(suite, data=data, labels_file=labels_file, sample=sample,
                              workspace=obj.workspace if suite == "workspace" else None,
-                             device=obj.settings.device, progress=progress, labels=names)
+                             device=obj.settings.device, progress=progress, labels=names, offset=sample_offset)
         load_s = round(time.perf_counter() - t, 1)
-        if dataset.features is None and train_on is None:
-            config.train_on = "joint"
         if progress:
             click.echo(f"{dataset.name}: {dataset.keys.size} clips, {len(dataset.concepts)} labels "
                        f"(loaded in {load_s} s); running...", err=True)

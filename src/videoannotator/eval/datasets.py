@@ -143,7 +143,7 @@ class Dataset:
         if train_on == "joint":
             return self.vectors
         if self.features is None:
-            raise InvalidInput(f"dataset {self.name!r} has no feature vectors; use train_on='joint'")
+            raise InvalidInput(f"dataset {self.name!r} has no feature vectors; train on 'joint' (--train-on joint)")
         if train_on not in self._train:
             feats = _unit_rows(self.features)
             if train_on == "features":

@@ -112,8 +112,9 @@ def cache_dir(embedder_name: str, mode: str = RENDER) -> Path:
 
 
 def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-minilm", device: str = "cpu",
-                 mode: str = RENDER, progress: bool = True, embedder=None) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(joint (n, 384), features (n, 1280), timing) for the first n images of the sample order.
+                 mode: str = RENDER, progress: bool = True, embedder=None,
+                 offset: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(joint (n, 384), features (n, 1280), timing) for images offset..offset+n-1 of the sample order.
 
     Chunks of ``CHUNK`` images are read from the cache or embedded and written to it
     (atomically), so an interrupted run resumes where it stopped.
@@ -124,12 +125,13 @@ def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-
     folder = cache_dir(embedder_name, mode)
     joint, feats = [], []
     embedded, t_embed = 0, 0.0
-    chunks = range(0, n, CHUNK)
+    first = offset - offset % CHUNK
+    chunks = range(first, offset + n, CHUNK)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n, desc="fashion-mnist embeddings", unit="img", leave=False)
+        bar = tqdm(total=len(chunks) * CHUNK, desc="fashion-mnist embeddings", unit="img", leave=False)
     for start in chunks:
         stop = min(start + CHUNK, len(images))
         path = folder / f"chunk-{start // CHUNK:04d}.npz"
@@ -163,12 +165,13 @@ def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-
         joint.append(data[0])
         feats.append(data[1])
         if bar is not None:
-            bar.update(min(stop, n) - start)
+            bar.update(stop - start)
     if bar is not None:
         bar.close()
     timing = {"embedded_images": embedded, "embed_seconds": round(t_embed, 1),
               "images_per_second": round(embedded / t_embed, 1) if t_embed else None, "cache": str(folder)}
-    return np.concatenate(joint)[:n], np.concatenate(feats)[:n], timing
+    skip = offset - first
+    return np.concatenate(joint)[skip:skip + n], np.concatenate(feats)[skip:skip + n], timing
 
 
 def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,18 +189,24 @@ def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np
 
 
 def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
-         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder=None) -> Dataset:
-    """The Fashion-MNIST suite as a Dataset (embedding what the cache lacks)."""
+         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder=None, offset: int = 0) -> Dataset:
+    """The Fashion-MNIST suite as a Dataset (embedding what the cache lacks).
+
+    ``offset`` skips the first images of the sample order: e.g. decide on images 0-4,999
+    and confirm on 5,000 onwards, which the decisions never saw.
+    """
     images, classes = load_images(folder)
-    if not 100 <= n <= len(images):
-        raise InvalidInput(f"the Fashion-MNIST sample must be 100-{len(images)} images, got {n}")
-    joint, feats, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder)
-    sample_classes = classes[sample_order(len(images))[:n]]
+    if not 100 <= n <= len(images) - offset or offset < 0:
+        raise InvalidInput(f"the Fashion-MNIST sample must be 100-{len(images) - offset} images from offset "
+                           f"0-{len(images) - 100}; got {n} from {offset}")
+    joint, feats, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder, offset)
+    rows = sample_order(len(images))[offset:offset + n]
+    sample_classes = classes[rows]
     concepts = []
     for spec in CONCEPTS:
         pos, neg = concept_rows(spec, sample_classes)
         concepts.append(Concept(spec.name, pos, neg, spec.description, list(spec.keywords)))
-    keys = sample_order(len(images))[:n].astype(np.int64)  # key = index in train+test
+    keys = rows.astype(np.int64)  # key = index in train+test
     return Dataset("fashion-mnist", keys, joint, concepts, features=feats, embedder=embedder_name,
-                   meta={"sample": n, "render": mode, "embedding": timing,
+                   meta={"sample": n, "offset": offset, "render": mode, "embedding": timing,
                          "classes": {name: int((sample_classes == i).sum()) for i, name in enumerate(CLASS_NAMES)}})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from .strategies import (BASELINES, DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD, REWA
 
 DEFAULT_BUDGETS = (25, 50, 100, 250, 500, 1000)
 # What the classifier trains on where a suite has a choice (docs/evaluation.md, decision 1).
-DEFAULT_TRAIN_ON = "joint"
+DEFAULT_TRAIN_ON = "features"
 METHODS = ("va",) + BASELINES
 
 
@@ -43,7 +43,7 @@ class EvalConfig:
     mixes: tuple = (DEFAULT_MIX,)  # one va variant per feed mix
     k: int = DEFAULT_K
     reward: str = DEFAULT_REWARD
-    train_on: str = DEFAULT_TRAIN_ON
+    train_on: str | None = None  # None: DEFAULT_TRAIN_ON where the dataset has features, else "joint"
     C: float = 1.0
     heldout: float = 0.3
     split_seed: int = 0
@@ -100,8 +100,15 @@ def _fit_scores(X_fit, y, X_eval, C) -> np.ndarray:
     return score_corpus(X_eval, probe.coef_, probe.intercept_, workers=1)
 
 
+def _resolved(config: EvalConfig, dataset: Dataset) -> EvalConfig:
+    if config.train_on is not None:
+        return config
+    return replace(config, train_on=DEFAULT_TRAIN_ON if dataset.features is not None else "joint")
+
+
 def run_label(dataset: Dataset, name: str, config: EvalConfig) -> LabelResult:
     """Every method, seed and budget for one label."""
+    config = _resolved(config, dataset)
     concept = dataset.concept(name)
     rows = concept.rows
     held_mask = heldout_mask(dataset.keys[rows], config.heldout, config.split_seed)
@@ -186,7 +193,7 @@ def run_experiment(dataset: Dataset, config: EvalConfig | None = None, embedder=
     """The whole experiment over ``dataset``; returns the results (see ``report``)."""
     from . import report
 
-    config = config or EvalConfig()
+    config = _resolved(config or EvalConfig(), dataset)
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     resolve_text_vectors(dataset, embedder)

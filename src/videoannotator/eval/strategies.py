@@ -29,8 +29,8 @@ from ..search.exact import ExactIndex
 from .bandits import make_policy
 
 BASELINES = ("random", "zero-shot", "zs-top", "zs+random")
-DEFAULT_K = 25
-DEFAULT_MIX = "round-robin"
+DEFAULT_K = 10
+DEFAULT_MIX = "only:borderline"
 DEFAULT_REWARD = "surprise"
 BATCHES_PER_ROUND = 4  # a round's k annotations come in this many feed picks
 REWARDS = ("surprise", "cv-gain")
