@@ -29,7 +29,7 @@ def setting(default, doc: str):
 @dataclass
 class Settings:
     home: str = setting(_default_home, "Workspace directory: catalog, vectors, thumbnails, models.")
-    cache: str = setting(_default_cache, "Cache for downloaded sample media.")
+    cache: str = setting(_default_cache, "Cache: downloaded sample media, the default model's class vectors, evaluation embeddings and results.")
     embedder: str = setting("", "Embedder: empty = the workspace's own (new workspaces: 'conse-effnet-minilm', offline); or 'hf:<hub id or local dir>'.")
     device: str = setting("cpu", "Torch device for embedding: 'cpu', 'cuda', 'cuda:1', ...")
     batch_size: int = setting(32, "Frames per embedding batch.")
