@@ -210,7 +210,7 @@ def test_create_search_annotate_build_review_reload(page, problems, base_url, ws
     page.keyboard.press("b")
     expect(page.locator(".build-status")).to_contain_text("v1 built in")
     assert any("running" in c and "hidden" not in c for c in page.evaluate("window.progressSeen"))
-    expect(page).to_have_url(re.compile(r"/learn/top_positive"))
+    expect(page).to_have_url(re.compile(r"/learn/borderline"))  # the default feed (docs/evaluation.md)
     expect(page.locator(".model-panel .version")).to_have_text("v1")
     expect(page.locator(".model-panel .ap-value")).to_have_text(re.compile(r"^[01]\.\d\d$"))
     expect(page.locator(".model-panel .metric.ap")).to_contain_text("95% interval")
@@ -271,7 +271,20 @@ def test_create_search_annotate_build_review_reload(page, problems, base_url, ws
     expect(visible_grid(page).locator(f".card[data-clip='{flipped}']")).to_have_attribute("data-value", after)
     shot(page, "08-reloaded-review")
     page.keyboard.press("l")
-    expect(page.locator(".grid-wrap[data-feed=top_positive] .card").first).to_be_visible()
+    borderline = page.locator(".grid-wrap[data-feed=borderline]")
+    expect(borderline.locator(".card").first).to_be_visible()
+    page.keyboard.press("j")
+
+    # ten more annotations from the borderline feed: the page suggests building again
+    expect(page.locator(".build-button")).not_to_have_class(re.compile(r"\bdue\b"))
+    for key in "pnpnpnpnpn":
+        page.keyboard.press(key)
+    wait_for(lambda: len(current_values(ws, name)) == 20, what="twenty stored annotations")
+    expect(page.locator(".build-status")).to_contain_text("10 new annotations since v1: build again (b)")
+    expect(page.locator(".build-button")).to_have_class(re.compile(r"\bdue\b"))
+    page.keyboard.press("b")
+    expect(page.locator(".build-status")).to_contain_text("v2 built in")
+    expect(page.locator(".build-button")).not_to_have_class(re.compile(r"\bdue\b"))
     assert problems.unexpected() == [] and problems.dialogs == []
 
 

@@ -10,7 +10,7 @@ import { annotate, openLabel, session, setValue, undo } from './session.js';
 export const FEEDS = [
   { name: 'top_positive', title: 'Top positive', help: 'The clips the model is surest are positive: confirm them, or catch its false positives.' },
   { name: 'top_negative', title: 'Top negative', help: 'The clips the model is surest are negative: look for positives it missed.' },
-  { name: 'borderline', title: 'Borderline', help: 'The clips the model is least sure about: each answer here teaches it the most.' },
+  { name: 'borderline', title: 'Borderline', help: 'The clips the model is least sure about: each answer here teaches it the most (the default feed: docs/evaluation.md).' },
   { name: 'random', title: 'Random', help: 'A random sample of the catalog: keeps the model honest about what it has never seen.' },
 ];
 export const FILTERS = [
@@ -31,6 +31,10 @@ const SEARCH_PAGE = 48;
 const FEED_PAGE = 100;
 const REVIEW_PAGE = 120;
 const HISTOGRAM_BINS = 40;
+// The feed a label opens on, and how many new annotations make the page suggest a Build:
+// the evaluation harness found borderline-only, a Build every 10, learns fastest.
+const DEFAULT_FEED = 'borderline';
+const BUILD_EVERY = 10;
 
 function idleCallback(callback) {
   if (window.requestIdleCallback) requestIdleCallback(callback, { timeout: 2000 });
@@ -42,7 +46,7 @@ export class LabelPage {
     this.name = name;
     this.app = app; // { navigate, error, player, started }
     this.step = null;
-    this.feed = 'top_positive';
+    this.feed = DEFAULT_FEED;
     this.filter = 'all';
     this.search = { q: null, like: null, hide: false };
     this.grids = { search: null, review: null };
@@ -173,14 +177,18 @@ export class LabelPage {
 
   renderCounts() {
     const counts = this.label.counts || {};
+    const usable = (counts.positive ?? 0) + (counts.negative ?? 0);
+    const versions = this.label.versions || [];
+    const latest = versions[versions.length - 1];
+    const learned = latest?.metrics?.n_labeled ?? 0;
+    const due = Boolean(latest) && counts.positive > 0 && counts.negative > 0 && usable - learned >= BUILD_EVERY;
+    this.buildButton?.classList.toggle('due', due);
     if (!this.building && this.buildStatus && !this.buildStatus.dataset.result) {
-      const usable = (counts.positive ?? 0) + (counts.negative ?? 0);
-      const versions = this.label.versions || [];
-      const latest = versions[versions.length - 1];
       this.buildStatus.textContent = !counts.positive || !counts.negative
         ? 'Build needs at least one positive and one negative clip.'
-        : latest ? `Model v${latest.version} learned from ${latest.metrics?.n_labeled ?? 0} annotations (${usable} now).`
-          : `Ready: ${usable} annotations to learn from.`;
+        : due ? `${usable - learned} new annotations since v${latest.version}: build again (b). A Build every ~${BUILD_EVERY} annotations teaches the model fastest.`
+          : latest ? `Model v${latest.version} learned from ${learned} annotations (${usable} now).`
+            : `Ready: ${usable} annotations to learn from.`;
     }
     clear(this.countsBox, ['positive', 'negative', 'skip', 'unresolved'].map((value) =>
       h('div', { class: `stat stat-${value}`, dataset: { value } },
@@ -354,7 +362,7 @@ export class LabelPage {
   }
 
   async showFeed(name, { startedAt } = {}) {
-    if (!FEEDS.some((f) => f.name === name)) name = 'top_positive';
+    if (!FEEDS.some((f) => f.name === name)) name = DEFAULT_FEED;
     if (!this.feedTabs || this.learnVersion !== this.latestVersion) {
       for (const grid of this.feedGrids.values()) grid.destroy();
       this.feedGrids.clear();
