@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from videoannotator import Workspace
+from videoannotator import Workspace, loop
 from videoannotator.embed import get_embedder
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,14 @@ def test_label_search_annotate_build_feeds_review_export(home):
     assert len(review["annotations"]) == 12 and all("score" in a for a in review["annotations"])
     model = json.loads(va(home, "export", "ships", "--what", "model").stdout)
     assert len(model["weights"]) == 384 and model["embedder"] == "conse-effnet-minilm"
+    # Build trained on the stored features: the exported weights reproduce the model's scores
+    # from features.f32, not from the search vectors.
+    assert model["trained_on"] == "features"
+    ws = Workspace(home)
+    w = np.asarray(model["weights"], np.float32)
+    scores = loop.model_scores(ws, ws.models.get(ws.labels.get("ships")["id"], model["version"]))
+    np.testing.assert_allclose(np.asarray(ws.train_vectors()) @ w + model["intercept"], scores, atol=1e-4)
+    assert np.abs(np.asarray(ws.vectors()) @ w + model["intercept"] - scores).max() > 1e-2
     lines = va(home, "export", "ships").stdout.splitlines()
     assert len(lines) == 12 and json.loads(lines[0])["label"] == "ships"
     csv_text = va(home, "export", "ships", "--format", "csv").stdout
@@ -83,7 +92,7 @@ def test_bad_values_are_one_line_errors(home):
     assert "either a text query or a clip id" in result.stderr
 
 
-def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir):
+def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir, cut_video):
     before = va_json(home, "info")
     mismatch = va(home, "--embedder", f"hf:{tiny_clip_dir}", "info", ok=False)
     assert mismatch.returncode != 0 and "va reembed" in mismatch.stderr
@@ -94,3 +103,20 @@ def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir):
     assert (home / "vectors.f32").stat().st_size == before["clips"] * 24 * 4
     assert va_json(home, "label", "show", "ships")["counts"]["positive"] == 5
     assert len(va_json(home, "search", "a ship", "-k", "3")) == 3
+    # The tiny CLIP has no separate features: they are gone and Build trains on the vectors.
+    assert after["trains_on"] == "vectors" and not (home / "features.f32").exists()
+    # The old version (the default embedder's features) keeps its stored scores, but cannot
+    # score clips ingested now: one clear line, and building again makes a version that can.
+    va(home, "ingest", "-q", str(cut_video().path))
+    stale = va(home, "feed", "ships", "borderline", "-n", "3", ok=False)
+    assert stale.returncode != 0 and "build the label again" in stale.stderr and len(stale.stderr.splitlines()) == 1
+    ws = Workspace(home)
+    new_clip = ws.clip_count() - 1
+    ships = next(x for x in loop.clip_labels(ws, new_clip)["labels"] if x["label"] == "ships")
+    assert ships["score"] is None and ships["version"] is not None
+    built = va_json(home, "build", "ships")
+    assert built["version"] >= 2
+    exported = json.loads(va(home, "export", "ships", "--what", "model").stdout)
+    assert exported["trained_on"] == "vectors" and len(exported["weights"]) == 24
+    default_feed = va_json(home, "feed", "ships", "-n", "3")  # no feed named: borderline
+    assert default_feed["feed"] == "borderline" and len(default_feed["clips"]) == 3

@@ -10,6 +10,7 @@ import skimage.data
 import torch
 
 from videoannotator.embed import DEFAULT_EMBEDDER, Embedder, get_embedder
+from videoannotator.embed.efficientnet_lite import head_projection
 from videoannotator.errors import InvalidInput
 
 PHOTOS = {"a cat": skimage.data.chelsea, "a cup of coffee": skimage.data.coffee, "a rocket": skimage.data.rocket}
@@ -55,6 +56,17 @@ def test_default_embedder_output_contract(default_embedder, photos):
     assert_unit_rows(joint, 384, 3)
     assert features.dtype == np.float32 and features.shape == (3, 1280)
     np.testing.assert_allclose(default_embedder.encode_images(photos), joint, atol=1e-5)
+    # What the classifier trains on: the features projected onto the ImageNet head's top
+    # directions (orthonormal, the same basis every time), as unit rows.
+    assert default_embedder.feature_dim == 384
+    train = default_embedder.classifier_features(features)
+    assert_unit_rows(train, 384, 3)
+    P = default_embedder.projection
+    np.testing.assert_allclose(P.T @ P, np.eye(384), atol=1e-4)
+    np.testing.assert_array_equal(P, head_projection(384))
+    # The projection keeps most of each feature vector's length (the head's subspace is where they live).
+    kept = np.linalg.norm(features @ P, axis=1) / np.linalg.norm(features, axis=1)
+    assert kept.min() > 0.5, kept
     # One (n, H, W, 3) array, a grayscale frame, and nothing at all are accepted too.
     stacked = np.stack([photos[0][:200, :300], photos[1][:200, :300]])
     assert_unit_rows(default_embedder.encode_images(stacked), 384, 2)

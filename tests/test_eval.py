@@ -219,6 +219,15 @@ def test_workspace_suite_from_clip_ids_and_from_shots(tmp_path):
     by_ids.write_text(json.dumps({"labels": {"red": {"description": "Red", "positives": [0, 1], "negatives": [2, 3]}}}))
     ds = load_workspace(ws, by_ids)
     assert ds.concept("red").positives.tolist() == [0, 1] and ds.concept("red").negatives.tolist() == [2, 3]
+    assert ds.features is None and ws.train_space == "vectors"  # committed without features
+    # A workspace that keeps classifier features hands them to the harness: it trains on
+    # what Build trains on.
+    ws2 = Workspace(tmp_path / "home2")
+    feats = np.random.default_rng(1).standard_normal((6, 16)).astype(np.float32)
+    ws2.commit_video(info, "hash", clips, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), feats)
+    ds2 = load_workspace(ws2, by_ids)
+    assert ws2.train_space == "features" and np.array_equal(ds2.features, feats)
+    assert ds2.train_matrix("features").shape == (6, 16)
     by_shots = tmp_path / "shots.json"
     by_shots.write_text(json.dumps({
         "labels": {"red": {"description": "Red"}},
@@ -316,7 +325,9 @@ def test_fashion_suite_small_sample_end_to_end(tmp_path, monkeypatch):
 
     monkeypatch.setenv("VA_CACHE", str(tmp_path / "cache"))
     ds = fashion.load(n=200, progress=False)
-    assert ds.vectors.shape == (200, 384) and ds.features.shape == (200, 1280)
+    # The features are what the product's Build trains on: the projected network features.
+    assert ds.vectors.shape == (200, 384) and ds.features.shape == (200, 384)
+    assert np.allclose(np.linalg.norm(ds.features, axis=1), 1, atol=1e-5)
     out = run_experiment(ds.select(["footwear", "upper-body"]), EvalConfig(budgets=(25, 50), seeds=1, jobs=1))
     for lab in out["labels"].values():
         assert lab["methods"]["va"]["50"]["ap"] > lab["info"]["heldout_positive_rate"]

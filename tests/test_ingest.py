@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from videoannotator import Workspace
-from videoannotator.embed import get_embedder
+from videoannotator.embed import Embedder, get_embedder
 from videos import (make_audio_only, make_cut_video, make_empty_file, make_garbage_file, make_text_file,
                     make_truncated_copy)
 
@@ -65,6 +65,9 @@ def test_freecol_gives_clips_and_vectors_and_reingest_changes_nothing(tmp_path, 
     assert info["embedder"] == "conse-effnet-minilm" and info["dim"] == 384
     size = (home / "vectors.f32").stat().st_size
     assert size == info["clips"] * 384 * 4
+    # The classifier's features are stored beside the vectors, row for row.
+    assert info["trains_on"] == "features" and info["feature_dim"] == 384
+    assert (home / "features.f32").stat().st_size == info["clips"] * 384 * 4
     assert len(list((home / "thumbs").glob("*.jpg"))) == info["clips"]
 
     again = run_va(home, "ingest", "--json", str(freecol))
@@ -143,13 +146,16 @@ def test_crash_mid_video_leaves_no_half_video_and_next_run_resumes(tmp_path, bik
     other = tmp_path / "other.mp4"
     make_cut_video(other, [30, 30, 30])
 
-    class Crashing:
-        name, dim = embedder.name, embedder.dim
+    class Crashing(Embedder):
+        name, dim, feature_dim = embedder.name, embedder.dim, embedder.feature_dim
 
-        def encode_images(self, frames):
+        def encode_images_with_features(self, frames):
             if frames[0].shape[0] != 120:  # not other.mp4's 160x120 frames: bikes, the second video
                 raise KeyboardInterrupt  # Ctrl-C in the middle of the second video
-            return embedder.encode_images(frames)
+            return embedder.encode_images_with_features(frames)
+
+        def classifier_features(self, raw):
+            return embedder.classifier_features(raw)
 
     ws = Workspace(tmp_path / "home", embedder=Crashing())
     with pytest.raises(KeyboardInterrupt):
@@ -174,11 +180,48 @@ def test_crash_between_vector_write_and_commit_drops_orphan_rows(tmp_path, bikes
     with pytest.raises(OSError):
         ws.ingest([bikes], progress=False)
     assert (tmp_path / "home" / "vectors.f32").stat().st_size > 0  # rows written, never committed
+    assert (tmp_path / "home" / "features.f32").stat().st_size > 0
     monkeypatch.setattr(ws.catalog, "transaction", real_transaction)
     reopened = Workspace(tmp_path / "home", embedder=embedder)
     assert reopened.info()["vectors"] == 0 and (tmp_path / "home" / "vectors.f32").stat().st_size == 0
+    assert (tmp_path / "home" / "features.f32").stat().st_size == 0
     assert reopened.ingest([bikes], progress=False).ok
-    assert reopened.vectors().shape[0] == reopened.info()["clips"] > 0
+    assert reopened.vectors().shape[0] == reopened.train_vectors().shape[0] == reopened.info()["clips"] > 0
+
+
+def test_features_are_the_projected_network_features_of_the_clip_frames(tmp_path, bikes, embedder):
+    """Row i of features.f32 is the classifier feature of clip i's sampled frames: recompute
+    one clip from its frames and compare; the features are unit rows, unlike the vectors' space."""
+    from videoannotator.reembed import frames_at
+
+    ws = Workspace(tmp_path / "home", embedder=embedder)
+    assert ws.ingest([bikes], progress=False).ok
+    feats, vecs = ws.train_vectors(), ws.vectors()
+    assert feats.shape == vecs.shape and ws.train_space == "features"
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-5)
+    clip = ws.clip(1)
+    idx = [int(f) for f in clip["sample_frames"].split(",")]
+    frames = frames_at(clip["video_path"], set(idx), ws.settings.thumb_width)
+    joint, raw = embedder.encode_images_with_features([frames[i] for i in idx])
+    expected = embedder.classifier_features(raw.mean(axis=0, keepdims=True))[0]
+    np.testing.assert_allclose(feats[1], expected, atol=2e-3)
+    assert abs(float(feats[1] @ vecs[1])) < 0.9  # a different space from the search vectors
+
+
+def test_workspace_from_before_features_keeps_training_on_vectors(tmp_path, bikes, freecol, embedder):
+    """A workspace ingested before features existed (no feature_dim in its meta) stays
+    consistent: later ingests add no features, Build trains on the vectors."""
+    home = tmp_path / "home"
+    ws = Workspace(home, embedder=embedder)
+    assert ws.ingest([bikes], progress=False).ok
+    with ws.catalog.transaction() as db:
+        db.execute("DELETE FROM meta WHERE key='feature_dim'")
+    (home / "features.f32").unlink()
+    old = Workspace(home, embedder=embedder)
+    assert old.train_space == "vectors" and old.info()["trains_on"] == "vectors"
+    assert old.ingest([freecol], progress=False).ok
+    assert not (home / "features.f32").exists()
+    assert old.train_vectors().shape == old.vectors().shape == (old.clip_count(), 384)
 
 
 def test_killed_process_then_rerun_is_consistent(tmp_path, sample_media):

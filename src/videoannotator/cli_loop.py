@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 
 import click
@@ -158,18 +159,23 @@ def build(obj, label, seed, as_json):
         click.echo(f"  cross-validated AP: not yet ({cv.get('reason')})")
     for name, ids in result["feeds"].items():
         click.echo(f"  {name:<13} {' '.join(map(str, ids[:10]))}{' ...' if len(ids) > 10 else ''}")
+    click.echo(f"  next: annotate ~10 borderline clips (`va feed {shlex.quote(result['label'])}`), then build again")
 
 
 @cli.command()
 @click.argument("label")
-@click.argument("name", type=click.Choice(["top_positive", "top_negative", "borderline", "random"]))
+@click.argument("name", required=False, default="borderline",
+                type=click.Choice(["top_positive", "top_negative", "borderline", "random"]))
 @click.option("-n", default=20, show_default=True)
 @click.option("--offset", default=0, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def feed(obj, label, name, n, offset, seed, as_json):
-    """Show one feed of the label's latest model (annotated clips left out)."""
+    """Show one feed of the label's latest model (annotated clips left out).
+
+    NAME defaults to borderline, the clips the model is least sure of: annotating those and
+    building again every ~10 annotations taught the model fastest (docs/evaluation.md)."""
     result = obj.workspace.feed(label, name, n, offset, seed)
     _emit(result, as_json, lambda r: _clips_table(r["clips"]))
 

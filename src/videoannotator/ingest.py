@@ -177,16 +177,18 @@ def ingest_one(ws, path: Path, report: IngestReport, progress: bool = True) -> d
     frames_bar = tqdm(total=info.frame_count or None, desc=f"  {path.name[:30]}", unit="frame", leave=False,
                       disable=not progress)
 
-    clips, vectors, embed_s = [], [], 0.0
+    clips, vectors, raw_features, embed_s = [], [], [], 0.0
     for batch in _batches_in_background(clip_iter, ws.settings.batch_size):
         t = time.perf_counter()
         images = [img for clip in batch for img in clip.images]
-        encoded = embedder.encode_images(images)
+        encoded, raw = embedder.encode_images_with_features(images)
         embed_s += time.perf_counter() - t
         i = 0
         for clip in batch:
             k = len(clip.images)
-            vectors.append(encoded[i : i + k].mean(axis=0))
+            vectors.append(encoded[i : i + k].mean(axis=0))  # mean-pool the clip's frames
+            if raw is not None:
+                raw_features.append(raw[i : i + k].mean(axis=0))
             i += k
             clips.append(clip)
         frames_bar.n = batch[-1].end_frame
@@ -198,7 +200,8 @@ def ingest_one(ws, path: Path, report: IngestReport, progress: bool = True) -> d
 
     t = time.perf_counter()
     _write_thumbnails(ws, digest, clips)
-    ws.commit_video(info, digest, clips, l2_normalise(np.stack(vectors)))
+    features = embedder.classifier_features(np.stack(raw_features)) if embedder.feature_dim and raw_features else None
+    ws.commit_video(info, digest, clips, l2_normalise(np.stack(vectors)), features)
     write_s = time.perf_counter() - t
 
     report.stages["decode"] += stats.decode_s

@@ -88,10 +88,10 @@ def build(ws, label, seed: int = 0, n_feed: int = 100) -> dict:
             f"(has {counts['positive']} positive, {counts['negative']} negative); annotate some clips first"
         )
     started = time.perf_counter()
-    X = ws.vectors()
+    X = ws.train_vectors()
     previous = ws.models.latest_or_none(label_id)
     warm = None
-    if previous is not None and previous["dim"] == X.shape[1]:
+    if previous is not None and fits_workspace(ws, previous):
         warm = ProbeModel(coef=previous["coef"], intercept=previous["intercept"], threshold=previous["threshold"])
     skip_ids = np.setdiff1d(annotated_ids(ws, label_id), np.asarray(ids, dtype=np.int64))
     result = build_model(
@@ -105,7 +105,8 @@ def build(ws, label, seed: int = 0, n_feed: int = 100) -> dict:
     snapshot = {"last_annotation_id": last_event, "positives": [i for i, y in zip(ids, ys) if y == 1],
                 "negatives": [i for i, y in zip(ids, ys) if y == 0]}
     model = ws.models.save(label_id, ws.embedder_name, result.model.coef, result.model.intercept,
-                           result.model.threshold, result.scores, last_event, snapshot, metrics)
+                           result.model.threshold, result.scores, last_event, snapshot, metrics,
+                           trained_on=ws.train_space)
     feeds = {name: list(map(int, feed_ids)) for name, feed_ids in result.feeds.items()}
     timings = dict(result.timings_ms)
     timings["total"] = round((time.perf_counter() - started) * 1000, 1)
@@ -131,14 +132,31 @@ def _change(ws, previous, scores, metrics) -> dict | None:
     }
 
 
-def model_scores(ws, model: dict) -> np.ndarray:
+def fits_workspace(ws, model: dict) -> bool:
+    """Whether the version can score this workspace's clips: same embedder, trained on the
+    same kind of vectors (features or search vectors) of the same width."""
+    return (model["embedder"] == ws.embedder_name and model.get("trained_on", "vectors") == ws.train_space
+            and model["dim"] == ws.train_vectors().shape[1])
+
+
+def _require_fit(ws, model: dict, label_name: str) -> None:
+    if not fits_workspace(ws, model):
+        raise NotReady(
+            f"version {model['version']} of {label_name!r} was built on {model['embedder']} "
+            f"{model.get('trained_on', 'vectors')} ({model['dim']}-d), which this workspace no longer has "
+            f"(it holds {ws.embedder_name} {ws.train_space}, e.g. after `va reembed`); "
+            f"build the label again: `va build {label_name}`")
+
+
+def model_scores(ws, model: dict, label_name: str = "this label") -> np.ndarray:
     """The version's corpus scores, extended to clips ingested after it was built."""
     from .learn.classifier import score_corpus
 
     scores = ws.models.scores(model)
     n = ws.clip_count()
     if len(scores) < n:
-        extra = score_corpus(ws.vectors()[len(scores):n], model["coef"], model["intercept"])
+        _require_fit(ws, model, label_name)
+        extra = score_corpus(ws.train_vectors()[len(scores):n], model["coef"], model["intercept"])
         scores = np.concatenate([scores, np.asarray(extra, dtype=np.float32)])
     return scores
 
@@ -152,7 +170,7 @@ def feed(ws, label, name: str, n: int = 20, offset: int = 0, seed: int = 0, vers
         raise InvalidInput(f"unknown feed {name!r}; choose one of: {', '.join(FEED_NAMES)}")
     label = ws.labels.get(label)
     model = ws.models.get(label["id"], version)
-    scores = model_scores(ws, model)
+    scores = model_scores(ws, model, label["name"])
     ids = np.arange(len(scores), dtype=np.int64)
     picked = FEEDS[name](scores, ids, n, seed, exclude=annotated_ids(ws, label["id"]), offset=offset)
     return {"label": label["name"], "feed": name, "version": model["version"], "offset": offset,
@@ -167,7 +185,7 @@ def score_histogram(ws, label, bins: int = 40, version: int | None = None) -> di
         raise InvalidInput(f"bins must be between 2 and 200, got {bins}")
     label = ws.labels.get(label)
     model = ws.models.get(label["id"], version)
-    scores = model_scores(ws, model)
+    scores = model_scores(ws, model, label["name"])
     finite = scores[np.isfinite(scores)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
     threshold = float(model["threshold"])
@@ -198,7 +216,12 @@ def review(ws, label, filter: str = "all") -> dict:
     label = ws.labels.get(label)
     current = ws.annotations.current(label["id"])
     model = ws.models.latest_or_none(label["id"])
-    scores = model_scores(ws, model) if model else None
+    scores = None
+    if model is not None:
+        try:
+            scores = model_scores(ws, model, label["name"])
+        except NotReady:  # a version from before a reembed: review the annotations without scores
+            scores = None
     clip_ids = sorted(current)
     items = describe_clips(ws, clip_ids, scores[clip_ids] if scores is not None and clip_ids else None)
     out = []
@@ -229,9 +252,14 @@ def export_model(ws, label, version: int | None = None) -> dict:
     model = ws.models.get(label["id"], version)
     return {
         "label": label["name"], "description": label["description"], "keywords": label["keywords"],
-        "version": model["version"], "embedder": model["embedder"], "dim": model["dim"],
+        "version": model["version"], "embedder": model["embedder"], "trained_on": model.get("trained_on", "vectors"),
+        "dim": model["dim"],
         "weights": [round(float(w), 7) for w in model["coef"]], "intercept": model["intercept"],
-        "threshold": model["threshold"], "score": "logit = weights . clip_vector + intercept; positive if logit > threshold",
+        "threshold": model["threshold"],
+        "score": ("logit = weights . clip_features + intercept, clip_features being the embedder's classifier "
+                  "features (Embedder.classifier_features of the clip's mean frame features)"
+                  if model.get("trained_on") == "features" else
+                  "logit = weights . clip_vector + intercept") + "; positive if logit > threshold",
         "metrics": model["metrics"], "created_at": model["created_at"],
         "annotation_snapshot": model["snapshot"],
     }
@@ -264,8 +292,13 @@ def clip_labels(ws, clip_id: int) -> dict:
             if clip["id"] < model["clips_scored"]:  # read one float, not the whole score file
                 path = ws.models.scores_path(label["id"], model["version"])
                 score = float(np.memmap(path, dtype=np.float32, mode="r", shape=(model["clips_scored"],))[clip["id"]])
-            else:  # ingested after this version was built
-                score = float(score_corpus(ws.vectors()[clip["id"]:clip["id"] + 1], model["coef"], model["intercept"])[0])
+            elif fits_workspace(ws, model):  # ingested after this version was built
+                score = float(score_corpus(ws.train_vectors()[clip["id"]:clip["id"] + 1], model["coef"],
+                                           model["intercept"])[0])
+            else:  # built before a reembed: no score until the label is built again
+                item.update(version=model["version"], threshold=model["threshold"])
+                labels.append(item)
+                continue
             item.update(version=model["version"], score=round(score, 5),
                         probability=round(float(sigmoid(np.float64(score))), 5),
                         threshold=model["threshold"], positive=score > model["threshold"])

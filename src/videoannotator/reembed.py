@@ -39,6 +39,9 @@ def reembed(ws, embedder, progress: bool = True) -> dict:
     n = ws.clip_count()
     tmp = ws.home / "vectors.f32.reembed"
     out = np.memmap(tmp, mode="w+", dtype=np.float32, shape=(max(n, 1), embedder.dim))
+    fdim = int(embedder.feature_dim)
+    ftmp = ws.home / "features.f32.reembed"
+    fout = np.memmap(ftmp, mode="w+", dtype=np.float32, shape=(max(n, 1), fdim)) if fdim else None
     for video in tqdm(ws.videos(), desc="reembed", unit="video", disable=not progress):
         clips = ws.catalog.query("SELECT id, sample_frames FROM clips WHERE video_id=? ORDER BY position", (video["id"],))
         wanted = {int(f) for c in clips for f in c["sample_frames"].split(",") if f}
@@ -50,16 +53,35 @@ def reembed(ws, embedder, progress: bool = True) -> dict:
             picks = [frames[int(f)] for f in c["sample_frames"].split(",") if f and int(f) in frames]
             if not picks:
                 raise MediaError(f"{video['path']}: changed since ingest (frames missing); re-ingest it")
-            out[c["id"]] = l2_normalise(embedder.encode_images(picks).mean(axis=0, keepdims=True))[0]
-    out.flush()
+            vectors, raw = embedder.encode_images_with_features(picks)
+            out[c["id"]] = l2_normalise(vectors.mean(axis=0, keepdims=True))[0]
+            if fout is not None:
+                fout[c["id"]] = embedder.classifier_features(raw.mean(axis=0, keepdims=True))[0]
+    _finish(out, tmp, n * embedder.dim * 4)
     del out
-    with open(tmp, "r+b") as fh:
-        fh.truncate(n * embedder.dim * 4)
-        os.fsync(fh.fileno())
+    if fout is not None:
+        _finish(fout, ftmp, n * fdim * 4)
+        del fout
     with ws.write_lock():
+        # Both files are complete; the catalog's meta says which widths they have. A crash
+        # between the renames and the commit leaves meta naming the old widths: rerun reembed.
+        if fout is not None:
+            os.replace(ftmp, ws.home / "features.f32")
+        else:
+            (ws.home / "features.f32").unlink(missing_ok=True)
         os.replace(tmp, ws.home / "vectors.f32")
         with ws.catalog.transaction() as db:
             ws.catalog.set_meta("embedder", embedder.name, db)
             ws.catalog.set_meta("dim", embedder.dim, db)
+            ws.catalog.set_meta("feature_dim", fdim, db)
             db.execute("UPDATE clips SET embedder = ?", (embedder.name,))
-    return {"clips": n, "embedder": embedder.name, "dim": embedder.dim}
+        (ws.home / "clips.index").unlink(missing_ok=True)  # an ANN index over the old vectors
+    ws.reopen(embedder)
+    return {"clips": n, "embedder": embedder.name, "dim": embedder.dim, "feature_dim": fdim}
+
+
+def _finish(mm: np.memmap, path, size: int) -> None:
+    mm.flush()
+    with open(path, "r+b") as fh:
+        fh.truncate(size)
+        os.fsync(fh.fileno())

@@ -1,7 +1,9 @@
 """The one object the CLI, the HTTP server and the evaluation harness open: ``Workspace(home)``.
 
 All state lives under ``home``: ``catalog.sqlite`` (videos, clips, labels, annotations),
-``vectors.f32`` (clip vectors, row = clip id), ``thumbs/`` and ``previews/``.
+``vectors.f32`` (clip vectors in the text/image space that search uses, row = clip id),
+``features.f32`` (the embedder's classifier features, same rows, where it has them: what
+Build trains on), ``thumbs/``, ``previews/`` and ``models/``.
 """
 
 from __future__ import annotations
@@ -50,12 +52,17 @@ class Workspace:
             )
         self.embedder_name = wanted or stored or DEFAULT_EMBEDDER
         self._vectors: VectorStore | None = None
+        self._features: VectorStore | None = None
         self._lock = threading.RLock()  # lazy embedder / index: the server calls from many threads
         dim = self.catalog.get_meta("dim")
         if dim is not None:
             self._open_vectors(int(dim))
-        elif (self.home / "vectors.f32").exists() and self.clip_count() == 0:
-            os.truncate(self.home / "vectors.f32", 0)  # a first ingest that never committed
+            if self.feature_dim:
+                self._open_features(self.feature_dim)
+        elif self.clip_count() == 0:
+            for name in ("vectors.f32", "features.f32"):
+                if (self.home / name).exists():
+                    os.truncate(self.home / name, 0)  # a first ingest that never committed
 
     # -- embedder and vectors ------------------------------------------------------------
     @property
@@ -86,6 +93,41 @@ class Workspace:
             return np.zeros((0, self._known_dim()), dtype=np.float32)
         return self._vectors.matrix(self.clip_count())
 
+    @property
+    def feature_dim(self) -> int:
+        """Width of the stored classifier features; 0 where the classifier trains on the
+        vectors (an embedder without features, or a workspace ingested before they existed)."""
+        return int(self.catalog.get_meta("feature_dim") or 0)
+
+    @property
+    def train_space(self) -> str:
+        """What Build trains on here: 'features' (features.f32) or 'vectors' (vectors.f32)."""
+        return "features" if self.feature_dim else "vectors"
+
+    def _open_features(self, dim: int) -> VectorStore:
+        if self._features is None or self._features.dim != dim:
+            self._features = VectorStore(self.home / "features.f32", dim)
+            self._features.truncate_to(self.clip_count())
+        return self._features
+
+    def reopen(self, embedder=None) -> None:
+        """Forget the open matrices and index (after ``va reembed`` replaced them)."""
+        with self._lock:
+            if embedder is not None:
+                self._embedder, self.embedder_name = embedder, embedder.name
+            self._vectors = self._features = None
+            self._index = None
+            if self.catalog.get_meta("dim") is not None:
+                self._open_vectors(int(self.catalog.get_meta("dim")))
+                if self.feature_dim:
+                    self._open_features(self.feature_dim)
+
+    def train_vectors(self) -> np.ndarray:
+        """(clips, d) matrix the classifier trains on and scores: the features where stored."""
+        if self._features is None:
+            return self.vectors()
+        return self._features.matrix(self.clip_count())
+
     # -- catalog reads --------------------------------------------------------------------
     def clip_count(self) -> int:
         return int(self.catalog.scalar("SELECT COALESCE(MAX(id) + 1, 0) FROM clips"))
@@ -98,6 +140,8 @@ class Workspace:
             "vectors": int(self.vectors().shape[0]),
             "embedder": self.embedder_name,
             "dim": int(self.catalog.get_meta("dim") or 0) or self._known_dim(),
+            "trains_on": self.train_space if self.clip_count() else None,
+            "feature_dim": self.feature_dim,
             "schema_version": self.catalog.schema_version,
         }
 
@@ -142,19 +186,32 @@ class Workspace:
 
         return ingest_paths(self, paths, progress=progress, on_event=on_event)
 
-    def commit_video(self, info, content_hash: str, clips: list, vectors: np.ndarray) -> int:
-        """Store one video, its clips and their vectors atomically; returns the video id."""
+    def commit_video(self, info, content_hash: str, clips: list, vectors: np.ndarray,
+                     features: np.ndarray | None = None) -> int:
+        """Store one video, its clips, their vectors and (where the workspace keeps them) their
+        classifier features atomically; returns the video id.
+
+        The rows are appended and fsynced before the catalog commits the clips that point at
+        them, so a crash leaves only unreferenced rows, dropped on the next open."""
         from .store.catalog import utc_now
 
         vectors = np.asarray(vectors, dtype=np.float32)
         with self.write_lock():
-            store = self._open_vectors(vectors.shape[1])
             first = self.clip_count()
+            new_workspace = not self.catalog.get_meta("embedder")
+            feature_dim = (features.shape[1] if features is not None else 0) if new_workspace else self.feature_dim
+            if feature_dim:
+                if features is None or features.shape != (len(vectors), feature_dim):
+                    got = None if features is None else features.shape
+                    raise ValueError(f"this workspace keeps ({len(vectors)}, {feature_dim}) features; got {got}")
+                self._open_features(feature_dim).append(np.asarray(features, dtype=np.float32), at_row=first)
+            store = self._open_vectors(vectors.shape[1])
             store.append(vectors, at_row=first)
             with self.catalog.transaction() as db:
-                if not self.catalog.get_meta("embedder"):
+                if new_workspace:
                     self.catalog.set_meta("embedder", self.embedder_name, db)
                     self.catalog.set_meta("dim", vectors.shape[1], db)
+                    self.catalog.set_meta("feature_dim", feature_dim, db)
                 cur = db.execute(
                     "INSERT INTO videos(path, content_hash, duration, fps, width, height, frame_count, size_bytes, codec, ingested_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -253,13 +310,16 @@ class Workspace:
     def clusters(self):
         """Cached k-means centroids of the corpus (diversity score), or None: the build then fits
         them and ``remember_clusters`` keeps them, on disk, until the corpus grows."""
-        path = self.home / "models" / f"clusters-{self.clip_count()}.npy"
+        path = self._clusters_path()
         return np.load(path) if path.exists() else None
+
+    def _clusters_path(self) -> Path:
+        return self.home / "models" / f"clusters-{self.train_space}-{self.clip_count()}.npy"
 
     def remember_clusters(self, centroids) -> None:
         if centroids is None:
             return
-        path = self.home / "models" / f"clusters-{self.clip_count()}.npy"
+        path = self._clusters_path()
         if not path.exists():
             for old in path.parent.glob("clusters-*.npy"):
                 old.unlink(missing_ok=True)

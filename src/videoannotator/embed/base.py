@@ -15,6 +15,10 @@ class Embedder:
 
     name: str = "base"
     dim: int = 0
+    #: > 0 when the embedder also gives per-image *features* for the classifier to train
+    #: on (stored beside the vectors; the evaluation harness decided it: docs/evaluation.md).
+    #: 0: the classifier trains on the vectors themselves (e.g. CLIP image embeddings).
+    feature_dim: int = 0
 
     def encode_images(self, frames) -> np.ndarray:
         """frames: a sequence of RGB uint8 arrays (H, W, 3), any size. Returns (n, dim)."""
@@ -23,6 +27,17 @@ class Embedder:
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """texts: a list of strings. Returns (n, dim)."""
         raise NotImplementedError
+
+    def encode_images_with_features(self, frames) -> tuple[np.ndarray, np.ndarray | None]:
+        """(vectors (n, dim), raw features (n, f) or None). Raw features are pooled per clip
+        by the caller, then mapped by ``classifier_features``."""
+        return self.encode_images(frames), None
+
+    def classifier_features(self, raw: np.ndarray) -> np.ndarray:
+        """Raw (n, f) features → the (n, feature_dim) unit vectors a classifier trains on."""
+        if not self.feature_dim:
+            raise NotImplementedError(f"{self.name} has no classifier features")
+        return l2_normalise(raw)
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import torch
 
 from ..errors import InvalidInput
 from .base import Embedder, l2_normalise
-from .efficientnet_lite import FEATURE_DIM, IMAGENET_MEAN, IMAGENET_STD, load_efficientnet_lite0
+from .efficientnet_lite import FEATURE_DIM, IMAGENET_MEAN, IMAGENET_STD, head_projection, load_efficientnet_lite0
 
 NAME = "conse-effnet-minilm"
 TEXT_MODEL_ID = "all-MiniLM-L6-v2"
@@ -106,6 +106,7 @@ class ConSEEmbedder(Embedder):
 
     name = NAME
     dim = 384
+    feature_dim = 384  # the 1,280-d pooled features projected by ``head_projection``
 
     def __init__(self, device: str = "cpu", batch_size: int = 32, top_t: int = 10, cache_dir: str | None = None):
         self.device = torch.device(device)
@@ -113,13 +114,18 @@ class ConSEEmbedder(Embedder):
         self.top_t = top_t
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._half = self.device.type == "cuda"  # fp16 only where it is fast and accurate enough
-        net = load_efficientnet_lite0(fuse=True).to(self.device, memory_format=torch.channels_last)
+        net = load_efficientnet_lite0(fuse=True)
+        self.projection = head_projection(self.feature_dim, net._fc.weight)  # float32 weights, any device
+        net = net.to(self.device, memory_format=torch.channels_last)
         self.net = net.half() if self._half else net
         dtype = torch.float16 if self._half else torch.float32
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device, dtype=dtype).view(1, 3, 1, 1) * 255
         self._std = torch.tensor(IMAGENET_STD, device=self.device, dtype=dtype).view(1, 3, 1, 1) * 255
         self.text_model = load_text_model(str(self.device))
         self.class_vectors = torch.from_numpy(self._class_vectors()).to(self.device)
+
+    def classifier_features(self, raw: np.ndarray) -> np.ndarray:
+        return l2_normalise(np.asarray(raw, dtype=np.float32) @ self.projection)
 
     def _class_vectors(self) -> np.ndarray:
         """(1000, 384) unit vectors of the class texts, computed once and cached on disk.

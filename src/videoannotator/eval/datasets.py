@@ -406,7 +406,7 @@ def load_workspace(ws, labels_file) -> Dataset:
             concepts.append(Concept(name=name, positives=pos, negatives=neg,
                                     description=info.get("description", ""), keywords=info.get("keywords")))
     return Dataset(f"workspace:{ws.home.name}", np.arange(n, dtype=np.int64), np.asarray(vectors), concepts,
-                   embedder=ws.embedder_name,
+                   features=np.asarray(ws.train_vectors()) if ws.feature_dim else None, embedder=ws.embedder_name,
                    meta={"source": str(ws.home), "labels_file": str(path), "labels_without_examples": skipped})
 
 

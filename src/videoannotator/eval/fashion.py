@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..embed.base import l2_normalise
 from ..errors import InvalidInput
 from .datasets import Concept, Dataset
 
@@ -147,11 +148,11 @@ def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-
                 from ..embed import get_embedder
 
                 embedder = get_embedder(embedder_name, device=device)
-            if not hasattr(embedder, "encode_images_with_features"):
-                raise InvalidInput(f"embedder {embedder_name!r} gives no feature vectors; the Fashion-MNIST "
-                                   "suite needs the default embedder")
             t = time.perf_counter()
             j, f = embedder.encode_images_with_features(render(images[order[start:stop]], mode))
+            if f is None:
+                raise InvalidInput(f"embedder {embedder_name!r} gives no feature vectors; the Fashion-MNIST "
+                                   "suite needs the default embedder")
             t_embed += time.perf_counter() - t
             embedded += stop - start
             data = (j.astype(np.float32), f.astype(np.float32))
@@ -188,6 +189,20 @@ def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np
     return pos, neg
 
 
+def classifier_features(raw: np.ndarray, embedder_name: str, embedder=None) -> np.ndarray | None:
+    """What the product's Build would train on for these images: the embedder's classifier
+    features of the cached raw 1,280-d features (for the default embedder, the fixed
+    projection of ``head_projection``, without loading the text model)."""
+    if embedder is not None:
+        return embedder.classifier_features(raw) if embedder.feature_dim else None
+    from ..embed.conse import NAME, ConSEEmbedder
+    from ..embed.efficientnet_lite import head_projection
+
+    if embedder_name != NAME:
+        return None
+    return l2_normalise(np.asarray(raw, np.float32) @ head_projection(ConSEEmbedder.feature_dim))
+
+
 def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
          device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder=None, offset: int = 0) -> Dataset:
     """The Fashion-MNIST suite as a Dataset (embedding what the cache lacks).
@@ -199,7 +214,8 @@ def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_nam
     if not 100 <= n <= len(images) - offset or offset < 0:
         raise InvalidInput(f"the Fashion-MNIST sample must be 100-{len(images) - offset} images from offset "
                            f"0-{len(images) - 100}; got {n} from {offset}")
-    joint, feats, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder, offset)
+    joint, raw, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder, offset)
+    feats = classifier_features(raw, embedder_name, embedder)
     rows = sample_order(len(images))[offset:offset + n]
     sample_classes = classes[rows]
     concepts = []

@@ -77,4 +77,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        """
+        -- What a version was trained on: 'features' (the embedder's classifier features,
+        -- features.f32) or 'vectors' (the search vectors, vectors.f32, as for every version before 3).
+        ALTER TABLE model_versions ADD COLUMN trained_on TEXT NOT NULL DEFAULT 'vectors';
+        """,
+    ),
 ]

@@ -21,7 +21,8 @@ class ModelVersions:
     def scores_path(self, label_id: int, version: int) -> Path:
         return self.folder / f"{label_id}-v{version}.scores.f32"
 
-    def save(self, label_id, embedder, coef, intercept, threshold, scores, last_annotation_id, snapshot, metrics) -> dict:
+    def save(self, label_id, embedder, coef, intercept, threshold, scores, last_annotation_id, snapshot, metrics,
+             trained_on: str = "vectors") -> dict:
         coef = np.asarray(coef, dtype=np.float32)
         with self.catalog.transaction() as db:
             version = int(db.execute(
@@ -32,10 +33,10 @@ class ModelVersions:
             os.replace(tmp, path)
             db.execute(
                 "INSERT INTO model_versions(label_id, version, embedder, dim, coef, intercept, threshold, clips_scored,"
-                " last_annotation_id, snapshot, metrics, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " last_annotation_id, snapshot, metrics, created_at, trained_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (label_id, version, embedder, int(coef.shape[0]), coef.tobytes(), float(intercept), float(threshold),
                  int(len(scores)), int(last_annotation_id), json.dumps(snapshot), json.dumps(metrics, default=float),
-                 utc_now()),
+                 utc_now(), trained_on),
             )
         return self.get(label_id, version)
 
@@ -63,7 +64,7 @@ class ModelVersions:
 
     def list(self, label_id: int) -> list[dict]:
         rows = self.catalog.query(
-            "SELECT version, embedder, clips_scored, last_annotation_id, metrics, created_at FROM model_versions"
+            "SELECT version, embedder, trained_on, clips_scored, last_annotation_id, metrics, created_at FROM model_versions"
             " WHERE label_id=? ORDER BY version", (label_id,))
         return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
 
