@@ -333,6 +333,17 @@ def test_fashion_suite_small_sample_end_to_end(tmp_path, monkeypatch):
         assert lab["methods"]["va"]["50"]["ap"] > lab["info"]["heldout_positive_rate"]
     again = fashion.load(n=200, progress=False)  # from the cache, embedding nothing
     assert again.meta["embedding"]["embedded_images"] == 0
+    # --fashion-features full: all 1,280 network features (what the projection is measured
+    # against), from the same cache; their projection is exactly the product's features.
+    full = fashion.load(n=200, progress=False, features="full")
+    assert full.meta["embedding"]["embedded_images"] == 0 and full.features.shape == (200, 1280)
+    from videoannotator.embed.efficientnet_lite import head_projection
+
+    projected = full.features @ head_projection(384)
+    projected /= np.linalg.norm(projected, axis=1, keepdims=True)
+    np.testing.assert_allclose(projected, ds.features, atol=1e-4)
+    with pytest.raises(InvalidInput, match="features must be one of"):
+        fashion.load(n=200, progress=False, features="raw")
 
 
 @pytest.mark.slow

@@ -51,6 +51,9 @@ def _default_out(suite: str) -> Path:
 @click.option("--sample", type=int, default=None, help="fashion-mnist: images to use (default 3000); synthetic: clips.")
 @click.option("--sample-offset", type=int, default=0, show_default=True,
               help="fashion-mnist: skip this many images of the fixed order (e.g. confirm on images no decision saw).")
+@click.option("--fashion-features", type=click.Choice(["product", "full"]), default="product", show_default=True,
+              help="fashion-mnist: the features suite trains on: product (the 384-d projection Build trains on) or "
+              "full (all 1,280 EfficientNet features).")
 @click.option("--videos", type=int, default=4, show_default=True, help="slideshow: videos to generate.")
 @click.option("--shots", type=int, default=60, show_default=True, help="slideshow: shots (images) per video.")
 @click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
@@ -61,7 +64,7 @@ def _default_out(suite: str) -> Path:
 @click.option("--quiet", "-q", is_flag=True, help="No progress.")
 @click.pass_context
 def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, mix, reward, k, train_on, C, heldout,
-               split_seed, noise, sample, sample_offset, videos, shots, jobs, out, as_json, quiet):
+               split_seed, noise, sample, sample_offset, fashion_features, videos, shots, jobs, out, as_json, quiet):
     """Run the evaluation: va against random, zero-shot, zs-top and zs+random per budget.
 
     AP is measured on a fixed held-out split of each label that no method selects from.
@@ -104,7 +107,8 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
         t = time.perf_counter()
         dataset = load_suite(suite, data=data, labels_file=labels_file, sample=sample,
                              workspace=obj.workspace if suite == "workspace" else None,
-                             device=obj.settings.device, progress=progress, labels=names, offset=sample_offset)
+                             device=obj.settings.device, progress=progress, labels=names, offset=sample_offset,
+                             fashion_features=fashion_features)
         load_s = round(time.perf_counter() - t, 1)
         if progress:
             click.echo(f"{dataset.name}: {dataset.keys.size} clips, {len(dataset.concepts)} labels "

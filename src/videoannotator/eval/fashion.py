@@ -189,10 +189,18 @@ def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np
     return pos, neg
 
 
-def classifier_features(raw: np.ndarray, embedder_name: str, embedder=None) -> np.ndarray | None:
-    """What the product's Build would train on for these images: the embedder's classifier
-    features of the cached raw 1,280-d features (for the default embedder, the fixed
-    projection of ``head_projection``, without loading the text model)."""
+FEATURE_KINDS = ("product", "full")
+
+
+def classifier_features(raw: np.ndarray, embedder_name: str, embedder=None, kind: str = "product") -> np.ndarray | None:
+    """What the classifier trains on for these images. 'product': what the product's Build
+    trains on, the embedder's classifier features of the cached raw 1,280-d features (for
+    the default embedder, the fixed projection of ``head_projection``, without loading the
+    text model). 'full': all raw features as unit rows (what the projection is measured against)."""
+    if kind not in FEATURE_KINDS:
+        raise InvalidInput(f"features must be one of {', '.join(FEATURE_KINDS)}; got {kind!r}")
+    if kind == "full":
+        return l2_normalise(raw)
     if embedder is not None:
         return embedder.classifier_features(raw) if embedder.feature_dim else None
     from ..embed.conse import NAME, ConSEEmbedder
@@ -204,18 +212,20 @@ def classifier_features(raw: np.ndarray, embedder_name: str, embedder=None) -> n
 
 
 def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
-         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder=None, offset: int = 0) -> Dataset:
+         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder=None, offset: int = 0,
+         features: str = "product") -> Dataset:
     """The Fashion-MNIST suite as a Dataset (embedding what the cache lacks).
 
     ``offset`` skips the first images of the sample order: e.g. decide on images 0-4,999
-    and confirm on 5,000 onwards, which the decisions never saw.
+    and confirm on 5,000 onwards, which the decisions never saw. ``features``: see
+    ``classifier_features``.
     """
     images, classes = load_images(folder)
     if not 100 <= n <= len(images) - offset or offset < 0:
         raise InvalidInput(f"the Fashion-MNIST sample must be 100-{len(images) - offset} images from offset "
                            f"0-{len(images) - 100}; got {n} from {offset}")
     joint, raw, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder, offset)
-    feats = classifier_features(raw, embedder_name, embedder)
+    feats = classifier_features(raw, embedder_name, embedder, features)
     rows = sample_order(len(images))[offset:offset + n]
     sample_classes = classes[rows]
     concepts = []
@@ -224,5 +234,5 @@ def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_nam
         concepts.append(Concept(spec.name, pos, neg, spec.description, list(spec.keywords)))
     keys = rows.astype(np.int64)  # key = index in train+test
     return Dataset("fashion-mnist", keys, joint, concepts, features=feats, embedder=embedder_name,
-                   meta={"sample": n, "offset": offset, "render": mode, "embedding": timing,
+                   meta={"sample": n, "offset": offset, "render": mode, "features": features, "embedding": timing,
                          "classes": {name: int((sample_classes == i).sum()) for i, name in enumerate(CLASS_NAMES)}})

@@ -21,13 +21,14 @@ SUITES = ("fashion-mnist", "generic", "paper", "workspace", "slideshow", "synthe
 
 
 def load_suite(suite: str, *, data=None, labels_file=None, sample: int | None = None, workspace=None,
-               device: str = "cpu", progress: bool = True, labels=None, offset: int = 0) -> Dataset:
+               device: str = "cpu", progress: bool = True, labels=None, offset: int = 0,
+               fashion_features: str = "product") -> Dataset:
     """The Dataset of a suite (all but 'slideshow', which ``run_slideshow`` builds)."""
     if suite == "fashion-mnist":
         from . import fashion
 
         ds = fashion.load(sample or fashion.DEFAULT_SAMPLE, data or fashion.DEFAULT_DIR, device=device,
-                          progress=progress, offset=offset)
+                          progress=progress, offset=offset, features=fashion_features)
     elif suite == "generic":
         if not data:
             raise InvalidInput("--suite generic needs --data DIR (a folder with dataset.json)")
