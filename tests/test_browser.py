@@ -282,6 +282,7 @@ def test_create_search_annotate_build_review_reload(page, problems, base_url, ws
     wait_for(lambda: len(current_values(ws, name)) == 20, what="twenty stored annotations")
     expect(page.locator(".build-status")).to_contain_text("10 new annotations since v1: build again (b)")
     expect(page.locator(".build-button")).to_have_class(re.compile(r"\bdue\b"))
+    shot(page, "09-build-due")
     page.keyboard.press("b")
     expect(page.locator(".build-status")).to_contain_text("v2 built in")
     expect(page.locator(".build-button")).not_to_have_class(re.compile(r"\bdue\b"))
