@@ -54,12 +54,7 @@ class Workspace:
         self._vectors: VectorStore | None = None
         self._features: VectorStore | None = None
         self._lock = threading.RLock()  # lazy embedder / index: the server calls from many threads
-        dim = self.catalog.get_meta("dim")
-        if dim is not None:
-            self._open_vectors(int(dim))
-            if self.feature_dim:
-                self._open_features(self.feature_dim)
-        elif self.clip_count() == 0:
+        if not self._open_stored() and self.clip_count() == 0:
             for name in ("vectors.f32", "features.f32"):
                 if (self.home / name).exists():
                     os.truncate(self.home / name, 0)  # a first ingest that never committed
@@ -117,10 +112,17 @@ class Workspace:
                 self._embedder, self.embedder_name = embedder, embedder.name
             self._vectors = self._features = None
             self._index = None
-            if self.catalog.get_meta("dim") is not None:
-                self._open_vectors(int(self.catalog.get_meta("dim")))
-                if self.feature_dim:
-                    self._open_features(self.feature_dim)
+            self._open_stored()
+
+    def _open_stored(self) -> bool:
+        """Open the vector (and feature) matrices the catalog's meta names; False if none yet."""
+        dim = self.catalog.get_meta("dim")
+        if dim is None:
+            return False
+        self._open_vectors(int(dim))
+        if self.feature_dim:
+            self._open_features(self.feature_dim)
+        return True
 
     def train_vectors(self) -> np.ndarray:
         """(clips, d) matrix the classifier trains on and scores: the features where stored."""

@@ -101,6 +101,11 @@ def frames_to_batch(frames, size: int = IMAGE_SIZE) -> torch.Tensor:
     return out.permute(0, 3, 1, 2)
 
 
+def project_features(raw: np.ndarray, projection: np.ndarray) -> np.ndarray:
+    """Pooled 1,280-d features → the unit classifier features (``head_projection`` basis)."""
+    return l2_normalise(np.asarray(raw, dtype=np.float32) @ projection)
+
+
 class ConSEEmbedder(Embedder):
     """Offline default: EfficientNet-Lite0 class probabilities → MiniLM text space (384-d)."""
 
@@ -125,7 +130,7 @@ class ConSEEmbedder(Embedder):
         self.class_vectors = torch.from_numpy(self._class_vectors()).to(self.device)
 
     def classifier_features(self, raw: np.ndarray) -> np.ndarray:
-        return l2_normalise(np.asarray(raw, dtype=np.float32) @ self.projection)
+        return project_features(raw, self.projection)
 
     def _class_vectors(self) -> np.ndarray:
         """(1000, 384) unit vectors of the class texts, computed once and cached on disk.

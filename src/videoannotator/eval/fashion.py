@@ -203,12 +203,12 @@ def classifier_features(raw: np.ndarray, embedder_name: str, embedder=None, kind
         return l2_normalise(raw)
     if embedder is not None:
         return embedder.classifier_features(raw) if embedder.feature_dim else None
-    from ..embed.conse import NAME, ConSEEmbedder
+    from ..embed.conse import NAME, ConSEEmbedder, project_features
     from ..embed.efficientnet_lite import head_projection
 
     if embedder_name != NAME:
         return None
-    return l2_normalise(np.asarray(raw, np.float32) @ head_projection(ConSEEmbedder.feature_dim))
+    return project_features(raw, head_projection(ConSEEmbedder.feature_dim))
 
 
 def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
