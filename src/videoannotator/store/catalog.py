@@ -20,8 +20,14 @@ def utc_now() -> str:
 
 
 class Catalog:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, synchronous: str = "FULL"):
+        """``synchronous``: SQLite's durability level. FULL (the default) fsyncs the WAL at every
+        commit, so an acknowledged annotation survives a power loss; NORMAL exists only so the
+        annotation benchmark can measure what FULL costs (docs/reliability.md)."""
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.path = str(path)
+        self.synchronous = synchronous
         self._local = threading.local()
         self._migrate()
 
@@ -31,7 +37,7 @@ class Catalog:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
