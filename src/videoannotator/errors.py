@@ -57,3 +57,17 @@ class NotReady(VAError):
 class MissingDependency(VAError):
     status = 500
     code = "missing_dependency"
+
+
+class DiskFull(VAError):
+    """A write failed for lack of space: names the disk and what it needs; nothing stored is lost."""
+
+    status = 507
+    code = "disk_full"
+
+
+class StorageError(VAError):
+    """The workspace's files disagree with its catalog (e.g. a vector row missing): never guessed at."""
+
+    status = 500
+    code = "storage_error"
