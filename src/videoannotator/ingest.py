@@ -201,7 +201,9 @@ def ingest_one(ws, path: Path, report: IngestReport, progress: bool = True) -> d
     t = time.perf_counter()
     _write_thumbnails(ws, digest, clips)
     features = embedder.classifier_features(np.stack(raw_features)) if embedder.feature_dim and raw_features else None
-    ws.commit_video(info, digest, clips, l2_normalise(np.stack(vectors)), features)
+    if ws.commit_video(info, digest, clips, l2_normalise(np.stack(vectors)), features) is None:
+        report.skipped.append({"path": str(path), "reason": "already ingested (same content, by another process meanwhile)"})
+        return None
     write_s = time.perf_counter() - t
 
     report.stages["decode"] += stats.decode_s
