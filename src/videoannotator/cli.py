@@ -174,4 +174,4 @@ def main(argv=None):
         sys.exit(130)
 
 
-from . import cli_eval, cli_loop  # noqa: E402,F401  (register their commands on `cli`)
+from . import cli_admin, cli_eval, cli_loop  # noqa: E402,F401  (register their commands on `cli`)

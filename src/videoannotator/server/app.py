@@ -7,7 +7,14 @@ import threading
 
 from fastapi import FastAPI
 
-from . import routes_clips, routes_labels, routes_loop, routes_media, routes_page
+from . import (
+    routes_clips,
+    routes_history,
+    routes_labels,
+    routes_loop,
+    routes_media,
+    routes_page,
+)
 from .errors import CatchAllMiddleware, install_error_handlers
 from .respond import DataResponse
 from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
@@ -30,6 +37,7 @@ def create_app(workspace, token: str | None = None, *, max_body: int = MAX_BODY_
     install_error_handlers(app)
     for module in (routes_clips, routes_labels, routes_loop, routes_media, routes_page):
         app.include_router(module.router)
+    app.include_router(routes_history.router)
     if routes_page.STATIC.is_dir():  # the web page's files, once they exist
         app.mount("/static", routes_page.PageFiles(directory=routes_page.STATIC), name="static")
     # Added last = outermost: security checks run first and add headers to every answer.

@@ -79,8 +79,14 @@ class Labels:
         sql = "SELECT * FROM labels" + ("" if include_archived else " WHERE archived = 0") + " ORDER BY name"
         return [_row(r) for r in self.catalog.query(sql)]
 
-    def update(self, name_or_id, *, name=None, description=None, keywords=None, archived=None) -> dict:
+    def update(self, name_or_id, *, name=None, description=None, keywords=None, archived=None, editor=None) -> dict:
+        """Rename, edit the guideline or (un)archive. The values the label had before are kept in
+        its history (who: ``editor``, default $VA_ANNOTATOR or the login name; when; old text),
+        in the same transaction as the change (``va label history``)."""
+        from .label_history import check_editor, record_edit
+
         label = self.get(name_or_id)
+        editor = check_editor(editor)
         fields, params = [], []
         if name is not None:
             new = validate_name(name)
@@ -95,5 +101,7 @@ class Labels:
             fields.append("archived = ?"), params.append(int(bool(archived)))
         if fields:
             with self.catalog.transaction() as db:
+                before = db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone()
                 db.execute(f"UPDATE labels SET {', '.join(fields)}, updated_at = ? WHERE id = ?", (*params, utc_now(), label["id"]))
+                record_edit(db, before, db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone(), editor)
         return self.get(label["id"])

@@ -85,4 +85,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE model_versions ADD COLUMN trained_on TEXT NOT NULL DEFAULT 'vectors';
         """,
     ),
+    (
+        4,
+        """
+        -- Label guideline edits keep their history: one row per edit, holding the values the
+        -- label had *before* it (name, description, keywords, archived), who made it and when.
+        CREATE TABLE label_history (
+            id INTEGER PRIMARY KEY,
+            label_id INTEGER NOT NULL REFERENCES labels(id),
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            keywords TEXT NOT NULL,
+            archived INTEGER NOT NULL,
+            changed TEXT NOT NULL,
+            editor TEXT NOT NULL,
+            edited_at TEXT NOT NULL
+        );
+        CREATE INDEX label_history_label ON label_history(label_id, id);
+        """,
+    ),
 ]

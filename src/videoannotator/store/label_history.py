@@ -1,0 +1,64 @@
+"""A label's guideline history: each edit keeps the values the label had before it (name,
+description, keywords, archived), who made it and when (table ``label_history``,
+migration 4). ``Labels.update`` records an edit in the same transaction as the change."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sqlite3
+
+from ..errors import InvalidInput
+from .catalog import Catalog, utc_now
+
+FIELDS = ("name", "description", "keywords", "archived")
+
+
+def check_editor(editor) -> str:
+    """Who edits: as given, else $VA_ANNOTATOR, else the login name (as `va annotate` does)."""
+    if editor is None or editor == "":
+        editor = os.environ.get("VA_ANNOTATOR") or _login() or "unknown"
+    editor = str(editor).strip()
+    if not editor or len(editor) > 64 or any(ord(ch) < 32 for ch in editor):
+        raise InvalidInput("editor: give a name of 1-64 printable characters")
+    return editor
+
+
+def _login() -> str | None:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return None
+
+
+def record_edit(db: sqlite3.Connection, before: sqlite3.Row, after: sqlite3.Row, editor: str) -> bool:
+    """Inside the update's transaction: keep ``before`` if any guideline field changed."""
+    changed = [f for f in FIELDS if before[f] != after[f]]
+    if not changed:
+        return False
+    db.execute(
+        "INSERT INTO label_history(label_id, name, description, keywords, archived, changed, editor, edited_at)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (before["id"], before["name"], before["description"], before["keywords"], before["archived"],
+         ",".join(changed), editor, utc_now()),
+    )
+    return True
+
+
+def history(catalog: Catalog, label_id: int) -> list[dict]:
+    """Every edit of the label, newest first: when, who, which fields, and the values before
+    and after it (after = the next edit's before, or the label as it is now)."""
+    rows = catalog.query("SELECT * FROM label_history WHERE label_id = ? ORDER BY id", (int(label_id),))
+    now = catalog.query("SELECT * FROM labels WHERE id = ?", (int(label_id),))
+    states = [_values(r) for r in rows] + ([_values(now[0])] if now else [])
+    out = []
+    for i, r in enumerate(rows):
+        out.append({"edited_at": r["edited_at"], "editor": r["editor"], "changed": r["changed"].split(","),
+                    "before": states[i], "after": states[i + 1] if i + 1 < len(states) else None})
+    return out[::-1]
+
+
+def _values(row) -> dict:
+    return {"name": row["name"], "description": row["description"], "keywords": json.loads(row["keywords"]),
+            "archived": bool(row["archived"])}
