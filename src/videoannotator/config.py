@@ -40,6 +40,7 @@ class Settings:
     shot_threshold: float = setting(0.0, "Detector threshold (PySceneDetect scale; lower finds more cuts); 0 = the detector's default (content 27, content-edges 15).")
     detect_width: int = setting(160, "Frames are downscaled to this width for shot detection.")
     thumb_width: int = setting(320, "Width of clip thumbnails and previews in pixels.")
+    max_pixels: int = setting(8192 * 8192, "Pixel budget: a video whose picture (width x height) is larger is refused at ingest with one line; the default admits 8K (7680x4320) and 8192x8192. Pictures above 2048 wide are decoded at reduced size where the codec allows (MPEG-1/2/4, MJPEG).")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -14,7 +14,16 @@ from av.video.reformatter import Interpolation, VideoReformatter
 from ..errors import MediaError
 from .clips import nearest_available, sample_positions, split_shot
 from .preview import preview_size
-from .probe import VideoInfo, info_from, open_container, video_stream
+from .probe import (
+    IMAGE_CODECS,
+    VideoInfo,
+    decode_reduced,
+    image_kind,
+    info_from,
+    megapixels,
+    open_container,
+    video_stream,
+)
 from .shots import make_detector
 
 CANDIDATES_PER_SECOND = 4  # frames kept per second of an open shot, to choose samples from
@@ -30,6 +39,7 @@ class SegmentOptions:
     detect_width: int = 160
     keep_width: int = 320  # width of kept frames (thumbnails; the embedder resizes again)
     detector: str = "content"
+    max_pixels: int = 8192 * 8192  # the pixel budget (VA_MAX_PIXELS): larger pictures are refused
 
 
 @dataclass
@@ -49,6 +59,7 @@ class SegmentStats:
     decode_s: float = 0.0
     detect_s: float = 0.0
     cuts: list[int] = field(default_factory=list)
+    decoded_size: tuple[int, int] = (0, 0)  # of the decoded frames: smaller than the stream's when reduced
 
 
 def _even(x: int) -> int:
@@ -63,6 +74,12 @@ def segment(path, options: SegmentOptions, stats: SegmentStats | None = None) ->
         info = info_from(container, stream, __import__("pathlib").Path(path))
         if info.width <= 0 or info.height <= 0:
             raise MediaError(f"{path}: video stream has no picture size; the file is corrupt")
+        if info.width * info.height > options.max_pixels:
+            raise MediaError(
+                f"{path}: the picture is {info.width}x{info.height} ({megapixels(info.width, info.height)}), over the "
+                f"pixel budget of {options.max_pixels:,} (VA_MAX_PIXELS); raise VA_MAX_PIXELS to at least "
+                f"{info.width * info.height} to ingest it, or scale the video down first (e.g. ffmpeg -vf scale=3840:-2)"
+            )
     except Exception:
         container.close()
         raise
@@ -77,7 +94,7 @@ def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: Segme
     kw, kh = preview_size(info.width, info.height, stream.sample_aspect_ratio, min(opt.keep_width, info.width))
     detector = make_detector(opt.detector, fps, opt.shot_threshold, max(1, int(round(opt.min_shot_seconds * fps))))
     stride = max(1, int(round(fps / CANDIDATES_PER_SECOND)))
-    stream.thread_type = "AUTO"
+    decode_reduced(stream, needed_width=max(kw, dw))
 
     times: list[float] = []
     kept: dict[int, np.ndarray] = {}  # frame index -> RGB, for the open shot only
@@ -103,6 +120,8 @@ def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: Segme
     t0 = time.perf_counter()
     try:
         for frame in container.decode(stream):
+            if index == 0:
+                stats.decoded_size = (frame.width, frame.height)
             times.append(float(frame.time) if frame.time is not None else index / fps)
             small = to_small.reformat(frame, width=dw, height=dh, format="bgr24", interpolation=FAST).to_ndarray()
             if index % stride == 0:
@@ -127,6 +146,9 @@ def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: Segme
     stats.frames = index
     if index == 0:
         raise MediaError(f"{info.path}: no frame could be decoded; the file is corrupt or truncated")
+    if index == 1 and info.codec in IMAGE_CODECS:
+        raise MediaError(f"{info.path}: is a still image ({image_kind(info.codec)}, one frame), not a video; "
+                         "only video files can be ingested")
     if info.duration > 2.0 and times[-1] < 0.8 * info.duration - 1.0:
         raise MediaError(
             f"{info.path}: truncated: decoded {times[-1]:.1f} s of the {info.duration:.1f} s the file declares"
