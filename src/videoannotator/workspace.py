@@ -42,6 +42,8 @@ class Workspace:
         except (OSError, sqlite3.Error) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise VAError(f"cannot use {self.home} as a workspace ({reason}); pick another --home or VA_HOME") from None
+        from .store.paths import absolutise_video_paths  # rows from before paths were stored absolute
+        absolutise_video_paths(self.catalog)
         self._embedder = embedder if embedder is not None and not isinstance(embedder, str) else None
         wanted = embedder if isinstance(embedder, str) else (self._embedder.name if self._embedder else self.settings.embedder)
         stored = self.catalog.get_meta("embedder")
