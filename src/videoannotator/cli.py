@@ -11,6 +11,15 @@ from .config import Settings
 from .errors import VAError
 
 
+def printable(text) -> str:
+    """``text`` safe for one line of terminal output: control characters (a newline in a file
+    name, an escape sequence) and undecodable bytes are shown escaped, as Python writes them."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _emit(data, as_json: bool, human=None) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
@@ -74,16 +83,17 @@ def ingest(obj: Context, paths, as_json, quiet):
         _emit(data, True)
     else:
         for entry in report.ingested:
-            click.echo(f"ingested {entry['path']}: {entry['clips']} clips")
+            click.echo(f"ingested {printable(entry['path'])}: {entry['clips']} clips")
         for entry in report.skipped:
-            click.echo(f"skipped  {entry['path']}: {entry['reason']}")
+            click.echo(f"skipped  {printable(entry['path'])}: {entry['reason']}")
         rt = data["realtime_factor"]
+        not_tried = f", {len(report.not_tried)} not tried" if report.not_tried else ""
         click.echo(
-            f"{len(report.ingested)} ingested, {len(report.skipped)} skipped, {len(report.failed)} failed; "
+            f"{len(report.ingested)} ingested, {len(report.skipped)} skipped, {len(report.failed)} failed{not_tried}; "
             f"{data['clips']} clips in {data['wall_seconds']:.1f} s" + (f" ({rt:.1f}x real time)" if rt else "")
         )
     for entry in report.failed:
-        click.echo(f"error: {entry['error']}", err=True)
+        click.echo(f"error: {printable(entry['error'])}", err=True)
     if report.failed:
         sys.exit(1)
 

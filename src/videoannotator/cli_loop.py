@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .cli import _emit, cli
+from .cli import _emit, cli, printable
 
 ANNOTATOR_HELP = "Who is annotating (env VA_ANNOTATOR; default: your login name)."
 
@@ -25,7 +25,7 @@ def _clips_table(clips):
         click.echo("(no clips)")
     for c in clips:
         score = f"{c['score']:+.4f}" if "score" in c else ""
-        click.echo(f"{c['clip_id']:>8}  {score:>9}  {c['start']:>8.2f}-{c['end']:<8.2f} {c['video']}")
+        click.echo(f"{c['clip_id']:>8}  {score:>9}  {c['start']:>8.2f}-{c['end']:<8.2f} {printable(c['video'])}")
 
 
 @cli.group()
@@ -194,7 +194,8 @@ def review(obj, label, filter_, as_json):
         for a in r["annotations"]:
             score = f"{a['score']:+.3f}" if a.get("score") is not None else "   -  "
             flags = ("  model disagrees" if a["model_disagrees"] else "") + ("  annotators disagree" if a["annotators_disagree"] else "")
-            click.echo(f"{a['clip_id']:>8}  {a['value']:<10} {score}  {a['video']} {a['start']:.1f}-{a['end']:.1f}{flags}")
+            click.echo(f"{a['clip_id']:>8}  {a['value']:<10} {score}  {printable(a['video'])} "
+                       f"{a['start']:.1f}-{a['end']:.1f}{flags}")
 
     _emit(result, as_json, human)
 
