@@ -100,7 +100,8 @@ def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir, cu
     after = va_json(home, "info")
     assert after["embedder"] == f"hf:{tiny_clip_dir}" and after["dim"] == 24
     assert after["clips"] == after["vectors"] == before["clips"]
-    assert (home / "vectors.f32").stat().st_size == before["clips"] * 24 * 4
+    assert (home / "vectors.g1.f32").stat().st_size == before["clips"] * 24 * 4  # the next generation
+    assert not (home / "vectors.f32").exists()  # the old one is removed after the switch
     assert va_json(home, "label", "show", "ships")["counts"]["positive"] == 5
     assert len(va_json(home, "search", "a ship", "-k", "3")) == 3
     # The tiny CLIP has no separate features: they are gone and Build trains on the vectors.

@@ -4,11 +4,16 @@ All state lives under ``home``: ``catalog.sqlite`` (videos, clips, labels, annot
 ``vectors.f32`` (clip vectors in the text/image space that search uses, row = clip id),
 ``features.f32`` (the embedder's classifier features, same rows, where it has them: what
 Build trains on), ``thumbs/``, ``previews/`` and ``models/``.
+
+The matrices (and the ANN index, and the cached corpus clusters) belong to a *generation*
+recorded in the catalog's meta: 0 names them ``vectors.f32`` / ``features.f32`` /
+``clips.index``, generation g > 0 ``vectors.g<g>.f32`` and so on. ``va reembed`` writes the
+next generation beside the current one and its meta commit is the switch, so a crash at any
+moment opens one consistent generation; files of other generations are removed afterwards.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import threading
@@ -20,6 +25,7 @@ import numpy as np
 from .config import Settings
 from .errors import EmbedderMismatch, NotFound, VAError
 from .store.catalog import Catalog
+from .store.filelock import FileLock
 from .store.vectors import VectorStore
 
 DEFAULT_EMBEDDER = "conse-effnet-minilm"
@@ -55,11 +61,11 @@ class Workspace:
         self.embedder_name = wanted or stored or DEFAULT_EMBEDDER
         self._vectors: VectorStore | None = None
         self._features: VectorStore | None = None
+        self._generation = 0  # of the open matrices
         self._lock = threading.RLock()  # lazy embedder / index: the server calls from many threads
-        if not self._open_stored() and self.clip_count() == 0:
-            for name in ("vectors.f32", "features.f32"):
-                if (self.home / name).exists():
-                    os.truncate(self.home / name, 0)  # a first ingest that never committed
+        self._write_lock = FileLock(self.home / ".write.lock")
+        self._open_stored()
+        self._tidy()
 
     # -- embedder and vectors ------------------------------------------------------------
     @property
@@ -78,17 +84,36 @@ class Workspace:
         dim = self.catalog.get_meta("dim")
         return int(dim) if dim is not None else int(self.embedder.dim)
 
+    @property
+    def generation(self) -> int:
+        """The generation of the stored matrices the catalog names (see the module doc)."""
+        return int(self.catalog.get_meta("generation") or 0)
+
+    def matrix_path(self, kind: str, generation: int | None = None) -> Path:
+        """``vectors`` or ``features`` file of a generation (default: the current one)."""
+        g = self.generation if generation is None else int(generation)
+        return self.home / (f"{kind}.f32" if g == 0 else f"{kind}.g{g}.f32")
+
+    def index_path(self, generation: int | None = None) -> Path:
+        g = self.generation if generation is None else int(generation)
+        return self.home / ("clips.index" if g == 0 else f"clips.g{g}.index")
+
     def _open_vectors(self, dim: int) -> VectorStore:
         if self._vectors is None or self._vectors.dim != dim:
-            self._vectors = VectorStore(self.home / "vectors.f32", dim)
-            self._vectors.truncate_to(self.clip_count())  # drop rows a crash left uncommitted
+            self._vectors = VectorStore(self.matrix_path("vectors", self._generation), dim)
         return self._vectors
 
     def vectors(self) -> np.ndarray:
         """(clips, dim) float32 memory-mapped matrix; row i is clip i."""
+        self._follow_generation()
         if self._vectors is None:  # nothing ingested yet
             return np.zeros((0, self._known_dim()), dtype=np.float32)
         return self._vectors.matrix(self.clip_count())
+
+    def _follow_generation(self) -> None:
+        """Another process's `va reembed` switched generations: reopen the new matrices."""
+        if self._vectors is not None and self.generation != self._generation:
+            self.reopen()
 
     @property
     def feature_dim(self) -> int:
@@ -103,8 +128,7 @@ class Workspace:
 
     def _open_features(self, dim: int) -> VectorStore:
         if self._features is None or self._features.dim != dim:
-            self._features = VectorStore(self.home / "features.f32", dim)
-            self._features.truncate_to(self.clip_count())
+            self._features = VectorStore(self.matrix_path("features", self._generation), dim)
         return self._features
 
     def reopen(self, embedder=None) -> None:
@@ -112,6 +136,8 @@ class Workspace:
         with self._lock:
             if embedder is not None:
                 self._embedder, self.embedder_name = embedder, embedder.name
+            elif self.catalog.get_meta("embedder") not in (None, self.embedder_name):
+                self._embedder, self.embedder_name = None, self.catalog.get_meta("embedder")
             self._vectors = self._features = None
             self._index = None
             self._open_stored()
@@ -119,6 +145,7 @@ class Workspace:
     def _open_stored(self) -> bool:
         """Open the vector (and feature) matrices the catalog's meta names; False if none yet."""
         dim = self.catalog.get_meta("dim")
+        self._generation = self.generation
         if dim is None:
             return False
         self._open_vectors(int(dim))
@@ -126,8 +153,49 @@ class Workspace:
             self._open_features(self.feature_dim)
         return True
 
+    def _tidy(self) -> None:
+        """Drop matrix rows a crash left uncommitted and files of other generations — only if
+        the write lock is free this instant: an ingest holding it may be between its append and
+        its commit, and those rows are not garbage (the next append drops real leftovers)."""
+        try:
+            with self.write_lock(blocking=False) as held:
+                if held:
+                    self._drop_uncommitted_rows()
+                    self._remove_other_generations()
+        except OSError:
+            pass  # a read-only workspace (a mounted backup, say) is still readable
+
+    def _drop_uncommitted_rows(self) -> None:
+        """Under the write lock: cut every matrix of the current generation to the catalog's clips."""
+        rows, g = self.clip_count(), self.generation
+        for kind in ("vectors", "features"):
+            path = self.matrix_path(kind, g)
+            if path.exists():
+                if self.catalog.get_meta("dim") is None or (kind == "features" and not self.feature_dim):
+                    os.truncate(path, 0)  # a first ingest that never committed
+                else:
+                    dim = int(self.catalog.get_meta("dim")) if kind == "vectors" else self.feature_dim
+                    VectorStore(path, dim).drop_rows_after(rows)
+        if self._vectors is not None:
+            self._vectors._mmap = None
+        if self._features is not None:
+            self._features._mmap = None
+
+    def _remove_other_generations(self) -> None:
+        """Under the write lock: files of generations the catalog does not name (a reembed that
+        crashed before its switch, or one that switched and crashed before cleaning up)."""
+        keep = {self.matrix_path(k).name for k in ("vectors", "features")} | {self.index_path().name}
+        for pattern in ("vectors*.f32", "features*.f32", "clips*.index"):
+            for path in self.home.glob(pattern):
+                if path.name not in keep:
+                    path.unlink(missing_ok=True)
+        for path in (self.home / "models").glob("clusters-*.npy"):
+            if not path.name.startswith(f"clusters-g{self.generation}-"):
+                path.unlink(missing_ok=True)
+
     def train_vectors(self) -> np.ndarray:
         """(clips, d) matrix the classifier trains on and scores: the features where stored."""
+        self._follow_generation()
         if self._features is None:
             return self.vectors()
         return self._features.matrix(self.clip_count())
@@ -175,14 +243,11 @@ class Workspace:
 
     # -- writes ---------------------------------------------------------------------------
     @contextmanager
-    def write_lock(self):
-        """Serialises vector appends + catalog commits across processes (two `va ingest`s)."""
-        with open(self.home / ".write.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def write_lock(self, blocking: bool = True):
+        """Serialises matrix appends + catalog commits across processes (two `va ingest`s, a
+        reembed, a backup). Non-blocking: yields False when another holder has it."""
+        with self._write_lock.hold(blocking) as held:
+            yield held
 
     def ingest(self, paths, progress: bool = True, on_event=None):
         """Ingest files, folders or globs; see ``ingest.ingest_paths``."""
@@ -196,11 +261,17 @@ class Workspace:
         classifier features atomically; returns the video id.
 
         The rows are appended and fsynced before the catalog commits the clips that point at
-        them, so a crash leaves only unreferenced rows, dropped on the next open."""
+        them, so a crash leaves only unreferenced rows, dropped by the next writer. Returns
+        None, storing nothing, when another process committed the same content meanwhile."""
         from .store.catalog import utc_now
 
         vectors = np.asarray(vectors, dtype=np.float32)
         with self.write_lock():
+            if self.has_video(content_hash):
+                return None
+            if self.generation != self._generation:  # a reembed switched generations meanwhile
+                raise EmbedderMismatch("the workspace was re-embedded while this ingest ran; run the same "
+                                       "`va ingest` again to embed the rest with the new embedder")
             first = self.clip_count()
             new_workspace = not self.catalog.get_meta("embedder")
             feature_dim = (features.shape[1] if features is not None else 0) if new_workspace else self.feature_dim
@@ -307,7 +378,7 @@ class Workspace:
             n = self.clip_count()
             cached = getattr(self, "_index", None)
             if cached is None or cached[0] != n:
-                index = open_index(self.home / "clips.index", np.arange(n, dtype=np.int64), self.vectors())
+                index = open_index(self.index_path(), np.arange(n, dtype=np.int64), self.vectors())
                 self._index = (n, index)
             return self._index[1]
 
@@ -318,15 +389,20 @@ class Workspace:
         return np.load(path) if path.exists() else None
 
     def _clusters_path(self) -> Path:
-        return self.home / "models" / f"clusters-{self.train_space}-{self.clip_count()}.npy"
+        return self.home / "models" / f"clusters-g{self.generation}-{self.train_space}-{self.clip_count()}.npy"
 
     def remember_clusters(self, centroids) -> None:
+        """Keep the centroids for this corpus size. Two processes may do this at once: each
+        writes its own temporary file and renames it, so a reader sees one whole file."""
         if centroids is None:
             return
         path = self._clusters_path()
         if not path.exists():
             for old in path.parent.glob("clusters-*.npy"):
                 old.unlink(missing_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, np.asarray(centroids, dtype=np.float32))
-            os.replace(tmp, path)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
+            try:
+                np.save(tmp, np.asarray(centroids, dtype=np.float32))
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,7 @@ class VectorIndex:
         path = Path(path)
         header = {"kind": self.kind, "dim": self.dim, "count": len(self), "last_id": self.last_id}
         header["params"] = self._params()
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer
         try:
             with open(tmp, "wb") as f:
                 f.write(MAGIC + json.dumps(header).encode() + b"\n")
