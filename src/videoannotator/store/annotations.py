@@ -122,6 +122,45 @@ class Annotations:
                 ys.append(1 if value == "positive" else 0)
         return ids, ys, {k: counts.get(k, 0) for k in ("positive", "negative", "skip", "unresolved")}
 
+    def import_events(self, label_id: int, events: list[dict], skip: str = "same_event") -> dict:
+        """Append imported events in one transaction (all or none), in the order given.
+
+        Each event: clip_id, value (positive/negative/skip/cleared), annotator, source,
+        created_at, and optionally ref / undoes (the event's id and the id it undid in the
+        file it came from, mapped to ids here). Idempotent: ``skip='same_event'`` leaves out
+        an event this label already has (same clip, annotator, value, source and time);
+        ``skip='same_value'`` one whose annotator's current value for the clip is that value
+        already. Returns {"added", "present", "ids"}."""
+        if skip not in ("same_event", "same_value"):
+            raise ValueError(f"skip must be same_event or same_value, not {skip!r}")
+        added, present, ids, here = 0, 0, [], {}
+        with self.catalog.transaction() as db:
+            for e in events:
+                if skip == "same_event":
+                    row = db.execute(
+                        "SELECT id FROM annotations WHERE label_id=? AND clip_id=? AND annotator=? AND value=?"
+                        " AND source=? AND created_at=? ORDER BY id LIMIT 1",
+                        (label_id, e["clip_id"], e["annotator"], e["value"], e["source"], e["created_at"])).fetchone()
+                else:
+                    row = db.execute(
+                        "SELECT id, value FROM annotations WHERE label_id=? AND clip_id=? AND annotator=?"
+                        " ORDER BY id DESC LIMIT 1", (label_id, e["clip_id"], e["annotator"])).fetchone()
+                    row = row if row is not None and row["value"] == e["value"] else None
+                if row is not None:
+                    present += 1
+                    event_id = row["id"]
+                else:
+                    cur = db.execute(
+                        "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, undoes,"
+                        " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                        (label_id, e["clip_id"], e["value"], e["annotator"], str(e["source"])[:SOURCES_MAX], None,
+                         here.get(e.get("undoes")), e["created_at"]))
+                    added += 1
+                    event_id = cur.lastrowid
+                if e.get("ref") is not None:
+                    here[e["ref"]] = event_id
+                ids.append(event_id)
+        return {"added": added, "present": present, "ids": ids}
 
 def aggregate(values) -> str:
     """Majority of positive/negative votes; a tie is 'unresolved'; only skips → 'skip'."""
