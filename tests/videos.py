@@ -289,3 +289,73 @@ def make_text_file(path: str | Path, text: str = "This is a text file, not a vid
     path = Path(path)
     path.write_text(text)
     return path
+
+
+# --- more bad inputs: pictures and impossible sizes ------------------------------------
+
+
+def make_still_image(path: str | Path, size: tuple[int, int] = (160, 120), fmt: str | None = None) -> Path:
+    """A real picture (a colour gradient) written by Pillow; ``fmt`` ("PNG", "JPEG", "GIF")
+    defaults to the suffix's, so ``make_still_image("x.mp4", fmt="PNG")`` is a renamed PNG."""
+    path = Path(path)
+    width, height = size
+    ramp = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    rgb = np.broadcast_to(ramp * np.array([1.0, 0.5, 0.2], dtype=np.float32), (height, width, 3))
+    Image.fromarray(rgb.astype(np.uint8)).save(path, format=fmt)
+    return path
+
+
+def make_huge_declared_video(path: str | Path, width: int = 16384, height: int = 8192) -> Path:
+    """A tiny AVI (raw video, two 16x16 frames) whose headers declare a ``width`` x ``height``
+    picture: what a pixel budget must refuse before any frame is decoded. Opens in FFmpeg with
+    that size as long as it stays under FFmpeg's own limit (about 268 megapixels)."""
+    import struct
+
+    path = Path(path)
+    write_video(path, (np.full((16, 16, 3), 60 * i, dtype=np.uint8) for i in range(2)), codec="rawvideo")
+    data = bytearray(path.read_bytes())
+    main_header = data.find(b"avih")  # AVIMAINHEADER: dwWidth, dwHeight at +40
+    bitmap = data.find(b"strf")  # BITMAPINFOHEADER: biWidth, biHeight (negative: top-down) at +12
+    if main_header < 0 or bitmap < 0:
+        raise ValueError("unexpected AVI layout from the muxer")
+    top_down = struct.unpack_from("<i", data, bitmap + 16)[0] < 0
+    struct.pack_into("<ii", data, main_header + 40, width, height)
+    struct.pack_into("<ii", data, bitmap + 12, width, -height if top_down else height)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def make_huge_y4m(path: str | Path, width: int = 100_000, height: int = 100_000) -> Path:
+    """A raw YUV4MPEG2 stream declaring an impossible picture, followed by a few bytes of a
+    frame (FFmpeg refuses to open it, with an unrelated errno)."""
+    path = Path(path)
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\nFRAME\n".encode() + bytes(4096))
+    return path
+
+
+def make_flat_video(path: str | Path, size: tuple[int, int], frames: int = 4, codec: str = "mjpeg",
+                    fps: int = 25) -> Path:
+    """A large picture that costs little to encode: four flat quadrants (red, green, blue,
+    grey), for tests of the pixel budget and reduced-size decoding. ``mjpeg`` can be decoded
+    at 1/2, 1/4 or 1/8 of its size; ``libx264`` cannot."""
+    path = Path(path)
+    width, height = _check_size(size)
+    rgb = np.empty((height, width, 3), dtype=np.uint8)
+    rgb[: height // 2, : width // 2] = (220, 30, 30)
+    rgb[: height // 2, width // 2:] = (30, 220, 30)
+    rgb[height // 2:, : width // 2] = (30, 30, 220)
+    rgb[height // 2:, width // 2:] = (128, 128, 128)
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        stream.codec_context.time_base = Fraction(1, fps)
+        stream.options = dict(_ENCODER_OPTIONS.get(codec, {}))
+        for index in range(frames):
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
