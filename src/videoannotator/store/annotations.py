@@ -7,13 +7,18 @@ positive/negative votes (ties are unresolved and stay out of training).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections import Counter, defaultdict
 
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from .catalog import Catalog, utc_now
+from .labels import MAX_ID
 
 VALUES = ("positive", "negative", "skip")
 SOURCES_MAX = 64
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as an HTTP header carries it
 
 
 def check_value(value) -> str:
@@ -33,17 +38,62 @@ def check_annotator(annotator) -> str:
     return a
 
 
+def check_clip_ids(clip_ids) -> list[int]:
+    """Distinct clip ids in the order given; ``True`` is not clip 1, nor is 1.5 or '1'."""
+    clip_ids = clip_ids if isinstance(clip_ids, (list, tuple)) else [clip_ids]
+    if not clip_ids:
+        raise InvalidInput("no clip ids given; ids come from search, feeds or `va info`")
+    for clip_id in clip_ids:
+        if isinstance(clip_id, bool) or not hasattr(clip_id, "__index__") or not 0 <= clip_id <= MAX_ID:
+            raise InvalidInput(f"clip id {clip_id!r} is not a whole number from 0 to {MAX_ID}; "
+                               "ids come from search, feeds or `va info`")
+    return list(dict.fromkeys(int(c) for c in clip_ids))
+
+
+def check_idempotency_key(key) -> str:
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY_RE.match(key):
+        raise InvalidInput("idempotency key: give 1-255 printable ASCII characters without spaces, e.g. a UUID")
+    return key
+
+
+def _fingerprint(label_id, clip_ids, value, annotator, source, model_version) -> str:
+    """What a request asked for, so a reused idempotency key can tell a retry from a new request."""
+    request = [label_id, clip_ids, value, annotator, source, model_version]
+    return hashlib.sha256(json.dumps(request, separators=(",", ":")).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class Annotations:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
 
-    def add(self, label_id: int, clip_ids, value, annotator, source="cli", model_version=None) -> list[dict]:
-        """Append one event per clip, in one transaction; returns the events."""
+    def add(self, label_id: int, clip_ids, value, annotator, source="cli", model_version=None,
+            idempotency_key: str | None = None) -> list[dict]:
+        """Append one event per distinct clip, in one transaction; returns the events.
+
+        With an ``idempotency_key`` the request is stored once: a retry with the same key
+        and the same request gets the first call's events back (nothing new is written);
+        the same key with a different request is a Conflict."""
         value, annotator = check_value(value), check_annotator(annotator)
         source = str(source or "cli")[:SOURCES_MAX]
-        clip_ids = [int(c) for c in (clip_ids if isinstance(clip_ids, (list, tuple)) else [clip_ids])]
+        clip_ids = check_clip_ids(clip_ids)
+        if model_version is not None and (isinstance(model_version, bool) or not hasattr(model_version, "__index__")
+                                          or not 1 <= model_version <= MAX_ID):
+            raise InvalidInput(f"model version {model_version!r} is not a whole number from 1 to {MAX_ID}")
+        request = None
+        if idempotency_key is not None:
+            idempotency_key = check_idempotency_key(idempotency_key)
+            request = _fingerprint(label_id, clip_ids, value, annotator, source, model_version)
         now = utc_now()
         with self.catalog.transaction() as db:
+            if idempotency_key is not None:
+                earlier = db.execute("SELECT request, event_ids FROM idempotency_keys WHERE key=?",
+                                     (idempotency_key,)).fetchone()
+                if earlier is not None:
+                    if earlier["request"] != request:
+                        raise Conflict(f"idempotency key {idempotency_key!r} was used for a different request; "
+                                       "use a new key for a new request")
+                    ids = json.loads(earlier["event_ids"])
+                    return [self._event(i, db) for i in ids]
             known = {r[0] for r in db.execute(
                 f"SELECT id FROM clips WHERE id IN ({','.join('?' * len(clip_ids))})", clip_ids)}
             missing = [c for c in clip_ids if c not in known]
@@ -57,6 +107,9 @@ class Annotations:
                     (label_id, clip_id, value, annotator, source, model_version, now),
                 )
                 ids.append(cur.lastrowid)
+            if idempotency_key is not None:
+                db.execute("INSERT INTO idempotency_keys(key, request, event_ids, created_at) VALUES (?,?,?,?)",
+                           (idempotency_key, request, json.dumps(ids), now))
         return [self._event(i) for i in ids]
 
     def undo(self, label_id: int, annotator, clip_id: int | None = None) -> dict:
@@ -86,8 +139,8 @@ class Annotations:
             )
         return self._event(cur.lastrowid)
 
-    def _event(self, event_id: int) -> dict:
-        rows = self.catalog.query("SELECT * FROM annotations WHERE id=?", (event_id,))
+    def _event(self, event_id: int, db=None) -> dict:
+        rows = (db or self.catalog.connection()).execute("SELECT * FROM annotations WHERE id=?", (event_id,)).fetchall()
         return dict(rows[0])
 
     def events(self, label_id: int, since_id: int = 0) -> list[dict]:
@@ -121,6 +174,7 @@ class Annotations:
                 ids.append(clip_id)
                 ys.append(1 if value == "positive" else 0)
         return ids, ys, {k: counts.get(k, 0) for k in ("positive", "negative", "skip", "unresolved")}
+
 
     def import_events(self, label_id: int, events: list[dict], skip: str = "same_event") -> dict:
         """Append imported events in one transaction (all or none), in the order given.

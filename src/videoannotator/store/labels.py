@@ -9,6 +9,9 @@ from ..errors import Conflict, InvalidInput, NotFound
 from .catalog import Catalog, utc_now
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+# Ids and versions: the largest integer a JSON number keeps exactly in a browser (2**53 - 1),
+# well inside SQLite's 64-bit integers.
+MAX_ID = 2**53 - 1
 
 
 def validate_name(name) -> str:
@@ -20,6 +23,9 @@ def validate_name(name) -> str:
             f"label name {name!r} has odd characters; use up to 64 letters, digits, spaces, '-', '_' or '.', "
             "starting with a letter or digit"
         )
+    if name.isdigit():  # NAME_RE admits ASCII digits only
+        raise InvalidInput(f"label name {name!r} is all digits and would read as a label id; "
+                           f"add a letter, e.g. 'shot-{name}'")
     return name
 
 
@@ -65,9 +71,13 @@ class Labels:
         return self.get(cur.lastrowid)
 
     def get(self, name_or_id) -> dict:
-        rows = [] if isinstance(name_or_id, int) else self._by_name(name_or_id)
-        if not rows and str(name_or_id).isdigit():
-            rows = self.catalog.query("SELECT * FROM labels WHERE id = ?", (int(name_or_id),))
+        """By name first (a workspace from before names were refused as all digits may hold
+        one), then by id: an int, or a string of ASCII digits (not '²', which isdigit() takes)."""
+        by_id = isinstance(name_or_id, int) and not isinstance(name_or_id, bool)
+        rows = [] if by_id else self._by_name(name_or_id)
+        text = str(name_or_id)
+        if not rows and (by_id or (text.isascii() and text.isdigit())) and 0 <= int(text) <= MAX_ID:
+            rows = self.catalog.query("SELECT * FROM labels WHERE id = ?", (int(text),))
         if not rows:
             raise NotFound(f"no label {name_or_id!r}; `va label list` shows the labels, `va label create` makes one")
         return _row(rows[0])
