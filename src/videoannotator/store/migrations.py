@@ -109,7 +109,6 @@ MIGRATIONS: list[tuple[int, str]] = [
         """
         -- POST .../annotations with an Idempotency-Key: what the first request asked for (a
         -- hash) and the events it stored, so a retry gets them back instead of voting twice.
-        -- (Number 4 is another change's: migrations apply by number, gaps are fine.)
         CREATE TABLE idempotency_keys (
             key TEXT PRIMARY KEY,
             request TEXT NOT NULL,
