@@ -2,10 +2,14 @@
 workspace), then the whole loop on a real workspace (real default model, bikes + freecol)
 answering exactly what the Workspace answers."""
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import logging
+import sqlite3
+import subprocess
 import threading
 from collections import Counter
 
@@ -15,9 +19,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from videoannotator.server import create_app
+from videoannotator.store.labels import Labels
 from videoannotator.workspace import Workspace
 
 FEEDS = ("top_positive", "top_negative", "borderline", "random")
+BASE_URL = "http://127.0.0.1"  # a loopback Host; TestClient's default, "testserver", is refused
 
 
 def assert_error(response, status, code=None):
@@ -40,7 +46,7 @@ def empty_ws(tmp_home):
 
 @pytest.fixture
 def client(empty_ws):
-    with TestClient(create_app(empty_ws)) as c:
+    with TestClient(create_app(empty_ws), base_url=BASE_URL) as c:
         yield c
 
 
@@ -100,13 +106,110 @@ def test_unknown_route_wrong_method_and_oversized_body(client):
     assert_error(client.post("/api/labels", json={"name": "big", "description": "x" * (1 << 21)}), 413, "too_large")
 
 
+@pytest.mark.parametrize("method, path, allow", [
+    ("PUT", "/api/labels/dup", "GET, PATCH"),  # two routes share the path: both methods listed
+    ("DELETE", "/api/labels/dup", "GET, PATCH"),
+    ("OPTIONS", "/api/labels", "GET, POST"),
+    ("PUT", "/api/labels", "GET, POST"),
+    ("GET", "/api/labels/dup/build", "POST"),
+    ("POST", "/media/clips/3/thumb.jpg", "GET"),
+    ("POST", "/static/app.js", "GET, HEAD"),
+])
+def test_a_method_the_path_does_not_take_is_405_with_every_allowed_method(client, method, path, allow):
+    # Not JSON either: the method is refused before the body's type matters (405, not 415).
+    response = client.request(method, path, content=b"x=1", headers={"content-type": "text/plain"})
+    error = assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow and allow in error["message"]
+
+
+def test_a_write_to_a_real_route_still_needs_json(client):
+    assert_error(client.patch("/api/labels/dup", content=b"{}", headers={"content-type": "text/plain"}), 415)
+    assert_error(client.post("/api/labels/dup/build"), 415, "unsupported_media_type")  # `{}` takes the defaults
+
+
+# -- integers and label names -----------------------------------------------------------------------
+BIG = 9223372036854775808  # 2**63: once a 500 (SQLite's integers stop at 2**63 - 1)
+
+
+@pytest.mark.parametrize("path, field", [
+    (f"/api/labels/dup/export/model?version={BIG}", "version"),
+    (f"/api/labels/dup/feeds/random?version={BIG}", "version"),
+    (f"/api/labels/dup/histogram?version={BIG}", "version"),
+    ("/api/labels/dup/histogram?version=9007199254740992", "version"),  # 2**53: past MAX_ID
+    (f"/api/clips/{BIG}", "clip_id"),
+    (f"/api/clips/{BIG}/similar", "clip_id"),
+    (f"/media/clips/{BIG}/thumb.jpg", "clip_id"),
+    (f"/api/search?q=ship&k={BIG}", "k"),
+    (f"/api/labels/dup/feeds/random?seed={BIG}", "seed"),
+])
+def test_huge_integers_in_the_url_are_422_naming_the_parameter(client, path, field):
+    client.post("/api/labels", json={"name": "dup"})
+    assert field in assert_error(client.get(path), 422, "invalid_input")["message"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"clip_ids": [True], "value": "positive", "annotator": "a"}, "clip_ids.0"),  # once stored as clip 1
+    ({"clip_ids": ["1"], "value": "positive", "annotator": "a"}, "clip_ids.0"),
+    ({"clip_ids": [1.5], "value": "positive", "annotator": "a"}, "clip_ids.0"),
+    ({"clip_ids": [BIG], "value": "positive", "annotator": "a"}, "clip_ids.0"),
+    ({"clip_ids": [1], "value": "positive", "annotator": "a", "model_version": True}, "model_version"),
+    ({"clip_ids": [1], "value": "positive", "annotator": "a", "model_version": BIG}, "model_version"),
+])
+def test_clip_ids_and_versions_in_bodies_are_whole_json_numbers(client, empty_ws, body, field):
+    client.post("/api/labels", json={"name": "dup"})
+    response = client.post("/api/labels/dup/annotations", json=body)
+    assert field in assert_error(response, 422, "invalid_input")["message"]
+    assert empty_ws.annotations.events(empty_ws.labels.get("dup")["id"]) == []
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/labels/dup/undo", {"annotator": "a", "clip_id": True}, "clip_id"),
+    ("/api/labels/dup/build", {"seed": True}, "seed"),
+    ("/api/labels/dup/build", {"seed": "7"}, "seed"),
+    ("/api/labels/dup/build", {"n_feed": False}, "n_feed"),
+    ("/api/labels/dup", {"archived": "yes"}, "archived"),
+])
+def test_other_body_numbers_and_flags_are_typed(client, path, body, field):
+    client.post("/api/labels", json={"name": "dup"})
+    method = client.patch if path == "/api/labels/dup" else client.post
+    assert field in assert_error(method(path, json=body), 422, "invalid_input")["message"]
+
+
+@pytest.mark.parametrize("name", ["1", "0042", " 7 "])
+def test_an_all_digit_label_name_is_refused_in_one_line(client, name):
+    error = assert_error(client.post("/api/labels", json={"name": name}), 422, "invalid_input")
+    assert "all digits" in error["message"] and f"shot-{name.strip()}" in error["message"]
+    assert "\n" not in error["message"]
+    client.post("/api/labels", json={"name": "ok"})
+    assert_error(client.patch("/api/labels/ok", json={"name": name}), 422, "invalid_input")
+
+
+@pytest.mark.parametrize("path", ["/api/labels/%C2%B2", "/api/labels/%D9%A3", "/api/labels/99999999999999999999999",
+                                  "/api/labels/-1", "/api/labels/%C2%B2/review", "/api/labels/%C2%B2/feeds/random"])
+def test_unicode_digits_and_huge_ids_are_no_such_label(client, path):
+    client.post("/api/labels", json={"name": "first"})  # id 1 and 2 exist: '²' must not reach them
+    client.post("/api/labels", json={"name": "second"})
+    assert "no label" in assert_error(client.get(path), 404, "not_found")["message"]
+
+
+def test_an_old_all_digit_name_is_found_by_name_before_ids(client, empty_ws):
+    first = client.post("/api/labels", json={"name": "first"}).json()
+    second = client.post("/api/labels", json={"name": "second"}).json()
+    # A workspace from before the rule may hold a label named "1"; it keeps answering to its name.
+    with empty_ws.catalog.transaction() as db:
+        db.execute("INSERT INTO labels(name, created_at, updated_at) VALUES ('1', 'then', 'then')")
+    assert client.get("/api/labels/1").json()["name"] == "1"
+    assert client.get(f"/api/labels/{second['id']}").json()["name"] == "second"
+    assert first["id"] == 1  # shadowed by the name, as before: rename the old label to reach id 1 by id
+
+
 @pytest.mark.allow_error_logs
 def test_unexpected_exception_is_500_without_traceback_and_logged(empty_ws, caplog, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals /home/someone/db")
 
     monkeypatch.setattr(empty_ws, "review", broken)
-    with TestClient(create_app(empty_ws), raise_server_exceptions=False) as c:
+    with TestClient(create_app(empty_ws), base_url=BASE_URL, raise_server_exceptions=False) as c:
         c.post("/api/labels", json={"name": "boom"})
         with caplog.at_level(logging.ERROR, logger="videoannotator.server"):
             response = c.get("/api/labels/boom/review")
@@ -115,6 +218,59 @@ def test_unexpected_exception_is_500_without_traceback_and_logged(empty_ws, capl
     assert response.headers["x-content-type-options"] == "nosniff"
     logged = [r for r in caplog.records if r.name == "videoannotator.server" and r.levelno == logging.ERROR]
     assert logged and logged[0].exc_info and "secret internals" in str(logged[0].exc_info[1])
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "No space left on device"),
+    sqlite3.OperationalError("database or disk is full"),
+])
+def test_a_full_disk_in_any_route_is_507_naming_the_disk(empty_ws, monkeypatch, error):
+    def full(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(Labels, "create", full)
+    with TestClient(create_app(empty_ws), base_url=BASE_URL, raise_server_exceptions=False) as c:
+        response = c.post("/api/labels", json={"name": "big"})
+    message = assert_error(response, 507, "disk_full")["message"]
+    assert str(empty_ws.home) in message and "free" in message and "\n" not in message
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB tmpfs, where the machine lets this process mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True,
+                          check=False)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_really_full_disk_is_507_and_keeps_what_was_stored(small_disk):
+    ws = Workspace(small_disk / "home")
+    with TestClient(create_app(ws), base_url=BASE_URL) as c:
+        assert c.post("/api/labels", json={"name": "kept"}).status_code == 201
+        filler = small_disk / "filler"
+        with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):  # take every free byte
+            while True:
+                f.write(b"\0" * 4096)
+        statuses = []
+        for n in range(50):
+            response = c.post("/api/labels", json={"name": f"more-{n}", "description": "x" * 4000})
+            statuses.append(response.status_code)
+            if response.status_code != 201:
+                break
+        message = assert_error(response, 507, "disk_full")["message"]
+        assert str(small_disk) in message and "free" in message
+        assert set(statuses[:-1]) <= {201}
+        filler.unlink()
+        assert c.post("/api/labels", json={"name": "after"}).status_code == 201
+        names = {label["name"] for label in c.get("/api/labels").json()["labels"]}
+    assert {"kept", "after"} <= names and f"more-{len(statuses) - 1}" not in names
 
 
 def test_openapi_schema_lists_the_api(client):
@@ -164,7 +320,7 @@ def ws(tmp_path_factory, embedder, bikes, freecol):
 
 @pytest.fixture(scope="module")
 def api(ws):
-    with TestClient(create_app(ws)) as c:
+    with TestClient(create_app(ws), base_url=BASE_URL) as c:
         yield c
 
 
@@ -174,9 +330,9 @@ def ranked(api, ws, text):
     return [c["clip_id"] for c in clips]
 
 
-def annotate(api, label, clip_ids, value, annotator="ann", **extra):
+def annotate(api, label, clip_ids, value, annotator="ann", headers=None, **extra):
     body = {"clip_ids": clip_ids, "value": value, "annotator": annotator, **extra}
-    return api.post(f"/api/labels/{label}/annotations", json=body)
+    return api.post(f"/api/labels/{label}/annotations", json=body, headers=headers)
 
 
 @pytest.fixture(scope="module")
@@ -332,7 +488,7 @@ def test_concurrent_writers_through_the_api_lose_nothing(api, ws):
     failures = []
 
     def write(n):
-        with TestClient(app) as own:
+        with TestClient(app, base_url=BASE_URL) as own:
             barrier.wait()
             for i in range(per_writer):
                 value = "positive" if (n + i) % 2 else "negative"
@@ -350,6 +506,86 @@ def test_concurrent_writers_through_the_api_lose_nothing(api, ws):
     assert Counter(e["annotator"] for e in events) == {f"w{n}": per_writer for n in range(writers)}
 
 
+# -- idempotency: a retry after a dropped connection stores the vote once ---------------------------
+@pytest.fixture(scope="module")
+def votes(api):
+    assert api.post("/api/labels", json={"name": "votes"}).status_code == 201
+    return "votes"
+
+
+def stored_events(ws, label):
+    return ws.annotations.events(ws.labels.get(label)["id"])
+
+
+@pytest.mark.slow
+def test_the_same_request_twice_with_a_key_stores_one_event(api, ws, votes):
+    key = {"idempotency-key": "3f1c2a9e-retry-1"}
+    first = annotate(api, votes, [4, 5], "positive", headers=key)
+    again = annotate(api, votes, [4, 5], "positive", headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and len(first.json()["events"]) == 2
+    assert len(stored_events(ws, votes)) == 2
+    without = annotate(api, votes, [4, 5], "positive")  # no key: a new vote each time, as before
+    assert without.status_code == 201 and len(stored_events(ws, votes)) == 4
+
+
+@pytest.mark.slow
+def test_a_key_reused_for_another_request_is_409(api, ws, votes):
+    key = {"idempotency-key": "3f1c2a9e-retry-2"}
+    assert annotate(api, votes, [6], "negative", headers=key).status_code == 201
+    before = len(stored_events(ws, votes))
+    for changed in ({"clip_ids": [7]}, {"value": "positive"}, {"annotator": "bea"}, {"source": "review"}):
+        body = {"clip_ids": [6], "value": "negative", "annotator": "ann", **changed}
+        error = assert_error(api.post(f"/api/labels/{votes}/annotations", json=body, headers=key), 409, "conflict")
+        assert "different request" in error["message"] and "new key" in error["message"]
+    api.post("/api/labels", json={"name": "votes-too"})
+    assert_error(annotate(api, "votes-too", [6], "negative", headers=key), 409, "conflict")  # another label
+    assert len(stored_events(ws, votes)) == before
+
+
+@pytest.mark.slow
+def test_retries_racing_each_other_store_one_event(api, ws, votes):
+    key = {"idempotency-key": "3f1c2a9e-retry-3"}
+    before = len(stored_events(ws, votes))
+    answers = []
+
+    def send():
+        with TestClient(api.app, base_url=BASE_URL) as own:
+            answers.append(annotate(own, votes, [8], "skip", headers=key))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({json.dumps(a.json()) for a in answers}) == 1
+    assert len(stored_events(ws, votes)) == before + 1
+
+
+@pytest.mark.slow
+def test_a_failed_request_leaves_its_key_free(api, ws, votes):
+    key = {"idempotency-key": "3f1c2a9e-retry-4"}
+    assert_error(annotate(api, votes, [ws.clip_count() + 7], "positive", headers=key), 404, "not_found")
+    assert annotate(api, votes, [9], "positive", headers=key).status_code == 201
+
+
+@pytest.mark.slow
+def test_repeated_clip_ids_in_one_request_count_once(api, ws, votes):
+    before = len(stored_events(ws, votes))
+    response = annotate(api, votes, [10, 11, 10, 10, 11], "negative")
+    assert [e["clip_id"] for e in response.json()["events"]] == [10, 11]
+    assert len(stored_events(ws, votes)) == before + 2
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 256, "caf\u00e9"])
+def test_a_malformed_idempotency_key_is_422(client, key):
+    client.post("/api/labels", json={"name": "dup"})
+    response = client.post("/api/labels/dup/annotations", json={"clip_ids": [1], "value": "skip", "annotator": "a"},
+                           headers={"idempotency-key": key.encode("utf-8")})
+    assert "idempotency-key" in assert_error(response, 422, "invalid_input")["message"]
+
+
 # -- media ----------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_thumbnail_is_served_as_jpeg(api, ws):
@@ -357,6 +593,16 @@ def test_thumbnail_is_served_as_jpeg(api, ws):
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     assert response.content == ws.thumb_path(ws.clip(0)).read_bytes()
     assert Image.open(io.BytesIO(response.content)).format == "JPEG"
+
+
+@pytest.mark.slow
+def test_a_bad_range_on_media_is_the_one_error_shape(api, ws):
+    size = ws.thumb_path(ws.clip(0)).stat().st_size
+    past = api.get("/media/clips/0/thumb.jpg", headers={"range": f"bytes={size + 10}-"})
+    assert_error(past, 416, "range_not_satisfiable")
+    assert past.headers["content-range"] == f"bytes */{size}"
+    assert_error(api.get("/media/clips/0/thumb.jpg", headers={"range": "bytes=9-2"}), 400, "bad_request")
+    assert api.get("/media/clips/0/thumb.jpg", headers={"range": "bytes=0-9"}).status_code == 206
 
 
 @pytest.mark.slow

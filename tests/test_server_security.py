@@ -1,6 +1,8 @@
 """The server's security rules on the real app over a real (empty) workspace: bind and
 token, cross-site writes, body size, Host pinning, headers, escaping, paths in URLs."""
 
+import io
+import logging
 import os
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from videoannotator.server.security import check_bind
 from videoannotator.workspace import Workspace
 
 TOKEN = "s3cret-token-for-tests"
+BASE_URL = "http://127.0.0.1"  # a loopback Host; TestClient's default, "testserver", is refused
 XSS = "<img src=x onerror=alert(1)>"
 VA = str(Path(sys.executable).with_name("va"))
 
@@ -29,13 +32,13 @@ def ws(tmp_home):
 
 @pytest.fixture
 def client(ws):
-    with TestClient(create_app(ws)) as c:
+    with TestClient(create_app(ws), base_url=BASE_URL) as c:
         yield c
 
 
 @pytest.fixture
 def token_client(ws):
-    with TestClient(create_app(ws, token=TOKEN)) as c:
+    with TestClient(create_app(ws, token=TOKEN), base_url=BASE_URL) as c:
         yield c
 
 
@@ -75,7 +78,7 @@ def test_public_bind_with_token_is_allowed_and_a_weak_token_is_not():
 def test_va_serve_on_public_address_without_token_prints_one_line(tmp_home):
     env = {k: v for k, v in os.environ.items() if k != "VA_TOKEN"}
     result = subprocess.run([VA, "--home", str(tmp_home), "serve", "--host", "0.0.0.0"],
-                            capture_output=True, text=True, timeout=120, env=env)
+                            capture_output=True, text=True, timeout=120, env=env, check=False)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "token" in lines[0], result.stderr
@@ -134,12 +137,75 @@ def test_real_server_on_loopback_answers(tmp_home):
         proc.wait(timeout=30)
 
 
+# -- the access log never shows the token -------------------------------------------------------
+def test_access_log_line_redacts_the_token():
+    """uvicorn's own access record and formatter, through the filter `va serve` installs."""
+    from uvicorn.logging import AccessFormatter
+
+    from videoannotator.server.run import log_config
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessFormatter("%(client_addr)s - \"%(request_line)s\" %(status_code)s", use_colors=False))
+    redact = log_config()["filters"]["redact_tokens"]["()"]()
+    logger = logging.getLogger("va-test-access")
+    logger.propagate, logger.level = False, logging.INFO
+    logger.addHandler(handler)
+    logger.addFilter(redact)
+    try:
+        for path in (f"/?token={TOKEN}", f"/api/labels?x=1&token={TOKEN}&y=2", f"/?TOKEN={TOKEN}#here"):
+            logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 303)
+    finally:
+        logger.removeHandler(handler)
+        logger.removeFilter(redact)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3 and TOKEN not in stream.getvalue()
+    assert lines[0] == '127.0.0.1:5000 - "GET /?token=[redacted] HTTP/1.1" 303 See Other'
+    assert "x=1&token=[redacted]&y=2" in lines[1]
+
+
+@pytest.mark.slow
+def test_va_serve_access_log_never_shows_the_token(tmp_home):
+    port = _free_port()
+    env = {**os.environ, "VA_TOKEN": TOKEN}
+    proc = subprocess.Popen([VA, "--home", str(tmp_home), "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for(proc, port)
+        assert httpx.get(f"http://127.0.0.1:{port}/?token={TOKEN}", timeout=5).status_code == 303
+        assert httpx.get(f"http://127.0.0.1:{port}/api/labels?token={TOKEN}", timeout=5).status_code == 401
+    finally:
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=30)
+    access = [line for line in (stdout + stderr).splitlines() if '"GET ' in line]
+    assert not [line for line in access if TOKEN in line], access
+    assert len([line for line in access if "token=[redacted]" in line]) == 2, stdout + stderr
+    # (The start-up line on stderr shows the token once, on purpose: it is the link to open.)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(proc, port):
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"va serve did not answer: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+            time.sleep(0.2)
+
+
 # -- cross-site writes, content type, size, Host ------------------------------------------------
 @pytest.mark.parametrize("headers", [
     {"origin": "http://evil.example"},
-    {"origin": "http://testserver.evil.example"},
+    {"origin": "http://127.0.0.1.evil.example"},
     {"origin": "null"},
-    {"origin": "http://testserver:8080"},
+    {"origin": "http://127.0.0.1:8080"},
     {"sec-fetch-site": "cross-site"},
     {"sec-fetch-site": "same-site"},
 ])
@@ -150,7 +216,7 @@ def test_cross_site_post_is_rejected(client, ws, headers):
 
 
 def test_same_origin_post_is_accepted(client):
-    headers = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
+    headers = {"origin": "http://127.0.0.1", "sec-fetch-site": "same-origin"}
     assert client.post("/api/labels", json={"name": "same-origin"}, headers=headers).status_code == 201
 
 
@@ -180,9 +246,14 @@ def test_oversized_body_is_413(client, ws):
     assert ws.labels.list() == []
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example"])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example", "testserver"])
 def test_foreign_host_header_is_rejected_without_token(client, host):
     assert_error(client.get("/api/labels", headers={"host": host}), 403, "forbidden_host")
+
+
+def test_the_test_clients_default_host_is_refused(ws):
+    with TestClient(create_app(ws)) as default:  # Host: testserver
+        assert_error(default.get("/api/labels"), 403, "forbidden_host")
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8765", "localhost:8765", "[::1]:8765", "localhost"])

@@ -15,7 +15,7 @@ from . import (
     routes_media,
     routes_page,
 )
-from .errors import CatchAllMiddleware, install_error_handlers
+from .errors import CatchAllMiddleware, declare_errors, install_error_handlers
 from .respond import DataResponse
 from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
 
@@ -40,11 +40,24 @@ def create_app(workspace, token: str | None = None, *, max_body: int = MAX_BODY_
     app.include_router(routes_history.router)
     if routes_page.STATIC.is_dir():  # the web page's files, once they exist
         app.mount("/static", routes_page.PageFiles(directory=routes_page.STATIC), name="static")
+    _declare_errors_in_openapi(app)
     # Added last = outermost: security checks run first and add headers to every answer.
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(SecurityMiddleware, token=token, allowed_hosts=None if token else LOOPBACK_HOSTS,
                        max_body=max_body)
     return app
+
+
+def _declare_errors_in_openapi(app: FastAPI) -> None:
+    """/openapi.json lists the error statuses every route can answer (errors.declare_errors)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _version() -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from .. import loop
 from .deps import ComputeLock, WorkspaceDep
+from .errors import error_responses
 from .respond import data
 from .schemas import ClipIdPath, Offset, PageSize
 
@@ -33,7 +34,7 @@ def videos(ws: WorkspaceDep):
     return data({"videos": ws.videos()})
 
 
-@router.get("/search")
+@router.get("/search", responses=error_responses(404, 409))
 def search(ws: WorkspaceDep, lock: ComputeLock, q: Annotated[str, Query(min_length=1, max_length=1000)],
            k: PageSize = 20, offset: Offset = 0, label: LabelQuery = None, hide_annotated: bool = False):
     """Text → clips, by cosine in the embedder's joint space (zero-shot)."""
@@ -42,7 +43,7 @@ def search(ws: WorkspaceDep, lock: ComputeLock, q: Annotated[str, Query(min_leng
     return data({"query": q, "offset": offset, "clips": clips})
 
 
-@router.get("/clips/{clip_id}/similar")
+@router.get("/clips/{clip_id}/similar", responses=error_responses(409))
 def similar(ws: WorkspaceDep, lock: ComputeLock, clip_id: ClipIdPath, k: PageSize = 20, offset: Offset = 0,
             label: LabelQuery = None, hide_annotated: bool = False):
     """More like this clip (the clip itself left out)."""
@@ -51,7 +52,7 @@ def similar(ws: WorkspaceDep, lock: ComputeLock, clip_id: ClipIdPath, k: PageSiz
     return data({"clip_id": clip_id, "offset": offset, "clips": clips})
 
 
-@router.get("/clips/{clip_id}")
+@router.get("/clips/{clip_id}", responses=error_responses(409))
 def clip_detail(ws: WorkspaceDep, clip_id: ClipIdPath):
     """One clip: where it lies, and every label's latest-model score for it (the paper's Fig. 2)."""
     return data({**loop.clip_labels(ws, clip_id), **media_urls(clip_id)})

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from ..export import to_csv
 from .deps import WorkspaceDep
+from .errors import error_responses
 from .respond import data, plain
-from .schemas import LabelCreate, LabelPatch, LabelPath
+from .schemas import LabelCreate, LabelPatch, LabelPath, Version
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
+EXPORT_CONTENT = {
+    "application/x-ndjson": {"schema": {"type": "string"}, "example": '{"clip_id": 3, "value": "positive"}\n'},
+    "text/csv": {"schema": {"type": "string"}, "example": "clip_id,value\n3,positive\n"},
+}
 
 
 @router.get("")
@@ -23,7 +28,7 @@ def list_labels(ws: WorkspaceDep, archived: bool = False):
     return data({"labels": ws.labels.list(include_archived=archived)})
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(409))
 def create_label(ws: WorkspaceDep, body: LabelCreate):
     """Create a label: a name, and the guideline annotators see (description, keywords)."""
     return data(ws.labels.create(body.name, body.description, body.keywords), status_code=201)
@@ -36,7 +41,7 @@ def get_label(ws: WorkspaceDep, name: LabelPath):
     return data(ws.label_summary(label["id"]))
 
 
-@router.patch("/{name}")
+@router.patch("/{name}", responses=error_responses(409))
 def update_label(ws: WorkspaceDep, name: LabelPath, body: LabelPatch):
     """Rename, edit the description or keywords, archive (archived: true) or bring back."""
     return data(ws.labels.update(name, name=body.name, description=body.description, keywords=body.keywords,
@@ -50,14 +55,15 @@ def list_versions(ws: WorkspaceDep, name: LabelPath):
     return data({"label": label["name"], "versions": ws.models.list(label["id"])})
 
 
-@router.get("/{name}/export/model")
-def export_model(ws: WorkspaceDep, name: LabelPath, version: Annotated[int | None, Query(ge=1)] = None):
+@router.get("/{name}/export/model", responses=error_responses(409))
+def export_model(ws: WorkspaceDep, name: LabelPath, version: Version = None):
     """The model as JSON: weights, intercept, threshold, embedder, metrics, annotation snapshot."""
     model = ws.export_model(name, version)
     return data(model, headers=_attachment(f"{model['label']}-v{model['version']}.json"))
 
 
-@router.get("/{name}/export/annotations")
+@router.get("/{name}/export/annotations", response_class=Response,
+            responses={200: {"description": "One row per line (JSONL) or a CSV table.", "content": EXPORT_CONTENT}})
 def export_label_annotations(ws: WorkspaceDep, name: LabelPath,
                              format: Literal["jsonl", "csv"] = "jsonl", events: bool = False):
     """Current values per clip (or, with events=true, the raw event log) as JSONL or CSV."""

@@ -8,17 +8,37 @@ from fastapi import APIRouter, Query
 
 from .. import loop
 from .deps import ComputeLock, WorkspaceDep
+from .errors import error_responses
 from .respond import data
-from .schemas import AnnotationIn, BuildIn, FeedName, LabelPath, Offset, PageSize, ReviewFilter, Seed, UndoIn
+from .schemas import (
+    AnnotationIn,
+    BuildIn,
+    FeedName,
+    IdempotencyKey,
+    LabelPath,
+    Offset,
+    PageSize,
+    ReviewFilter,
+    Seed,
+    UndoIn,
+    Version,
+)
 
 router = APIRouter(prefix="/api/labels/{name}", tags=["loop"])
+NOT_READY = error_responses(409)  # no model yet, or one built on vectors this workspace no longer has
 
 
-@router.post("/annotations", status_code=201)
-def annotate(ws: WorkspaceDep, name: LabelPath, body: AnnotationIn):
-    """Append one annotation event per clip (positive, negative or skip), all or none."""
-    events = ws.annotate(name, body.clip_ids, body.value, body.annotator, body.source, body.model_version)
-    return data({"label": ws.labels.get(name)["name"], "events": events}, status_code=201)
+@router.post("/annotations", status_code=201, responses=error_responses(409))
+def annotate(ws: WorkspaceDep, name: LabelPath, body: AnnotationIn, idempotency_key: IdempotencyKey = None):
+    """Append one annotation event per distinct clip (positive, negative or skip), all or none.
+
+    Send an `Idempotency-Key` header to make a retry safe: the same key with the same body
+    answers 201 with the first call's events (same ids) and stores nothing new; the same key
+    with a different body answers 409. Keys are kept for good, one per workspace."""
+    label = ws.labels.get(name)
+    events = ws.annotations.add(label["id"], body.clip_ids, body.value, body.annotator, body.source,
+                                body.model_version, idempotency_key=idempotency_key)
+    return data({"label": label["name"], "events": events}, status_code=201)
 
 
 @router.post("/undo")
@@ -27,29 +47,30 @@ def undo(ws: WorkspaceDep, name: LabelPath, body: UndoIn):
     return data(ws.undo(name, body.annotator, body.clip_id))
 
 
-@router.post("/build")
-def build(ws: WorkspaceDep, lock: ComputeLock, name: LabelPath, body: BuildIn | None = None):
-    """Fit the label's classifier on its annotations, score every clip, store a version, pick the feeds."""
-    body = body or BuildIn()
+@router.post("/build", responses=NOT_READY)
+def build(ws: WorkspaceDep, lock: ComputeLock, name: LabelPath, body: BuildIn):
+    """Fit the label's classifier on its annotations, score every clip, store a version, pick the feeds.
+
+    The body is JSON like every write (`{}` takes the defaults): an empty POST is refused with 415."""
     with lock:
         return data(ws.build(name, seed=body.seed, n_feed=body.n_feed))
 
 
-@router.get("/feeds/{feed}")
+@router.get("/feeds/{feed}", responses=NOT_READY)
 def feed(ws: WorkspaceDep, name: LabelPath, feed: FeedName, n: PageSize = 20, offset: Offset = 0, seed: Seed = 0,
-         version: Annotated[int | None, Query(ge=1)] = None):
+         version: Version = None):
     """One page of a feed of the label's latest (or a given) model; annotated clips are left out."""
     return data(ws.feed(name, feed, n, offset, seed, version))
 
 
-@router.get("/histogram")
+@router.get("/histogram", responses=NOT_READY)
 def histogram(ws: WorkspaceDep, name: LabelPath, bins: Annotated[int, Query(ge=2, le=200)] = 40,
-              version: Annotated[int | None, Query(ge=1)] = None):
+              version: Version = None):
     """The latest (or a given) model's score distribution over every clip, and over the annotated ones."""
     return data(loop.score_histogram(ws, name, bins, version))
 
 
-@router.get("/review")
+@router.get("/review", responses=NOT_READY)
 def review(ws: WorkspaceDep, name: LabelPath, filter: ReviewFilter = "all"):
     """Every annotation of the label with the latest model's score, optionally filtered."""
     return data(ws.review(name, filter))

@@ -9,27 +9,60 @@ from __future__ import annotations
 import threading
 
 from fastapi import APIRouter, Request
-from starlette.responses import FileResponse
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
 from ..errors import NotFound
 from .deps import WorkspaceDep
+from .errors import error_response, error_responses
 from .schemas import ClipIdPath
 
 router = APIRouter(prefix="/media/clips", tags=["media"])
 
 CACHE = {"cache-control": "private, max-age=86400"}  # a clip id's media never changes
+BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-@router.get("/{clip_id}/thumb.jpg", response_class=FileResponse)
+def _file_responses(media_type: str) -> dict:
+    return {200: {"description": f"The file ({media_type}).", "content": {media_type: BINARY}},
+            206: {"description": "The byte range asked for with Range (players seek this way).",
+                  "content": {media_type: BINARY, "multipart/byteranges": BINARY}},
+            **error_responses(400, 416)}
+
+
+class MediaFile(FileResponse):
+    """A FileResponse whose bad Range answers carry the one error shape (Starlette's are plain text)."""
+
+    async def __call__(self, scope, receive, send):
+        headers = Headers(scope=scope)
+        http_range, if_range = headers.get("range"), headers.get("if-range")
+        if (http_range is not None and self.stat_result is not None
+                and (if_range is None or self._should_use_range(if_range))):
+            try:
+                self._parse_range_header(http_range, self.stat_result.st_size)
+            except MalformedRangeHeader as exc:
+                return await error_response(400, "bad_request", f"Range header: {exc.content}")(scope, receive, send)
+            except RangeNotSatisfiable as exc:
+                return await error_response(416, "range_not_satisfiable",
+                                            f"Range header asks past the end of the file ({exc.max_size} bytes)",
+                                            {"content-range": f"bytes */{exc.max_size}"})(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+
+def _file(path, media_type: str) -> MediaFile:
+    return MediaFile(path, media_type=media_type, headers=CACHE, stat_result=path.stat())
+
+
+@router.get("/{clip_id}/thumb.jpg", response_class=FileResponse, responses=_file_responses("image/jpeg"))
 def thumb(ws: WorkspaceDep, clip_id: ClipIdPath):
     """The clip's JPEG thumbnail, made at ingest."""
     path = ws.thumb_path(ws.clip(clip_id))
     if not path.is_file():
         raise NotFound(f"clip {clip_id} has no thumbnail file; ingest its video again to make it")
-    return FileResponse(path, media_type="image/jpeg", headers=CACHE)
+    return _file(path, "image/jpeg")
 
 
-@router.get("/{clip_id}/preview.webm", response_class=FileResponse)
+@router.get("/{clip_id}/preview.webm", response_class=FileResponse, responses=_file_responses("video/webm"))
 def preview(ws: WorkspaceDep, request: Request, clip_id: ClipIdPath):
     """The clip as a short silent WebM, rendered on first request and kept under previews/."""
     from ..media.preview import render_preview
@@ -40,7 +73,7 @@ def preview(ws: WorkspaceDep, request: Request, clip_id: ClipIdPath):
         with _render_lock(request.app.state, clip["id"]):
             if not path.is_file():  # another request may have rendered it while we waited
                 render_preview(clip["video_path"], clip["start_s"], clip["end_s"], path, ws.settings.thumb_width)
-    return FileResponse(path, media_type="video/webm", headers=CACHE)
+    return _file(path, "video/webm")
 
 
 def _render_lock(state, clip_id: int) -> threading.Lock:

@@ -1,10 +1,44 @@
-"""``serve(workspace, host, port, token)``: check the address and token, then run uvicorn."""
+"""``serve(workspace, host, port, token)``: check the address and token, then run uvicorn.
+
+The access log never shows the token: ``/?token=T`` (the one-time page link) is logged
+as ``/?token=[redacted]`` (``RedactTokens``, installed by ``log_config()``)."""
 
 from __future__ import annotations
 
+import copy
+import logging
+import re
 import sys
 
 from .security import check_bind
+
+TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#\s]*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """'/?token=abc&x=1' -> '/?token=[redacted]&x=1'."""
+    return TOKEN_IN_QUERY.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites uvicorn's access records ('%s - "%s %s HTTP/%s" %d') before any handler formats them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def log_config() -> dict:
+    """uvicorn's logging setup, with the access log's tokens redacted."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
+    config["loggers"]["uvicorn.access"].setdefault("filters", []).append("redact_tokens")
+    return config
 
 
 def serve(workspace, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
@@ -19,4 +53,5 @@ def serve(workspace, host: str = "127.0.0.1", port: int = 8765, token: str | Non
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     print(f"Video Annotator: {url}  (workspace {workspace.home}; Ctrl-C stops)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=log_config(), server_header=False,
+                proxy_headers=False)

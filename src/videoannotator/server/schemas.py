@@ -5,14 +5,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Header, Path, Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic_core import PydanticCustomError
 
-MAX_ID = 2**62  # well inside SQLite's 64-bit integers
+from ..store.labels import MAX_ID
+
 MAX_LIST = 1000
 MAX_OFFSET = 100_000
+MAX_SEED = 2**32 - 1
 
-ClipId = Annotated[int, Field(ge=0, le=MAX_ID)]
+
+
+def _json_integer(value):
+    """JSON Schema's integer: 3 or 3.0, never `true` (clip 1 to a lax parser) nor "3"."""
+    if isinstance(value, (bool, str, bytes)):
+        raise PydanticCustomError("int_type", "Input should be a JSON integer, not {kind}", {"kind": type(value).__name__})
+    return value
+
+
+# Body integers: whole JSON numbers only; pydantic still refuses 1.5 and checks the bounds.
+# (The bounds come before the validator, or they fall out of the JSON schema.)
+ClipId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_json_integer)]
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]
+SeedNumber = Annotated[int, Field(ge=0, le=MAX_SEED), BeforeValidator(_json_integer)]
+FeedSize = Annotated[int, Field(ge=1, le=MAX_LIST), BeforeValidator(_json_integer)]
 # A list, or one comma-separated string (as the CLI takes them).
 Keywords = (Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)]
             | Annotated[str, Field(max_length=20_000)])
@@ -21,7 +38,12 @@ ClipIdPath = Annotated[int, Path(ge=0, le=MAX_ID, description="A clip id from se
 LabelPath = Annotated[str, Path(min_length=1, max_length=200, description="Label name (or id).")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_LIST)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many (paging).")]
-Seed = Annotated[int, Query(ge=0, le=2**32 - 1)]
+Seed = Annotated[int, Query(ge=0, le=MAX_SEED)]
+Version = Annotated[int | None, Query(ge=1, le=MAX_ID, description="A model version (default: the latest).")]
+IdempotencyKey = Annotated[str | None, Header(
+    min_length=1, max_length=255, pattern=r"^[!-~]+$",
+    description="Any unique string per request (e.g. a UUID): a retry with the same key and the same body "
+                "gets the first answer again and stores nothing twice; the same key with another body is 409.")]
 FeedName = Literal["top_positive", "top_negative", "borderline", "random"]
 ReviewFilter = Literal["all", "positive", "negative", "skip", "unresolved", "model_disagrees", "annotators_disagree"]
 
@@ -40,16 +62,17 @@ class LabelPatch(Body):
     name: str | None = Field(None, max_length=200, description="Rename; annotations and models follow.")
     description: str | None = Field(None, max_length=5000)
     keywords: Keywords | None = None
-    archived: bool | None = None
+    archived: StrictBool | None = None
 
 
 class AnnotationIn(Body):
-    clip_ids: list[ClipId] = Field(min_length=1, max_length=MAX_LIST)
+    clip_ids: list[ClipId] = Field(min_length=1, max_length=MAX_LIST,
+                                   description="Repeated ids count once: one event per distinct clip.")
     value: Literal["positive", "negative", "skip"]
     annotator: str = Field(min_length=1, max_length=64)
     source: str = Field("api", min_length=1, max_length=64, description="Where the clips were shown: search, "
                         "similar, a feed name, review, ...")
-    model_version: int | None = Field(None, ge=1, le=MAX_ID, description="The model version on screen, if any.")
+    model_version: VersionNumber | None = Field(None, description="The model version on screen, if any.")
 
 
 class UndoIn(Body):
@@ -58,5 +81,5 @@ class UndoIn(Body):
 
 
 class BuildIn(Body):
-    seed: int = Field(0, ge=0, le=2**32 - 1)
-    n_feed: int = Field(100, ge=1, le=MAX_LIST, description="Clips per feed in the answer.")
+    seed: SeedNumber = 0
+    n_feed: FeedSize = Field(100, description="Clips per feed in the answer.")

@@ -5,9 +5,10 @@
   the ``va_token`` cookie that visiting ``/?token=T`` sets once. Compared in constant time.
 - Without a token the server is loopback-only, and the Host header must name loopback too:
   a DNS-rebinding page (evil.example resolving to 127.0.0.1) gets 403.
-- State-changing requests (POST, PUT, PATCH, DELETE) must be JSON (a cross-site form can
-  only send form/text types) and, when the browser says where they come from (``Origin``,
-  ``Sec-Fetch-Site``), come from this very origin.
+- State-changing requests (POST, PUT, PATCH, DELETE) to a route that takes them must be
+  JSON (a cross-site form can only send form/text types) and, when the browser says where
+  they come from (``Origin``, ``Sec-Fetch-Site``), come from this very origin; any other
+  method gets 405 with ``Allow``.
 - Bodies are bounded (``MAX_BODY_BYTES``); every response carries nosniff, no-framing and
   a Content-Security-Policy.
 """
@@ -23,13 +24,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 
 from ..errors import VAError
-from .errors import error_response
+from .errors import error_response, is_routed
 
 MAX_BODY_BYTES = 1 << 20
 TOKEN_COOKIE = "va_token"
-# "testserver" is the Host Starlette's TestClient sends; a single-label name cannot be
-# registered in public DNS, so a rebinding attack cannot use it.
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "testserver"})
+# Only names that mean this machine. (Not "testserver", the TestClient's default Host: a
+# test gives its client base_url="http://127.0.0.1" instead.)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 PROTECTED_PREFIXES = ("/api", "/media", "/openapi.json")  # everything but the page shell
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{8,256}$")
@@ -107,11 +108,12 @@ class SecurityMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return 413, "too_large", f"request body over {self.max_body:,} bytes"
         path = scope["path"]
-        if self.token is not None and path.startswith(PROTECTED_PREFIXES):
-            if not token_matches(_request_token(headers), self.token):
-                return 401, "unauthorized", ("this server needs its token: send 'Authorization: Bearer <token>', "
-                                             "or open /?token=<token> once in the browser")
-        if scope["method"] in STATE_CHANGING:
+        if (self.token is not None and path.startswith(PROTECTED_PREFIXES)
+                and not token_matches(_request_token(headers), self.token)):
+            return 401, "unauthorized", ("this server needs its token: send 'Authorization: Bearer <token>', "
+                                         "or open /?token=<token> once in the browser")
+        # A method the path does not take changes nothing: the router answers 405 (or 404).
+        if scope["method"] in STATE_CHANGING and is_routed(scope):
             fetch_site = headers.get("sec-fetch-site", "").lower()
             origin = headers.get("origin")
             if fetch_site in ("cross-site", "same-site") or (origin is not None and not _origin_matches(origin, host)):
