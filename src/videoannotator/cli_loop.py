@@ -9,8 +9,15 @@ import sys
 import click
 
 from .cli import _emit, cli, printable
+from .store.labels import MAX_ID
 
 ANNOTATOR_HELP = "Who is annotating (env VA_ANNOTATOR; default: your login name)."
+# Bounded like the HTTP API's parameters, so a 20-digit id is a usage line, not a traceback.
+CLIP_ID = click.IntRange(0, MAX_ID)
+VERSION = click.IntRange(1, MAX_ID)
+PAGE = click.IntRange(1, 1000)
+OFFSET = click.IntRange(0, 100_000)
+SEED = click.IntRange(0, 2**32 - 1)
 
 
 def _annotator(value):
@@ -98,11 +105,11 @@ def label_archive(obj, name, undo):
 
 @cli.command()
 @click.argument("text", required=False)
-@click.option("--like", "clip_id", type=int, default=None, help="Find clips similar to this clip id instead.")
+@click.option("--like", "clip_id", type=CLIP_ID, default=None, help="Find clips similar to this clip id instead.")
 @click.option("--label", "-l", default=None, help="With --hide-annotated: the label whose annotated clips to hide.")
 @click.option("--hide-annotated", is_flag=True, help="Leave out clips already annotated for --label.")
-@click.option("-k", default=20, show_default=True, help="How many clips.")
-@click.option("--offset", default=0, show_default=True, help="Skip this many (paging).")
+@click.option("-k", type=PAGE, default=20, show_default=True, help="How many clips.")
+@click.option("--offset", type=OFFSET, default=0, show_default=True, help="Skip this many (paging).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def search(obj, text, clip_id, label, hide_annotated, k, offset, as_json):
@@ -116,7 +123,7 @@ def search(obj, text, clip_id, label, hide_annotated, k, offset, as_json):
 
 @cli.command()
 @click.argument("label")
-@click.argument("clip_ids", nargs=-1, type=int, required=True)
+@click.argument("clip_ids", nargs=-1, type=CLIP_ID, required=True)
 @click.argument("value", type=click.Choice(["positive", "negative", "skip"]))
 @click.option("--annotator", "-a", default=None, help=ANNOTATOR_HELP)
 @click.option("--source", default="cli", help="Where the clip was shown (search, a feed name, review).")
@@ -130,7 +137,7 @@ def annotate(obj, label, clip_ids, value, annotator, source, as_json):
 
 @cli.command()
 @click.argument("label")
-@click.option("--clip", "clip_id", type=int, default=None, help="Undo the latest annotation of this clip only.")
+@click.option("--clip", "clip_id", type=CLIP_ID, default=None, help="Undo the latest annotation of this clip only.")
 @click.option("--annotator", "-a", default=None, help=ANNOTATOR_HELP)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -141,7 +148,7 @@ def undo(obj, label, clip_id, annotator, as_json):
 
 @cli.command()
 @click.argument("label")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def build(obj, label, seed, as_json):
@@ -166,9 +173,9 @@ def build(obj, label, seed, as_json):
 @click.argument("label")
 @click.argument("name", required=False, default="borderline",
                 type=click.Choice(["top_positive", "top_negative", "borderline", "random"]))
-@click.option("-n", default=20, show_default=True)
-@click.option("--offset", default=0, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option("-n", type=PAGE, default=20, show_default=True)
+@click.option("--offset", type=OFFSET, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def feed(obj, label, name, n, offset, seed, as_json):
@@ -205,7 +212,7 @@ def review(obj, label, filter_, as_json):
 @click.option("--what", type=click.Choice(["annotations", "events", "model"]), default="annotations", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default=None,
               help="annotations/events: jsonl (default) or csv; model: json.")
-@click.option("--version", type=int, default=None, help="Model version (default: latest).")
+@click.option("--version", type=VERSION, default=None, help="Model version (default: latest).")
 @click.pass_obj
 def export(obj, label, what, fmt, version):
     """Export a label's annotations (current values or the raw event log) or its model as JSON."""
@@ -225,7 +232,7 @@ def export(obj, label, what, fmt, version):
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but localhost needs --token.")
-@click.option("--port", default=8765, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option("--token", envvar="VA_TOKEN", default=None, help="Access token required on non-local addresses (env VA_TOKEN).")
 @click.pass_obj
 def serve(obj, host, port, token):
