@@ -83,3 +83,11 @@ def test_cli_integers_out_of_range_are_a_usage_line(tmp_home, capsys, args, opti
     assert len(error_lines) == 1 and option in error_lines[0] and "range" in error_lines[0], err
     assert "Traceback" not in err
     assert not (tmp_home / "catalog.sqlite").exists()  # refused before the workspace was opened
+
+
+@pytest.mark.parametrize("name", ["²", "٣", "99999999999999999999999"])
+def test_cli_label_lookup_by_a_unicode_digit_or_huge_id_is_one_line(tmp_home, capsys, name):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--home", str(tmp_home), "label", "show", name])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("error: no label") and err.count("\n") == 1, err
