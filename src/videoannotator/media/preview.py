@@ -22,7 +22,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..errors import InvalidInput, MediaError
-from .probe import open_container, video_stream
+from .probe import decode_reduced, open_container, video_stream
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def render_preview(src_path: str | os.PathLike, start_s: float, end_s: float, ou
                 raise MediaError(f"{src_path}: video stream has no picture size; the file is corrupt")
             size = preview_size(stream.codec_context.width, stream.codec_context.height,
                                 stream.sample_aspect_ratio, width)
+            decode_reduced(stream, needed_width=size[0])  # a huge source is not held at full size
             rate = Fraction(fps).limit_denominator(1001) if fps else _frame_rate(stream)
             frames = _frames_in_range(source, stream, start_s, end_s, rate, src_path)
             written = _encode_webm(frames, tmp, size, rate)
