@@ -15,6 +15,9 @@ library judges meaning (server/schemas.py):
   one-line message;
 - ``ensure_resource_availability`` is off: undo answers 404 "nothing to undo" on a label
   that exists, which the check takes for the label going missing.
+
+``max_response_time`` (10 s unless set) is off too: a timing on two shared cores, not a
+contract; the run reports its seconds.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 
 HOST = "http://127.0.0.1"  # a loopback Host: the server refuses others without a token
 POSITIVE_EXPECTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
-EXCLUDED_CHECKS = ["ensure_resource_availability"]
+EXCLUDED_CHECKS = ["ensure_resource_availability", "max_response_time"]
 # Checks whose failures the issue counts apart: the server broke, or said what it never declared.
 UNDECLARED = {"status_code_conformance": "undeclared_statuses", "content_type_conformance": "undeclared_content_types"}
 
