@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .cli import _emit, bench, cli
-from .cli_loop import ANNOTATOR_HELP, label
+from .cli_loop import label
 from .errors import VAError
 
 
@@ -33,6 +33,8 @@ def backup_cmd(obj, dest, quiet, as_json):
     write lock, and a manifest.json with every file's size and checksum is written last.
     Annotating can go on meanwhile; ingest and reembed wait. previews/ is left out: a cache
     the server renders again on demand. Bring it back with `va --home NEW restore DEST`.
+
+    Example:  va --home ~/my-workspace backup ~/backups/monday
     """
     from .backup import backup
 
@@ -62,7 +64,8 @@ def restore_cmd(obj, src, quiet, as_json):
 @click.argument("label_name", metavar="LABEL")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--annotator", "-a", default=None,
-              help="CSV annotations carry no votes: whose vote each row becomes. " + ANNOTATOR_HELP)
+              help="CSV annotations carry no votes: whose vote each row becomes (env VA_ANNOTATOR; "
+                   "default: your login name).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def import_cmd(obj, label_name, file, annotator, as_json):

@@ -1,0 +1,225 @@
+"""`va bench annotate`: annotation load over loopback HTTP against the real server.
+
+Each run makes a fresh workspace of a few clips (random vectors: the server does not embed
+to annotate), starts the real app under uvicorn on 127.0.0.1 in a subprocess, and starts N
+writer processes (standard library only) that each post M single-clip annotations, one
+after another, recording the event id of every 201 and its latency. Then it reads the
+catalog: acknowledged ids missing (lost), requests stored more than once (duplicated; each
+request carries a unique ``source``), throughput and p50/p95 latency.
+
+Runs alternate the catalog's ``synchronous`` between FULL (the default: the WAL is fsynced at
+every commit) and NORMAL, ``rounds`` times each; the figures are medians over the rounds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+LABEL = "bench"
+STARTUP_TIMEOUT_S = 60.0
+WRITER_TIMEOUT_S = 600.0
+
+SERVER = """
+import sys
+import uvicorn
+from videoannotator.server.app import create_app
+from videoannotator.store.catalog import Catalog
+from videoannotator.workspace import Workspace
+home, port, synchronous, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ws = Workspace(home)
+ws.catalog = Catalog(ws.home / "catalog.sqlite", synchronous=synchronous)
+with open(report, "w") as fh:  # what the server's connections really run with (FULL = 2, NORMAL = 1)
+    fh.write(str(ws.catalog.connection().execute("PRAGMA synchronous").fetchone()[0]))
+uvicorn.run(create_app(ws), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+"""
+
+WRITER = """
+import http.client, json, os, sys, time
+port, label, name, each, clips, folder = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+def connect():
+    return http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+conn = connect()
+open(os.path.join(folder, name + ".ready"), "w").close()
+deadline = time.monotonic() + 120
+while not os.path.exists(os.path.join(folder, "go")) and time.monotonic() < deadline:
+    time.sleep(0.002)
+acked, latencies, errors = [], [], 0
+start = time.time()
+for i in range(each):
+    body = json.dumps({"clip_ids": [(i * 7 + len(name)) % clips], "value": "positive" if i % 2 else "negative",
+                       "annotator": name, "source": f"{name}:{i}"})
+    t0 = time.perf_counter()
+    try:
+        conn.request("POST", f"/api/labels/{label}/annotations", body,
+                     {"Content-Type": "application/json", "Host": f"127.0.0.1:{port}"})
+        response = conn.getresponse()
+        payload = response.read()
+    except (OSError, http.client.HTTPException):
+        errors += 1
+        conn.close()
+        conn = connect()
+        continue
+    if response.status == 201:
+        latencies.append(time.perf_counter() - t0)
+        data = json.loads(payload)
+        events = data.get("events") or data.get("data", {}).get("events")
+        acked.append([events[0]["id"], i])
+    else:
+        errors += 1
+end = time.time()
+with open(os.path.join(folder, name + ".json"), "w") as fh:
+    json.dump({"acked": acked, "latencies": latencies, "errors": errors, "start": start, "end": end}, fh)
+"""
+
+
+def run(writers: int = 20, each: int = 500, rounds: int = 2, clips: int = 50, folder: str | None = None) -> dict:
+    """Alternate FULL and NORMAL ``rounds`` times each; medians of each mode's runs."""
+    if not (1 <= writers <= 200 and 1 <= each <= 100_000 and 1 <= rounds <= 20 and 1 <= clips <= 100_000):
+        raise ValueError("writers 1-200, each 1-100,000, rounds 1-20, clips 1-100,000")
+    host = machine(folder)
+    runs = {"FULL": [], "NORMAL": []}
+    for r in range(rounds):
+        for synchronous in (("FULL", "NORMAL") if r % 2 == 0 else ("NORMAL", "FULL")):
+            runs[synchronous].append(one_run(synchronous, writers, each, clips, folder))
+    out = {"writers": writers, "each": each, "rounds": rounds, "clips": clips, "machine": host}
+    for mode, results in runs.items():
+        out[f"synchronous={mode}"] = {
+            "acknowledged": [x["acknowledged"] for x in results], "stored": [x["stored"] for x in results],
+            "lost": [x["lost"] for x in results], "duplicated": [x["duplicated"] for x in results],
+            "errors": [x["errors"] for x in results],
+            "throughput_per_s": round(statistics.median(x["throughput_per_s"] for x in results), 1),
+            "p50_ms": round(statistics.median(x["p50_ms"] for x in results), 2),
+            "p95_ms": round(statistics.median(x["p95_ms"] for x in results), 2),
+            "runs": results,
+        }
+    full, normal = out["synchronous=FULL"], out["synchronous=NORMAL"]
+    out["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    out["full_vs_normal"] = {"throughput_ratio": round(full["throughput_per_s"] / normal["throughput_per_s"], 3),
+                             "p50_ratio": round(full["p50_ms"] / normal["p50_ms"], 3),
+                             "p95_ratio": round(full["p95_ms"] / normal["p95_ms"], 3)}
+    return out
+
+
+def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str | None) -> dict:
+    base = Path(tempfile.mkdtemp(prefix="va-bench-annotate-", dir=folder))
+    server = None
+    procs: list[subprocess.Popen] = []
+    try:
+        home, acks = base / "home", base / "acks"
+        acks.mkdir()
+        _workspace(home, clips)
+        port = _free_port()
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(home), str(port), synchronous,
+                                   str(base / "server-synchronous")])
+        _wait_ready(port, server)
+        procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(port), LABEL, f"w{i}", str(each), str(clips),
+                                   str(acks)]) for i in range(writers)]
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while len(list(acks.glob("*.ready"))) < writers:
+            if time.monotonic() > deadline or any(p.poll() not in (None, 0) for p in procs):
+                raise RuntimeError("the writer processes did not start")
+            time.sleep(0.01)
+        go = time.time()
+        (acks / "go").touch()
+        codes = [p.wait(timeout=WRITER_TIMEOUT_S) for p in procs]
+        if any(codes):
+            raise RuntimeError(f"writer processes failed: exit codes {codes}")
+        result = _verify(home, acks, go, synchronous)
+        result["server_pragma_synchronous"] = int((base / "server-synchronous").read_text())
+        return result
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if server is not None and server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _workspace(home: Path, clips: int) -> None:
+    from .workspace import Workspace
+
+    ws = Workspace(home, embedder="conse-effnet-minilm")
+    info = SimpleNamespace(path=str(home / "bench.mp4"), duration=float(clips), fps=25.0, width=160, height=120,
+                           frame_count=25 * clips, size_bytes=0, codec="h264")
+    shots = [SimpleNamespace(start=float(i), end=i + 1.0, start_frame=25 * i, end_frame=25 * i + 25,
+                             sample_frames=[25 * i + 12]) for i in range(clips)]
+    vectors = np.random.default_rng(0).normal(size=(clips, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ws.commit_video(info, "bench-" + os.urandom(8).hex(), shots, vectors)
+    ws.labels.create(LABEL)
+    ws.catalog.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/labels", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.1)
+    raise RuntimeError("the server did not answer within a minute")
+
+
+def _verify(home: Path, acks: Path, go: float, synchronous: str) -> dict:
+    results = [json.loads(p.read_text()) for p in sorted(acks.glob("*.json"))]
+    acked = {event_id: (p.stem, i) for p, r in zip(sorted(acks.glob("*.json")), results) for event_id, i in r["acked"]}
+    conn = sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT a.id, a.annotator, a.source FROM annotations a JOIN labels l ON l.id = a.label_id"
+                            " WHERE l.name = ?", (LABEL,)).fetchall()
+    finally:
+        conn.close()
+    by_id = {r[0]: (r[1], r[2]) for r in rows}
+    lost = sum(1 for event_id, (writer, i) in acked.items() if by_id.get(event_id) != (writer, f"{writer}:{i}"))
+    per_request: dict[str, int] = {}
+    for _, source in by_id.values():
+        per_request[source] = per_request.get(source, 0) + 1
+    latencies = np.array([x for r in results for x in r["latencies"]]) * 1000
+    wall = max(r["end"] for r in results) - go
+    return {"synchronous": synchronous, "acknowledged": len(acked), "stored": len(rows), "lost": lost,
+            "duplicated": sum(n - 1 for n in per_request.values() if n > 1),
+            "errors": sum(r["errors"] for r in results), "wall_s": round(wall, 2),
+            "throughput_per_s": round(len(acked) / wall, 1) if wall > 0 else None,
+            "p50_ms": round(float(np.percentile(latencies, 50)), 2) if latencies.size else None,
+            "p95_ms": round(float(np.percentile(latencies, 95)), 2) if latencies.size else None}
+
+
+def machine(folder: str | None) -> dict:
+    load = os.getloadavg()
+    fs = subprocess.run(["df", "-T", folder or tempfile.gettempdir()], capture_output=True, text=True,
+                        check=False).stdout.splitlines()[-1:]
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "load_before": [round(x, 2) for x in load], "filesystem": fs[0].split()[1] if fs else None}
