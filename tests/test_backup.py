@@ -34,7 +34,7 @@ with open(out, "a", buffering=1) as fh:
     for i in range(100_000):
         if os.path.exists(stop) or time.monotonic() > deadline:
             break
-        value = "negative" if (i + len(name)) % 3 else "positive"
+        value = "positive" if i % clips % 2 == 0 else "negative"  # the same per clip for every writer
         event = ws.annotate(label, [i % clips], value, name, source="writer")[0]
         fh.write(f"{event['id']} {event['clip_id']} {value}\\n")  # written only once acknowledged
 """
@@ -71,6 +71,10 @@ def acknowledged(out_dir: Path) -> dict[int, tuple]:
     return acks
 
 
+def per_writer(acks: dict, writers: int) -> list[int]:
+    return [sum(1 for w, _, _ in acks.values() if w == f"w{i}") for i in range(writers)]
+
+
 def wait_for(condition, timeout=120.0, what="condition"):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -94,8 +98,8 @@ def test_backup_under_load_keeps_every_acknowledged_annotation(source, tmp_path)
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(source), LABEL, f"w{i}",
                                  str(out_dir / f"w{i}.acks"), str(stop), "8"]) for i in range(4)]
     try:
-        wait_for(lambda: len({w for w, _, _ in acknowledged(out_dir).values()}) == 4
-                 and len(acknowledged(out_dir)) >= 80, what="all four writers to be writing")
+        wait_for(lambda: all(n >= 16 for n in per_writer(acknowledged(out_dir), 4)),
+                 what="every writer to annotate every clip twice")
         ws = Workspace(source)
         before = acknowledged(out_dir)  # read just before the backup starts: acknowledged by then
         report = backup(ws, tmp_path / "backup", progress=False)
@@ -130,7 +134,7 @@ def test_backup_under_load_keeps_every_acknowledged_annotation(source, tmp_path)
     assert not list((restored / "previews").iterdir()), "previews/ is a cache and stays out of the backup"
     assert [v["version"] for v in ws.models.list(ws.labels.get(LABEL)["id"])] == [1]
     built = ws.build(LABEL)
-    assert built["version"] == 2 and built["metrics"]["counts"]["positive"] > 0
+    assert built["version"] == 2 and built["metrics"]["counts"]["positive"] == built["metrics"]["counts"]["negative"] == 4
     hits = ws.search("a red picture", k=5)
     assert len(hits) == 5 and all(0 <= h["clip_id"] < 8 for h in hits)
 

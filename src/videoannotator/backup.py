@@ -76,6 +76,9 @@ def backup(ws, dest, progress: bool = True) -> dict:
     try:
         dest.mkdir(parents=True, exist_ok=True)
         with ws.write_lock():
+            size = _catalog_size(Path(ws.catalog.path))
+            if progress and size > 32 * 1024 * 1024:
+                print(f"copying the catalog ({_mb(size)}) ...", file=sys.stderr, flush=True)
             catalog_bytes = _copy_catalog(Path(ws.catalog.path), dest / CATALOG)
             counts, schema_version, meta = _catalog_facts(dest / CATALOG)
             names = data_files(home)
@@ -141,6 +144,10 @@ def _copy_catalog(source: Path, target: Path) -> int:
         src.close()
     _fsync_file(target)
     return target.stat().st_size
+
+
+def _catalog_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
 def _catalog_facts(path: Path) -> tuple[dict, int, dict]:
