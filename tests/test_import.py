@@ -164,3 +164,24 @@ def test_bad_files_get_one_line_and_change_nothing(homes, tmp_path):
         assert "\n" not in caught.value.message, name
     assert b.catalog.scalar("SELECT COUNT(*) FROM annotations") == before
     assert "bad-input" not in [x["name"] for x in b.labels.list(include_archived=True)]
+
+
+def test_rows_naming_content_and_position_match_whatever_the_ids(homes, tmp_path):
+    """Event rows carrying the video's content hash and the clip's position (as an export that
+    adds them would) land on the right clips of a workspace whose ids differ."""
+    a, b = Workspace(homes["A"]), Workspace(homes["B"])
+
+    def key(ws, clip_id):
+        clip = ws.clip(clip_id)
+        return clip["content_hash"], clip["position"]
+
+    original = a.annotations.events(a.labels.get(LABEL)["id"])
+    rows = [{**e, "content_hash": key(a, e["clip_id"])[0], "position": key(a, e["clip_id"])[1]} for e in original]
+    path = tmp_path / "events-named.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    import_annotations(b, "ships-named", path)
+    copied = b.annotations.events(b.labels.get("ships-named")["id"])
+    assert [(key(b, e["clip_id"]), e["annotator"], e["value"]) for e in copied] == \
+           [(key(a, e["clip_id"]), e["annotator"], e["value"]) for e in original]
+    assert any(e["clip_id"] != c["clip_id"] for e, c in zip(original, copied)), "the ids should differ in B"
+    assert by_clip(b, "ships-named") == by_clip(a, LABEL)

@@ -19,7 +19,9 @@ Which clip here a row means:
   between the two workspaces (the videos ingested in another order): they are not used.
 - event rows carry only clip ids: importing events is for a workspace whose clip ids agree
   with the source's (a restored backup, or the same files ingested in the same order with
-  the same settings); an id missing here is reported.
+  the same settings); an id missing here is reported. Rows that also carry ``content_hash``
+  and ``position`` (annotation or event rows alike) are matched by those instead: the
+  video's content and the clip's place in it, whatever the ids.
 - Rows that match no clip are each reported on one line and nothing is imported.
 
 Importing the same file again adds nothing: an event already here (same clip, annotator,
@@ -243,9 +245,18 @@ def _from_events(rows, lookup: ClipLookup) -> tuple[list[dict], list[str]]:
         events.append(event)
     if all(e["ref"] is not None for e in events):
         events.sort(key=lambda e: e["ref"])  # the log's order, whatever the file's
+    problems, by_line = [], dict(rows)
+    for e in events:
+        row = by_line[e["line"]]
+        if row.get("content_hash") and row.get("position") not in (None, ""):  # a file that names the clip
+            clip_id, why = _match_current(row, e["line"], lookup, {})
+            if clip_id is None:
+                problems.append(f"line {e['line']}: clip {e['clip_id']}: {why}")
+            else:
+                e["clip_id"] = clip_id
     here = lookup.existing_ids(e["clip_id"] for e in events)
-    problems = [f"line {e['line']}: clip {e['clip_id']} is not in this workspace (event files match clips by id; "
-                "see `va import --help`)" for e in events if e["clip_id"] not in here]
+    problems += [f"line {e['line']}: clip {e['clip_id']} is not in this workspace (event files match clips by "
+                 "id; see `va import --help`)" for e in events if e["clip_id"] not in here]
     return events, problems
 
 
