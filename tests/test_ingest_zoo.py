@@ -305,3 +305,19 @@ def test_printable_escapes_what_would_break_a_line():
     assert printable("new\nline.mp4") == "new\\nline.mp4"
     assert printable("\x1b[31mred\r") == "\\x1b[31mred\\r"
     assert printable(os.fsdecode(b"bad-\xff.mp4")) == "bad-\\udcff.mp4"
+
+
+def test_sqlite_full_counts_as_a_full_disk(tmp_path):
+    """SQLite says 'database or disk is full' (SQLITE_FULL) rather than raising ENOSPC."""
+    from videoannotator.ingest import is_disk_full
+
+    db = sqlite3.connect(tmp_path / "small.sqlite")
+    db.execute("CREATE TABLE t (b BLOB)")
+    db.execute("PRAGMA max_page_count = 8")
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        for _ in range(100):
+            db.execute("INSERT INTO t VALUES (?)", (bytes(4096),))
+    db.close()
+    assert "full" in str(raised.value) and is_disk_full(raised.value)
+    assert not is_disk_full(sqlite3.OperationalError("database is locked"))
+    assert is_disk_full(OSError(28, "No space left on device")) and not is_disk_full(OSError(13, "denied"))
