@@ -167,8 +167,8 @@ def test_bad_files_get_one_line_and_change_nothing(homes, tmp_path):
 
 
 def test_rows_naming_content_and_position_match_whatever_the_ids(homes, tmp_path):
-    """Event rows carrying the video's content hash and the clip's position (as an export that
-    adds them would) land on the right clips of a workspace whose ids differ."""
+    """Exported event rows carry the video's content hash and the clip's position, so they land
+    on the right clips of a workspace whose ids differ."""
     a, b = Workspace(homes["A"]), Workspace(homes["B"])
 
     def key(ws, clip_id):
@@ -176,9 +176,9 @@ def test_rows_naming_content_and_position_match_whatever_the_ids(homes, tmp_path
         return clip["content_hash"], clip["position"]
 
     original = a.annotations.events(a.labels.get(LABEL)["id"])
-    rows = [{**e, "content_hash": key(a, e["clip_id"])[0], "position": key(a, e["clip_id"])[1]} for e in original]
-    path = tmp_path / "events-named.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = export(homes["A"], tmp_path, "events", "jsonl")  # every exported row names its clip by content
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [(r["content_hash"], r["position"]) for r in rows] == [key(a, e["clip_id"]) for e in original]
     import_annotations(b, "ships-named", path)
     copied = b.annotations.events(b.labels.get("ships-named")["id"])
     assert [(key(b, e["clip_id"]), e["annotator"], e["value"]) for e in copied] == \

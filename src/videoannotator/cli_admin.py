@@ -36,9 +36,7 @@ def backup_cmd(obj, dest, quiet, as_json):
 
     Example:  va --home ~/my-workspace backup ~/backups/monday
     """
-    from .backup import backup
-
-    result = backup(_existing_workspace(obj), dest, progress=not quiet and not as_json)
+    result = _existing_workspace(obj).backup(dest, progress=not quiet and not as_json)
     _emit(result, as_json)
 
 
@@ -54,9 +52,9 @@ def restore_cmd(obj, src, quiet, as_json):
     altered file stops the restore (naming it) and leaves --home empty. Then the workspace
     is opened and its counts checked. Example:  va --home ~/restored restore ~/backups/monday
     """
-    from .backup import restore
+    from .workspace import Workspace
 
-    result = restore(src, obj.settings.home, progress=not quiet and not as_json, settings=obj.settings)
+    result = Workspace.restore(src, obj.settings.home, progress=not quiet and not as_json, settings=obj.settings)
     _emit(result, as_json)
 
 
@@ -71,18 +69,18 @@ def restore_cmd(obj, src, quiet, as_json):
 def import_cmd(obj, label_name, file, annotator, as_json):
     """Import a file `va export` wrote (annotations or events, JSONL or CSV) into LABEL.
 
-    The label is created if missing. Annotation rows find their clip here by the video (same
-    path, else same content, else same file name) and time range, so the videos may have been
-    ingested in another order; event rows by clip id (for a workspace whose ids agree: a
-    restored backup, or the same files ingested in the same order). Rows matching no clip are
+    The label is created if missing. Rows find their clip here by the video's content and the
+    clip's position in it (both in every export), so the videos may have been ingested in
+    another order; files from before exports carried them match annotation rows by video
+    path/content/name and time range, event rows by clip id. Rows matching no clip are
     listed one per line and nothing is imported. Importing the same file twice adds nothing.
     CSV annotations carry no votes: each row becomes one vote by --annotator, and a tie
     (unresolved) is reported, not imported; JSONL keeps every vote.
     """
-    from .importer import ImportMismatch, import_annotations
+    from .importer import ImportMismatch
 
     try:
-        result = import_annotations(obj.workspace, label_name, file, annotator)
+        result = obj.workspace.import_annotations(label_name, file, annotator)
     except ImportMismatch as exc:
         for line in exc.problems:
             click.echo(line, err=True)

@@ -12,16 +12,16 @@ Two kinds of file, each as JSONL or CSV (the kind is told by the columns):
   workspace, are dropped).
 
 Which clip here a row means:
-- annotation rows carry the video's path and the clip's time range. The video is the one
-  stored under that path, else (where the file is at that path on this machine) the one
+- rows that carry ``content_hash`` and ``position`` (every row ``va export`` writes, of
+  either kind) are matched by those: the video's content and the clip's place in it,
+  whatever the clip ids.
+- older annotation rows carry the video's path and the clip's time range. The video is the
+  one stored under that path, else (where the file is at that path on this machine) the one
   with its content hash, else the one video with that file name; the clip is the one of
-  that video spanning the same time range (to the millisecond). Clip ids may differ
-  between the two workspaces (the videos ingested in another order): they are not used.
-- event rows carry only clip ids: importing events is for a workspace whose clip ids agree
+  that video spanning the same time range (to the millisecond).
+- older event rows carry only clip ids: they import into a workspace whose clip ids agree
   with the source's (a restored backup, or the same files ingested in the same order with
-  the same settings); an id missing here is reported. Rows that also carry ``content_hash``
-  and ``position`` (annotation or event rows alike) are matched by those instead: the
-  video's content and the clip's place in it, whatever the ids.
+  the same settings); an id missing here is reported.
 - Rows that match no clip are each reported on one line and nothing is imported.
 
 Importing the same file again adds nothing: an event already here (same clip, annotator,
@@ -245,7 +245,7 @@ def _from_events(rows, lookup: ClipLookup) -> tuple[list[dict], list[str]]:
         events.append(event)
     if all(e["ref"] is not None for e in events):
         events.sort(key=lambda e: e["ref"])  # the log's order, whatever the file's
-    problems, by_line = [], dict(rows)
+    problems, by_line, by_id = [], dict(rows), []
     for e in events:
         row = by_line[e["line"]]
         if row.get("content_hash") and row.get("position") not in (None, ""):  # a file that names the clip
@@ -254,9 +254,11 @@ def _from_events(rows, lookup: ClipLookup) -> tuple[list[dict], list[str]]:
                 problems.append(f"line {e['line']}: clip {e['clip_id']}: {why}")
             else:
                 e["clip_id"] = clip_id
-    here = lookup.existing_ids(e["clip_id"] for e in events)
+        else:
+            by_id.append(e)
+    here = lookup.existing_ids(e["clip_id"] for e in by_id)
     problems += [f"line {e['line']}: clip {e['clip_id']} is not in this workspace (event files match clips by "
-                 "id; see `va import --help`)" for e in events if e["clip_id"] not in here]
+                 "id; see `va import --help`)" for e in by_id if e["clip_id"] not in here]
     return events, problems
 
 

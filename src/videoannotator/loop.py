@@ -266,14 +266,33 @@ def export_model(ws, label, version: int | None = None) -> dict:
 
 
 def export_annotations(ws, label, events: bool = False) -> list[dict]:
+    """Current values per clip (or the raw event log). Every row names its clip by content too
+    (the video's ``content_hash`` and the clip's ``position``), so ``va import`` finds the same
+    clip in a workspace whose clip ids differ."""
     label = ws.labels.get(label)
     if events:
-        return ws.annotations.events(label["id"])
+        rows = ws.annotations.events(label["id"])
+        origin = _clip_origins(ws, {r["clip_id"] for r in rows})
+        return [{**r, **origin[r["clip_id"]]} for r in rows]
     current = ws.annotations.current(label["id"])
     items = describe_clips(ws, sorted(current))
+    origin = _clip_origins(ws, current)
     for item in items:
-        item.update(label=label["name"], value=current[item["clip_id"]]["value"], votes=current[item["clip_id"]]["votes"])
+        item.update(label=label["name"], value=current[item["clip_id"]]["value"], votes=current[item["clip_id"]]["votes"],
+                    **origin[item["clip_id"]])
     return items
+
+
+def _clip_origins(ws, clip_ids) -> dict[int, dict]:
+    clip_ids = sorted(int(c) for c in clip_ids)
+    out: dict[int, dict] = {}
+    for start in range(0, len(clip_ids), 900):  # SQLite's bound-parameter limit
+        part = clip_ids[start:start + 900]
+        for r in ws.catalog.query(
+                f"SELECT c.id, c.position, v.content_hash FROM clips c JOIN videos v ON v.id = c.video_id"
+                f" WHERE c.id IN ({','.join('?' * len(part))})", part):
+            out[r["id"]] = {"content_hash": r["content_hash"], "position": r["position"]}
+    return out
 
 
 # -- one clip across labels (the paper's Fig. 2) ---------------------------------------------

@@ -26,6 +26,7 @@ from .config import Settings
 from .errors import EmbedderMismatch, NotFound, VAError
 from .store.catalog import Catalog
 from .store.filelock import FileLock
+from .store.paths import absolutise_video_paths
 from .store.vectors import VectorStore
 
 DEFAULT_EMBEDDER = "conse-effnet-minilm"
@@ -48,8 +49,7 @@ class Workspace:
         except (OSError, sqlite3.Error) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise VAError(f"cannot use {self.home} as a workspace ({reason}); pick another --home or VA_HOME") from None
-        from .store.paths import absolutise_video_paths  # rows from before paths were stored absolute
-        absolutise_video_paths(self.catalog)
+        absolutise_video_paths(self.catalog)  # rows from before paths were stored absolute
         self._embedder = embedder if embedder is not None and not isinstance(embedder, str) else None
         wanted = embedder if isinstance(embedder, str) else (self._embedder.name if self._embedder else self.settings.embedder)
         stored = self.catalog.get_meta("embedder")
@@ -368,6 +368,26 @@ class Workspace:
         from . import loop
 
         return loop.export_annotations(self, label, events)
+
+    # -- keeping the data safe (see backup.py, importer.py) -----------------------------------
+    def backup(self, dest, progress: bool = True) -> dict:
+        """A consistent copy of this (possibly busy) workspace in ``dest``, with a manifest."""
+        from .backup import backup
+
+        return backup(self, dest, progress=progress)
+
+    @classmethod
+    def restore(cls, src, home, progress: bool = True, settings: Settings | None = None) -> dict:
+        """Bring the backup ``src`` back into the new or empty ``home``, checking every file."""
+        from .backup import restore
+
+        return restore(src, home, progress=progress, settings=settings)
+
+    def import_annotations(self, label, path, annotator: str | None = None) -> dict:
+        """Read back what ``va export`` wrote (annotations or events, JSONL or CSV) into ``label``."""
+        from .importer import import_annotations
+
+        return import_annotations(self, label, path, annotator=annotator)
 
     def index(self):
         """The vector index over all clips (exact for small corpora, ANN above), brought up
