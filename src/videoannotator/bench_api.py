@@ -131,7 +131,8 @@ def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str 
         prepare(ws)
         app = create_app(ws)
         total = {"requests": 0, "server_errors": 0, "undeclared_statuses": 0, "undeclared_content_types": 0,
-                 "check_failures": Counter(), "engine_errors": [], "failure_examples": [], "seconds": 0.0,
+                 "check_failures": Counter(), "statuses": Counter(), "engine_errors": [], "failure_examples": [],
+                 "seconds": 0.0,
                  "runs": 0, "clips": ws.clip_count(), "max_examples": max_examples}
         seed = 0
         while total["requests"] < requests:
@@ -139,11 +140,13 @@ def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str 
             for key in ("requests", "server_errors", "undeclared_statuses", "undeclared_content_types", "seconds"):
                 total[key] += result[key]
             total["check_failures"].update(result["check_failures"])
+            total["statuses"].update(result["statuses"])
             total["engine_errors"] += result["engine_errors"]
             total["failure_examples"] += result["failure_examples"][:10]
             total["runs"] += 1
             seed += 1
         total["check_failures"] = dict(total["check_failures"])
+        total["statuses"] = dict(sorted(total["statuses"].items()))
         total["seconds"] = round(total["seconds"], 1)
         return total
 
