@@ -236,6 +236,19 @@ def test_full_disk_is_one_line_naming_it_and_the_workspace_is_untouched(small_di
     ws = Workspace(home)
     assert ws.info()["videos"] == 1 and ws.vectors().shape == (len(before["clips"]), 384)
 
+    # Not a byte left: a write (annotating) is one line and stores nothing; reading still works.
+    label = run_va(home, "label", "create", "ships")
+    assert label.returncode == 0, label.stderr
+    _fill(small_disk / "filler-2", leave=0)
+    refused = run_va(home, "annotate", "ships", "0", "positive")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert len(error_lines(refused.stderr)) == 1 and "disk is full" in refused.stderr, refused.stderr
+    read = run_va(home, "info", "--json")
+    assert read.returncode == 0 and json.loads(read.stdout)["videos"] == 1, read.stderr
+    (small_disk / "filler-2").unlink()
+    assert stored_state(home) == before
+    assert Workspace(home).catalog.scalar("SELECT COUNT(*) FROM annotations") == 0
+
     # What the line says to do works: free space, run the same command again.
     (small_disk / "filler").unlink()
     resumed = run_va(home, "ingest", "-q", "--json", second, third)

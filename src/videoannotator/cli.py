@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 
 import click
@@ -107,11 +108,11 @@ def reembed(obj: Context, new_embedder, as_json):
 
     Clips, ids and annotations are kept; an interrupted run leaves the old vectors in place.
     """
+    from dataclasses import replace
+
     from .embed import get_embedder
     from .reembed import reembed as run
     from .workspace import Workspace
-
-    from dataclasses import replace
 
     ws = Workspace(obj.settings.home, settings=replace(obj.settings, embedder=""))
     embedder = get_embedder(new_embedder, device=obj.settings.device, batch_size=obj.settings.batch_size)
@@ -171,7 +172,15 @@ def main(argv=None):
     try:
         cli.main(args=argv, prog_name="va", standalone_mode=False)
     except VAError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {printable(exc.message)}", err=True)
+        sys.exit(2)
+    except (OSError, sqlite3.Error) as exc:
+        from .ingest import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        click.echo("error: the disk is full; nothing of this command was stored (what was stored before is "
+                   "intact): free some space, then run it again", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -184,4 +193,4 @@ def main(argv=None):
         sys.exit(130)
 
 
-from . import cli_admin, cli_eval, cli_loop  # noqa: E402,F401  (register their commands on `cli`)
+from . import cli_admin, cli_eval, cli_loop  # noqa: F401  (register their commands on `cli`)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .errors import EmbedderMismatch, NotFound, VAError
+from .errors import DiskFull, EmbedderMismatch, NotFound, VAError
 from .store.catalog import Catalog
 from .store.filelock import FileLock
 from .store.paths import absolutise_video_paths
@@ -47,6 +47,10 @@ class Workspace:
                 (self.home / sub).mkdir(parents=True, exist_ok=True)
             self.catalog = Catalog(self.home / "catalog.sqlite")
         except (OSError, sqlite3.Error) as exc:
+            free = _free_bytes(self.home)
+            if free is not None and free < 1 << 20:  # SQLite says "disk I/O error" when it cannot even open
+                raise DiskFull(f"cannot open the workspace {self.home}: its disk is full ({free:,} bytes free); "
+                               "free some space, then run the command again (nothing stored is lost)") from None
             reason = getattr(exc, "strerror", None) or str(exc)
             raise VAError(f"cannot use {self.home} as a workspace ({reason}); pick another --home or VA_HOME") from None
         absolutise_video_paths(self.catalog)  # rows from before paths were stored absolute
@@ -263,8 +267,6 @@ class Workspace:
         The rows are appended and fsynced before the catalog commits the clips that point at
         them, so a crash leaves only unreferenced rows, dropped by the next writer. Returns
         None, storing nothing, when another process committed the same content meanwhile."""
-        from .store.catalog import utc_now
-
         vectors = np.asarray(vectors, dtype=np.float32)
         with self.write_lock():
             if self.has_video(content_hash):
@@ -281,28 +283,42 @@ class Workspace:
                     raise ValueError(f"this workspace keeps ({len(vectors)}, {feature_dim}) features; got {got}")
                 self._open_features(feature_dim).append(np.asarray(features, dtype=np.float32), at_row=first)
             store = self._open_vectors(vectors.shape[1])
-            store.append(vectors, at_row=first)
-            with self.catalog.transaction() as db:
-                if new_workspace:
-                    self.catalog.set_meta("embedder", self.embedder_name, db)
-                    self.catalog.set_meta("dim", vectors.shape[1], db)
-                    self.catalog.set_meta("feature_dim", feature_dim, db)
-                cur = db.execute(
-                    "INSERT INTO videos(path, content_hash, duration, fps, width, height, frame_count, size_bytes, codec, ingested_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (info.path, content_hash, info.duration, info.fps, info.width, info.height, info.frame_count,
-                     info.size_bytes, info.codec, utc_now()),
-                )
-                video_id = cur.lastrowid
-                db.executemany(
-                    "INSERT INTO clips(id, video_id, position, start_s, end_s, start_frame, end_frame, sample_frames, embedder)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)",
-                    [
-                        (first + i, video_id, i, c.start, c.end, c.start_frame, c.end_frame,
-                         ",".join(map(str, c.sample_frames)), self.embedder_name)
-                        for i, c in enumerate(clips)
-                    ],
-                )
+            try:
+                store.append(vectors, at_row=first)
+                video_id = self._commit_clips(info, content_hash, clips, first, vectors.shape[1], feature_dim,
+                                              new_workspace)
+            except BaseException:  # a full disk, Ctrl-C: leave no rows the catalog does not reference
+                for opened in (self._vectors, self._features):
+                    if opened is not None and opened.path.exists():
+                        opened.drop_rows_after(first)
+                raise
+        return video_id
+
+    def _commit_clips(self, info, content_hash, clips, first, dim, feature_dim, new_workspace) -> int:
+        """The catalog half of ``commit_video``: the video and its clips in one transaction."""
+        from .store.catalog import utc_now
+
+        with self.catalog.transaction() as db:
+            if new_workspace:
+                self.catalog.set_meta("embedder", self.embedder_name, db)
+                self.catalog.set_meta("dim", dim, db)
+                self.catalog.set_meta("feature_dim", feature_dim, db)
+            cur = db.execute(
+                "INSERT INTO videos(path, content_hash, duration, fps, width, height, frame_count, size_bytes, codec, ingested_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (info.path, content_hash, info.duration, info.fps, info.width, info.height, info.frame_count,
+                 info.size_bytes, info.codec, utc_now()),
+            )
+            video_id = cur.lastrowid
+            db.executemany(
+                "INSERT INTO clips(id, video_id, position, start_s, end_s, start_frame, end_frame, sample_frames, embedder)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (first + i, video_id, i, c.start, c.end, c.start_frame, c.end_frame,
+                     ",".join(map(str, c.sample_frames)), self.embedder_name)
+                    for i, c in enumerate(clips)
+                ],
+            )
         return video_id
 
     def has_video(self, content_hash: str) -> bool:
@@ -426,3 +442,15 @@ class Workspace:
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free space on the filesystem holding ``path`` (or its nearest existing parent)."""
+    import shutil
+
+    for candidate in (path, *path.parents):
+        try:
+            return shutil.disk_usage(candidate).free
+        except OSError:
+            continue
+    return None
