@@ -25,7 +25,7 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/api/labels/{name}", tags=["loop"])
-NOT_READY = error_responses(409)  # no model yet, or one built on vectors this workspace no longer has
+NOT_READY = error_responses(409)  # build: too few annotations; the rest: a version from before `va reembed`
 
 
 @router.post("/annotations", status_code=201, responses=error_responses(409))
