@@ -16,7 +16,7 @@ from videoannotator.errors import Conflict
 from videoannotator.server import create_app
 from videoannotator.workspace import Workspace
 
-MAX_EXAMPLES = 15  # per operation and phase: about a minute on two cores
+MAX_EXAMPLES = 25  # per operation and phase: ~20 s on two idle cores, about a minute on busy ones
 
 
 @pytest.fixture(scope="module")
