@@ -583,7 +583,8 @@ def test_a_malformed_idempotency_key_is_422(client, key):
     client.post("/api/labels", json={"name": "dup"})
     response = client.post("/api/labels/dup/annotations", json={"clip_ids": [1], "value": "skip", "annotator": "a"},
                            headers={"idempotency-key": key.encode("utf-8")})
-    assert "idempotency-key" in assert_error(response, 422, "invalid_input")["message"]
+    message = assert_error(response, 422, "invalid_input")["message"]
+    assert "idempotency-key" in message and "e.g. a UUID" in message
 
 
 # -- media ----------------------------------------------------------------------------------------

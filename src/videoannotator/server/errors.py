@@ -144,6 +144,10 @@ def is_routed(scope) -> bool:
                if reading or not isinstance(route, Mount))
 
 
+# What to do, for fields whose rule a pattern states (pydantic's message only quotes it).
+FIELD_HINTS = {"idempotency-key": "send 1-255 printable ASCII characters without spaces, e.g. a UUID"}
+
+
 def validation_message(errors) -> str:
     """'body.clip_ids.3: Input should be greater than or equal to 0' (+ how many more)."""
     errors = list(errors)
@@ -152,6 +156,9 @@ def validation_message(errors) -> str:
     first = errors[0]
     where = ".".join(str(part) for part in first.get("loc", ()))
     message = f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg"))
+    hint = FIELD_HINTS.get(str((first.get("loc") or ("",))[-1]))
+    if hint:
+        message += f"; {hint}"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return message
