@@ -62,7 +62,7 @@ def va_serve_process(home):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     va = Path(sys.executable).with_name("va")
-    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a full pipe would stall the server
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in the finally below; not a pipe: a full pipe would stall the server
     process = subprocess.Popen([str(va), "--home", str(home), "serve", "--port", str(port)],
                                stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"

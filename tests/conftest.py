@@ -27,9 +27,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-
-from videos import (make_audio_only, make_cut_video, make_empty_file, make_garbage_file, make_similar_cut_video,
-                    make_text_file, make_truncated_copy)
+from videos import (
+    make_audio_only,
+    make_cut_video,
+    make_empty_file,
+    make_garbage_file,
+    make_similar_cut_video,
+    make_text_file,
+    make_truncated_copy,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FETCH_SCRIPT = ROOT / "scripts" / "fetch-sample-media"
@@ -107,7 +113,7 @@ def sample_media(fetch_script) -> Path:
     missing = [name for name in fetch_script.SOURCE_NAMES if not _present(dest / name)]
     if missing:
         result = subprocess.run([sys.executable, str(FETCH_SCRIPT), "--dest", str(dest), "--only", *missing],
-                                capture_output=True, text=True, timeout=1800)
+                                capture_output=True, text=True, timeout=1800, check=False)
         still = [name for name in missing if not _present(dest / name)]
         if still:
             pytest.fail(f"sample media missing from {dest}: {', '.join(still)}. scripts/fetch-sample-media "
@@ -197,13 +203,13 @@ def tiny_clip_dir(tmp_path_factory):
     (folder / "vocab.json").write_text(json.dumps(vocab))
     (folder / "merges.txt").write_text("#version: 0.2\n")
     tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    special = dict(bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-                   pad_token_id=vocab["<|endoftext|>"])
+    special = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"],
+               "pad_token_id": vocab["<|endoftext|>"]}
     config = transformers.CLIPConfig(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, max_position_embeddings=32, **special),
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=32, patch_size=8),
+        text_config={"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "max_position_embeddings": 32, **special},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8},
         projection_dim=24,
     )
     torch.manual_seed(0)

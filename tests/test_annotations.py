@@ -4,15 +4,14 @@ concurrent writers (threads and processes) losing nothing."""
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
+from videos import make_cut_video
 
 from videoannotator import Workspace
 from videoannotator.embed import get_embedder
 from videoannotator.errors import Conflict, InvalidInput, NotFound
 from videoannotator.store.annotations import aggregate
-from videos import make_cut_video
 
 pytestmark = pytest.mark.slow
 

@@ -26,8 +26,16 @@ except ImportError as exc:  # pragma: no cover - a setup problem, said plainly
     raise ImportError("the browser tests need Playwright: pip install playwright (and apt-get install chromium; "
                       "never `playwright install`)") from exc
 
-from browser_helpers import (ARTIFACTS, VIEWPORT, PageProblems, launch_chromium, running_server, shot,
-                             va_serve_process)
+from browser_helpers import (
+    ARTIFACTS,
+    VIEWPORT,
+    PageProblems,
+    launch_chromium,
+    running_server,
+    shot,
+    va_serve_process,
+)
+
 from videoannotator.embed import get_embedder
 from videoannotator.server import create_app
 from videoannotator.workspace import Workspace

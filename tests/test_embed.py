@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import skimage.data
@@ -88,7 +86,11 @@ def test_frames_must_be_rgb_uint8():
 @pytest.mark.slow
 def test_efficientnet_lite0_classifies_the_photos():
     from videoannotator.embed.conse import frames_to_batch
-    from videoannotator.embed.efficientnet_lite import IMAGENET_MEAN, IMAGENET_STD, load_efficientnet_lite0
+    from videoannotator.embed.efficientnet_lite import (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        load_efficientnet_lite0,
+    )
 
     pixels = frames_to_batch([skimage.data.chelsea(), skimage.data.coffee()]).float() / 255
     x = (pixels - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
@@ -130,7 +132,7 @@ def test_hf_clip_rejects_a_model_without_image_and_text_encoders(tmp_path):
     config = transformers.BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
                                      intermediate_size=8)
     transformers.BertModel(config).save_pretrained(tmp_path)
-    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat"]))
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\ncat")
     transformers.BertTokenizer(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
     with pytest.raises(InvalidInput, match="not a CLIP-family model"):
         get_embedder(f"hf:{tmp_path}")

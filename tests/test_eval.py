@@ -17,8 +17,15 @@ from click.testing import CliRunner
 
 from videoannotator.errors import InvalidInput
 from videoannotator.eval import bandits, report, simulate, strategies
-from videoannotator.eval.datasets import (Concept, Dataset, heldout_mask, load_generic, load_paper, load_workspace,
-                                          save_generic)
+from videoannotator.eval.datasets import (
+    Concept,
+    Dataset,
+    heldout_mask,
+    load_generic,
+    load_paper,
+    load_workspace,
+    save_generic,
+)
 from videoannotator.eval.simulate import EvalConfig, run_experiment, run_label
 from videoannotator.eval.slideshow import make_slideshow, match_cuts, score_cuts
 from videoannotator.eval.synthetic import make_synthetic
@@ -348,9 +355,8 @@ def test_fashion_suite_small_sample_end_to_end(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_slideshow_suite_end_to_end(tmp_path):
-    from videoannotator.eval.suites import run_slideshow
-
     from videoannotator.config import Settings
+    from videoannotator.eval.suites import run_slideshow
 
     settings = Settings.from_env(shot_detector="content-edges")
     out = run_slideshow(tmp_path, EvalConfig(budgets=(5, 10), seeds=1, k=5, jobs=1), n_videos=1,

@@ -14,10 +14,16 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
 from conftest import FETCH_SCRIPT
-from videos import (cut_positions, make_audio_only, make_cut_video, make_empty_file, make_garbage_file,
-                    make_text_file, make_truncated_copy)
+from videos import (
+    cut_positions,
+    make_audio_only,
+    make_cut_video,
+    make_empty_file,
+    make_garbage_file,
+    make_text_file,
+    make_truncated_copy,
+)
 
 # name -> (seconds, width, height, codec), as probed when the files were first fetched
 REAL_MEDIA = {
@@ -46,7 +52,7 @@ def test_second_run_fetches_nothing(sample_media):
     before = (sample_media / "bikes.mp4").stat()
     started = time.monotonic()
     result = subprocess.run([sys.executable, str(FETCH_SCRIPT), "--only", "bikes.mp4", "--dest", str(sample_media)],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:2] == ["present", "bikes.mp4"]
     assert len(result.stdout.splitlines()) == 1
@@ -57,7 +63,7 @@ def test_second_run_fetches_nothing(sample_media):
 
 def test_unknown_name_is_refused_with_the_list(sample_media):
     result = subprocess.run([sys.executable, str(FETCH_SCRIPT), "--only", "nope.mp4", "--dest", str(sample_media)],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert "nope.mp4" in result.stderr and "bikes.mp4" in result.stderr
 
@@ -224,6 +230,6 @@ def test_unexpected_error_log_fails_the_test(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,
                              "--rootdir", str(tmp_path), str(tmp_path)],
-                            capture_output=True, text=True, env=env, timeout=120)
+                            capture_output=True, text=True, env=env, timeout=120, check=False)
     assert "1 failed, 2 passed" in result.stdout, result.stdout + result.stderr
     assert "unexpected ERROR log records" in result.stdout and "boom in thread" in result.stdout

@@ -13,11 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from videos import (
+    make_audio_only,
+    make_cut_video,
+    make_empty_file,
+    make_garbage_file,
+    make_text_file,
+    make_truncated_copy,
+)
 
 from videoannotator import Workspace
 from videoannotator.embed import Embedder, get_embedder
-from videos import (make_audio_only, make_cut_video, make_empty_file, make_garbage_file, make_text_file,
-                    make_truncated_copy)
 
 pytestmark = pytest.mark.slow
 VA = str(Path(sys.executable).with_name("va"))
@@ -33,7 +39,7 @@ def run_va(home, *args, timeout=600, user=None):
     if user:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
     env = {**os.environ, "HOME": str(home)} if user else None
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
 
 
 @contextmanager
@@ -204,7 +210,7 @@ def test_features_are_the_projected_network_features_of_the_clip_frames(tmp_path
     clip = ws.clip(1)
     idx = [int(f) for f in clip["sample_frames"].split(",")]
     frames = frames_at(clip["video_path"], set(idx), ws.settings.thumb_width)
-    joint, raw = embedder.encode_images_with_features([frames[i] for i in idx])
+    _joint, raw = embedder.encode_images_with_features([frames[i] for i in idx])
     expected = embedder.classifier_features(raw.mean(axis=0, keepdims=True))[0]
     np.testing.assert_allclose(feats[1], expected, atol=2e-3)
     assert abs(float(feats[1] @ vecs[1])) < 0.9  # a different space from the search vectors

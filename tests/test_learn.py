@@ -4,9 +4,21 @@ import numpy as np
 import pytest
 
 from videoannotator.errors import InvalidInput, NotReady
-from videoannotator.learn import (FEEDS, LinearProbe, ProbeModel, average_precision, borderline_feed,
-                                  build_model, cross_validated_ap, diversity, fit_clusters,
-                                  random_feed, score_corpus, top_negative_feed, top_positive_feed)
+from videoannotator.learn import (
+    FEEDS,
+    LinearProbe,
+    ProbeModel,
+    average_precision,
+    borderline_feed,
+    build_model,
+    cross_validated_ap,
+    diversity,
+    fit_clusters,
+    random_feed,
+    score_corpus,
+    top_negative_feed,
+    top_positive_feed,
+)
 from videoannotator.learn.classifier import NotFittedError, cross_fit_decision
 from videoannotator.learn.metrics import bootstrap_ap, stratified_folds
 

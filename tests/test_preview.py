@@ -8,10 +8,10 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from videos import make_truncated_copy, read_stamp
 
 from videoannotator.errors import InvalidInput, MediaError
 from videoannotator.media.preview import preview_size, render_preview, render_thumbnail
-from videos import make_truncated_copy, read_stamp
 
 
 def decode(path, width=None, height=None):

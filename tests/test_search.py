@@ -106,7 +106,7 @@ def test_exact_add_in_pieces_equals_one_view(corpus):
 
 
 def test_sync_adds_only_new_rows_and_checks_it_is_in_step(corpus):
-    ids, matrix, queries = corpus
+    ids, matrix, _queries = corpus
     index = ExactIndex.over(ids[:1000], matrix[:1000])
     assert index.sync(ids[:2000], matrix[:2000]) == 1000
     assert len(index) == 2000

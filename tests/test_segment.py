@@ -1,11 +1,11 @@
 """Shot boundaries and clip plans on generated videos whose cuts are known exactly."""
 
 import pytest
+from videos import make_cut_video, make_similar_cut_video
 
 from videoannotator.errors import InvalidInput
 from videoannotator.media.clips import sample_positions, split_shot
 from videoannotator.media.segment import SegmentOptions, SegmentStats, segment
-from videos import make_cut_video, make_similar_cut_video
 
 
 def cut(path, **options):
@@ -17,7 +17,7 @@ def cut(path, **options):
 @pytest.mark.parametrize("suffix", [".mp4", ".mpg", ".webm", ".avi"])
 def test_cuts_found_within_a_frame(tmp_path, suffix):
     true_cuts = make_cut_video(tmp_path / f"v{suffix}", [40, 30, 50, 25])
-    info, clips, stats = cut(tmp_path / f"v{suffix}")
+    _info, clips, stats = cut(tmp_path / f"v{suffix}")
     assert len(stats.cuts) == len(true_cuts)
     for found, true in zip(stats.cuts, true_cuts):
         assert abs(found - true) <= 1, (stats.cuts, true_cuts)
@@ -35,7 +35,7 @@ def test_clip_times_follow_frames(tmp_path):
 def test_default_detector_misses_cuts_between_similar_drawings_edges_detector_finds_them(tmp_path):
     true_cuts = make_similar_cut_video(tmp_path / "d.mp4", [40, 30, 50])
     _, _, plain = cut(tmp_path / "d.mp4")
-    _, clips, edges = cut(tmp_path / "d.mp4", detector="content-edges")
+    _, _clips, edges = cut(tmp_path / "d.mp4", detector="content-edges")
     assert plain.cuts == []  # documented limitation of the fast default (docs/benchmarks.md)
     assert len(edges.cuts) == len(true_cuts)
     assert all(abs(f - t) <= 1 for f, t in zip(edges.cuts, true_cuts))

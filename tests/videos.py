@@ -24,9 +24,9 @@ Bad inputs: ``make_garbage_file``, ``make_truncated_copy``, ``make_audio_only``,
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import av
 import numpy as np

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import statistics
 import tempfile
 import time
-
-import os
 
 
 def _cpu_seconds() -> float:

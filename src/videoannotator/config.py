@@ -43,7 +43,7 @@ class Settings:
     max_pixels: int = setting(8192 * 8192, "Pixel budget: a video whose picture (width x height) is larger is refused at ingest with one line; the default admits 8K (7680x4320) and 8192x8192. Pictures above 2048 wide are decoded at reduced size where the codec allows (MPEG-1/2/4, MJPEG).")
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         values = {}
         for f in fields(cls):
             env = os.environ.get("VA_" + f.name.upper())

@@ -390,7 +390,7 @@ def _batches_in_background(clip_iter, frames_per_batch: int):
                     return
                 q.put(clip)
             q.put(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
             q.put(exc)
 
     worker = threading.Thread(target=produce, name="va-decode", daemon=True)

@@ -28,7 +28,7 @@ def frames_at(path: str, indices: set[int], width: int) -> dict[int, np.ndarray]
         stream.thread_type = "AUTO"
         for i, frame in enumerate(container.decode(stream)):
             if i in indices:
-                h = max(2, int(round(frame.height * width / frame.width)) // 2 * 2)
+                h = max(2, round(frame.height * width / frame.width) // 2 * 2)
                 out[i] = scaler.reformat(frame, width=width, height=h, format="rgb24").to_ndarray()
             if i >= last:
                 break

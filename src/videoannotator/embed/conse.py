@@ -25,7 +25,13 @@ import torch
 
 from ..errors import InvalidInput
 from .base import Embedder, l2_normalise
-from .efficientnet_lite import FEATURE_DIM, IMAGENET_MEAN, IMAGENET_STD, head_projection, load_efficientnet_lite0
+from .efficientnet_lite import (
+    FEATURE_DIM,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    head_projection,
+    load_efficientnet_lite0,
+)
 
 NAME = "conse-effnet-minilm"
 TEXT_MODEL_ID = "all-MiniLM-L6-v2"

@@ -115,7 +115,7 @@ class EfficientNetLite0(nn.Module):
         features = x.mean(dim=(2, 3))
         return features, self._fc(features)
 
-    def fuse_batchnorm(self) -> "EfficientNetLite0":
+    def fuse_batchnorm(self) -> EfficientNetLite0:
         """Fold every (eval-mode) BatchNorm into the conv before it: same outputs, fewer passes."""
         pairs = [(self, "_conv_stem", "_bn0"), (self, "_conv_head", "_bn1")]
         for block in self._blocks:

@@ -11,7 +11,15 @@ experiment), ``report`` (medians, gains, Markdown, plot), ``slideshow`` (videos 
 known cuts and labels; shot-detection scores), ``suites`` (suites by name).
 """
 
-from .datasets import Concept, Dataset, heldout_mask, load_generic, load_paper, load_workspace, save_generic
+from .datasets import (
+    Concept,
+    Dataset,
+    heldout_mask,
+    load_generic,
+    load_paper,
+    load_workspace,
+    save_generic,
+)
 from .report import markdown, plot, summarise, write_outputs
 from .simulate import EvalConfig, run_experiment, run_label
 from .suites import SUITES, load_suite, run_slideshow

@@ -128,7 +128,7 @@ class Dataset:
         raise NotFound(f"no label {name!r} in dataset {self.name!r}; it has: "
                        f"{', '.join(c.name for c in self.concepts)}")
 
-    def select(self, names) -> "Dataset":
+    def select(self, names) -> Dataset:
         """The same dataset with only the named concepts (in that order)."""
         if not names:
             return self

@@ -184,7 +184,7 @@ def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np
     is_pos = np.isin(classes, spec.classes)
     pos, neg = np.flatnonzero(is_pos), np.flatnonzero(~is_pos)
     if spec.rare_rate is not None:
-        keep = max(2, int(round(spec.rare_rate * neg.size / (1 - spec.rare_rate))))
+        keep = max(2, round(spec.rare_rate * neg.size / (1 - spec.rare_rate)))
         pos = pos[:keep]
     return pos, neg
 

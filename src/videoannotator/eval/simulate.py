@@ -24,8 +24,16 @@ from ..errors import InvalidInput
 from ..learn.classifier import LinearProbe, score_corpus
 from ..learn.metrics import average_precision, bootstrap_ap
 from .datasets import Dataset, heldout_mask, resolve_text_vectors
-from .strategies import (BASELINES, DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD, REWARDS, STRATEGIES, Pool,
-                         va_selection)
+from .strategies import (
+    BASELINES,
+    DEFAULT_K,
+    DEFAULT_MIX,
+    DEFAULT_REWARD,
+    REWARDS,
+    STRATEGIES,
+    Pool,
+    va_selection,
+)
 
 DEFAULT_BUDGETS = (25, 50, 100, 250, 500, 1000)
 # What the classifier trains on where a suite has a choice (docs/evaluation.md, decision 1).

@@ -91,7 +91,7 @@ def make_slideshow(path, images, labels, *, fps: int = 25, size: tuple[int, int]
     if size[0] % 2 or size[1] % 2:
         raise InvalidInput(f"video size must be even, got {size}")
     rng = np.random.default_rng(seed)
-    lengths = [int(round(rng.uniform(*shot_seconds) * fps)) for _ in images]
+    lengths = [round(rng.uniform(*shot_seconds) * fps) for _ in images]
     motions = [MOTIONS[int(rng.integers(len(MOTIONS)))] for _ in images]
 
     def frames():

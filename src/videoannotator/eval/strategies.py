@@ -17,8 +17,8 @@ positions of the b clips it had annotated: the training set of the model measure
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -6,7 +6,13 @@ Pure computation over numpy arrays (no SQL, no files); the workspace calls it.
 from .build import BuildResult, ProbeModel, build_model
 from .classifier import LinearProbe, score_corpus
 from .diversity import assign, diversity, fit_clusters
-from .feeds import FEEDS, borderline_feed, random_feed, top_negative_feed, top_positive_feed
+from .feeds import (
+    FEEDS,
+    borderline_feed,
+    random_feed,
+    top_negative_feed,
+    top_positive_feed,
+)
 from .metrics import average_precision, cross_validated_ap
 
 __all__ = [

@@ -55,7 +55,7 @@ class ProbeModel:
                 "threshold": float(self.threshold), "C": float(self.C), "dim": self.dim}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ProbeModel":
+    def from_dict(cls, data: dict) -> ProbeModel:
         return cls(coef=np.asarray(data["coef"], dtype=np.float64),
                    intercept=float(data["intercept"]),
                    threshold=float(data.get("threshold", 0.0)), C=float(data.get("C", 1.0)))

@@ -38,11 +38,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
 # Imported here, not lazily: threadpool limits apply to the BLAS libraries loaded when
 # they are set, and scipy brings its own OpenBLAS.
 from scipy.linalg import cho_factor, cho_solve
 
-__all__ = ["LinearProbe", "cross_fit_decision", "NotFittedError", "score_corpus", "sigmoid", "single_thread_blas"]
+__all__ = ["LinearProbe", "NotFittedError", "cross_fit_decision", "score_corpus", "sigmoid", "single_thread_blas"]
 
 # Bytes of the matrix per scoring chunk: big enough that the per-chunk overhead vanishes,
 # small enough to balance threads and that a conversion (e.g. a float16 store) never
@@ -180,7 +181,7 @@ class LinearProbe:
         if len(classes) != 2:
             raise ValueError(
                 f"LinearProbe is a binary classifier: y needs exactly 2 classes, got {len(classes)}")
-        n, d = X.shape
+        _, d = X.shape
         weights = self._sample_weights(t, classes, sample_weight)
 
         if coef_init is not None:

@@ -22,8 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FEEDS", "top_positive_feed", "top_negative_feed", "borderline_feed", "random_feed",
-           "random_keys"]
+__all__ = [
+    "FEEDS",
+    "borderline_feed",
+    "random_feed",
+    "random_keys",
+    "top_negative_feed",
+    "top_positive_feed",
+]
 
 
 def _as_exclude_array(exclude) -> np.ndarray:

@@ -18,7 +18,7 @@ def split_shot(start: int, end: int, fps: float, max_clip_seconds: float) -> lis
     length = end - start
     if length <= 0:
         return []
-    max_frames = max(1, int(round(max_clip_seconds * fps)))
+    max_frames = max(1, round(max_clip_seconds * fps))
     n = max(1, math.ceil(length / max_frames))
     edges = [start + (length * i) // n for i in range(n + 1)]
     return [(edges[i], edges[i + 1]) for i in range(n) if edges[i + 1] > edges[i]]

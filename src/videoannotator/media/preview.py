@@ -36,7 +36,7 @@ _SEEK_BACK_OFFS = (0.0, 1.0, 3.0, 10.0, 30.0)  # seconds before the start to see
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 def preview_size(width: int, height: int, sample_aspect: Fraction | None, out_width: int) -> tuple[int, int]:
@@ -154,7 +154,7 @@ def _frames_in_range(source, stream, start_s: float, end_s: float, rate: Fractio
         start_s = first[0]  # nothing is shown before the first frame: start there
     period = 1.0 / float(rate)
     # A tick belongs to the range when more than half of its frame time lies inside it.
-    ticks = max(1, int(math.ceil((end_s - start_s) / period - 0.5)))
+    ticks = max(1, math.ceil((end_s - start_s) / period - 0.5))
 
     def all_frames():
         yield first
@@ -192,7 +192,7 @@ def _encode_webm(frames, tmp: Path, size: tuple[int, int], rate: Fraction) -> in
         video = out.add_stream("libvpx", rate=rate)
         video.width, video.height, video.pix_fmt = out_w, out_h, "yuv420p"
         video.codec_context.time_base = 1 / rate
-        video.codec_context.gop_size = max(1, int(round(float(rate) * _KEYFRAME_SECONDS)))
+        video.codec_context.gop_size = max(1, round(float(rate) * _KEYFRAME_SECONDS))
         video.bit_rate = _VP8_MAX_BIT_RATE
         video.options = dict(_VP8_OPTIONS)
         # libvpx threads spin-wait; on a busy two-core machine one thread is several times faster.
@@ -220,7 +220,7 @@ def render_thumbnail(rgb_array: np.ndarray, out_path: str | os.PathLike, width: 
         raise InvalidInput(f"thumbnail width must be at least 1 pixel, got {width}")
     if array.dtype != np.uint8:
         array = np.clip(array, 0, 255).astype(np.uint8)
-    height = max(1, int(round(array.shape[0] * width / array.shape[1])))
+    height = max(1, round(array.shape[0] * width / array.shape[1]))
     image = Image.fromarray(np.ascontiguousarray(array), "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)

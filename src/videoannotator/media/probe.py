@@ -61,7 +61,7 @@ def open_container(path: str | os.PathLike):
         raise MediaError(f"{p}: could not be opened as a video: {exc}") from None
 
 
-def video_stream(container, path) -> "av.video.stream.VideoStream":
+def video_stream(container, path) -> av.video.stream.VideoStream:
     if not container.streams.video:
         kinds = sorted({s.type for s in container.streams}) or ["no streams"]
         raise MediaError(f"{path}: no video stream (found: {', '.join(kinds)}); only video files can be ingested")
@@ -150,7 +150,7 @@ def info_from(container, stream, p: Path) -> VideoInfo:
         duration = container.duration / av.time_base
     else:
         duration = 0.0
-    frames = stream.frames or int(round(duration * fps))
+    frames = stream.frames or round(duration * fps)
     ctx = stream.codec_context
     return VideoInfo(
         path=str(p),

@@ -4,8 +4,8 @@ frames kept per open shot, each clip handed out as soon as its shot is closed.""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import av
 import numpy as np
@@ -89,11 +89,11 @@ def segment(path, options: SegmentOptions, stats: SegmentStats | None = None) ->
 def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: SegmentStats) -> Iterator[Clip]:
     fps = info.fps
     dw = _even(min(opt.detect_width, info.width))
-    dh = _even(int(round(info.height * dw / info.width)))
+    dh = _even(round(info.height * dw / info.width))
     # Kept frames (thumbnails, embedder input) keep the displayed shape, pixel aspect included.
     kw, kh = preview_size(info.width, info.height, stream.sample_aspect_ratio, min(opt.keep_width, info.width))
-    detector = make_detector(opt.detector, fps, opt.shot_threshold, max(1, int(round(opt.min_shot_seconds * fps))))
-    stride = max(1, int(round(fps / CANDIDATES_PER_SECOND)))
+    detector = make_detector(opt.detector, fps, opt.shot_threshold, max(1, round(opt.min_shot_seconds * fps)))
+    stride = max(1, round(fps / CANDIDATES_PER_SECOND))
     decode_reduced(stream, needed_width=max(kw, dw))
 
     times: list[float] = []

@@ -208,7 +208,7 @@ class AnnIndex(VectorIndex):
             faiss.write_index(self._index, faiss.PyCallbackIOWriter(f.write))  # streamed, no copy
 
     @classmethod
-    def _read_payload(cls, f, header: dict) -> "AnnIndex":
+    def _read_payload(cls, f, header: dict) -> AnnIndex:
         params = dict(header.get("params", {}))
         trained_on = params.pop("trained_on", 0)
         index = cls(header["dim"], **params)

@@ -60,7 +60,7 @@ class VectorIndex:
         raise NotImplementedError
 
     @classmethod
-    def _read_payload(cls, f, header: dict) -> "VectorIndex":
+    def _read_payload(cls, f, header: dict) -> VectorIndex:
         raise NotImplementedError
 
     # -- shared behaviour -----------------------------------------------------------
@@ -98,7 +98,7 @@ class VectorIndex:
             tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path) -> "VectorIndex":
+    def load(cls, path) -> VectorIndex:
         """Read an index written by ``save``. On the base class, the file decides the kind."""
         from . import index_class
 

@@ -35,7 +35,7 @@ class ExactIndex(VectorIndex):
         self._lookup: tuple[np.ndarray, np.ndarray | None] | None = None
 
     @classmethod
-    def over(cls, ids, vectors, **params) -> "ExactIndex":
+    def over(cls, ids, vectors, **params) -> ExactIndex:
         """An index viewing ``vectors`` (n, dim) whose row i is clip ``ids[i]``; no copy."""
         index = cls(np.shape(vectors)[1], **params)
         index.attach(ids, vectors)
@@ -142,7 +142,7 @@ class ExactIndex(VectorIndex):
             f.write(np.ascontiguousarray(block).tobytes())
 
     @classmethod
-    def _read_payload(cls, f, header: dict) -> "ExactIndex":
+    def _read_payload(cls, f, header: dict) -> ExactIndex:
         ids = np.load(f, allow_pickle=False)
         np.lib.format.read_magic(f)
         shape, _, _ = np.lib.format.read_array_header_1_0(f)

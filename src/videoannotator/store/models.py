@@ -35,7 +35,7 @@ class ModelVersions:
                 "INSERT INTO model_versions(label_id, version, embedder, dim, coef, intercept, threshold, clips_scored,"
                 " last_annotation_id, snapshot, metrics, created_at, trained_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (label_id, version, embedder, int(coef.shape[0]), coef.tobytes(), float(intercept), float(threshold),
-                 int(len(scores)), int(last_annotation_id), json.dumps(snapshot), json.dumps(metrics, default=float),
+                 len(scores), int(last_annotation_id), json.dumps(snapshot), json.dumps(metrics, default=float),
                  utc_now(), trained_on),
             )
         return self.get(label_id, version)
