@@ -11,7 +11,7 @@ from videos import make_cut_video
 from videoannotator import Workspace
 from videoannotator.embed import get_embedder
 from videoannotator.errors import Conflict, InvalidInput, NotFound
-from videoannotator.store.annotations import aggregate
+from videoannotator.catalog.sqlite.annotations import aggregate
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from videoannotator.server import create_app
-from videoannotator.store.labels import Labels
+from videoannotator.catalog.sqlite.labels import Labels
 from videoannotator.workspace import Workspace
 
 FEEDS = ("top_positive", "top_negative", "borderline", "random")

@@ -1,5 +1,5 @@
 """The HTTP API keeps the contract its /openapi.json states: a bounded schemathesis run
-(every phase, every check; videoannotator.bench_api) over the real app in-process, on a
+(every phase, every check; videoannotator.bench.api) over the real app in-process, on a
 real workspace (a tiny generated video, the real default model, a built label) finds no
 server error, no undeclared status code or content type, and no other check failure.
 Then: the run itself catches what it should (a planted 500 and an undeclared status), and
@@ -10,7 +10,7 @@ The long run (10,000+ requests) is a benchmark: docs/benchmarks.md.
 
 import pytest
 
-from videoannotator import bench_api
+from videoannotator.bench import api as bench_api
 from videoannotator.cli import main
 from videoannotator.errors import Conflict
 from videoannotator.server import create_app

@@ -3,7 +3,7 @@ processes stores every acknowledged annotation once, at the durability level ask
 
 import pytest
 
-from videoannotator import bench_annotate
+from videoannotator.bench import annotate as bench_annotate
 
 pytestmark = pytest.mark.slow
 

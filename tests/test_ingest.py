@@ -200,7 +200,7 @@ def test_crash_between_vector_write_and_commit_drops_orphan_rows(tmp_path, bikes
 def test_features_are_the_projected_network_features_of_the_clip_frames(tmp_path, bikes, embedder):
     """Row i of features.f32 is the classifier feature of clip i's sampled frames: recompute
     one clip from its frames and compare; the features are unit rows, unlike the vectors' space."""
-    from videoannotator.reembed import frames_at
+    from videoannotator.ingest.reembed import frames_at
 
     ws = Workspace(tmp_path / "home", embedder=embedder)
     assert ws.ingest([bikes], progress=False).ok

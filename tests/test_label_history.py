@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from videoannotator import Workspace
 from videoannotator.errors import InvalidInput
 from videoannotator.server import create_app
-from videoannotator.store.label_history import history
+from videoannotator.catalog.sqlite.label_history import history
 
 VA = str(Path(sys.executable).with_name("va"))
 

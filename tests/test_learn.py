@@ -335,7 +335,7 @@ def test_build_with_unsorted_ids_and_extra_exclusions(store, rng):
 
 
 def test_bench_loop_runs_small():
-    from videoannotator.bench_loop import run
+    from videoannotator.bench.loop import run
 
     figures = run(clips=20_000, dim=32, annotations=200, repeats=2)
     assert figures["median_ms"] > 0 and figures["min_ms"] <= figures["median_ms"]

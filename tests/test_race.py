@@ -20,8 +20,8 @@ import pytest
 
 from videoannotator.embed import get_embedder
 from videoannotator.errors import StorageError
-from videoannotator.reembed import reembed
-from videoannotator.store.vectors import VectorStore
+from videoannotator.ingest.reembed import reembed
+from videoannotator.vectors.memmap import VectorStore
 from videoannotator.workspace import Workspace
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from videoannotator.bench_search import ClusteredSource, random_unit_vectors, run
+from videoannotator.bench.search import ClusteredSource, random_unit_vectors, run
 from videoannotator.errors import InvalidInput, NotFound
 from videoannotator.search import AUTO_THRESHOLD, load_index, make_index, open_index
 from videoannotator.search.ann import AnnIndex, auto_nlist

@@ -30,7 +30,7 @@ import time
 from pathlib import Path, PurePosixPath
 
 from .errors import Conflict, DiskFull, StorageError, VAError
-from .store.catalog import utc_now
+from .catalog.sqlite.catalog import utc_now
 
 MANIFEST = "manifest.json"
 FORMAT = "videoannotator-backup"

@@ -38,9 +38,9 @@ import math
 from pathlib import Path, PurePath
 
 from .errors import InvalidInput, NotFound
-from .store.annotations import aggregate, check_annotator
-from .store.catalog import utc_now
-from .store.imports import ClipLookup
+from .catalog.sqlite.annotations import aggregate, check_annotator
+from .catalog.sqlite.catalog import utc_now
+from .catalog.sqlite.imports import ClipLookup
 
 MAX_ROWS = 2_000_000
 MAX_ID = 2**62
@@ -156,7 +156,7 @@ def _kind(rows, path: Path) -> str:
 
 # -- rows -> events ---------------------------------------------------------------------------
 def _from_current(rows, lookup: ClipLookup, annotator) -> tuple[list[dict], list[str], list[str]]:
-    from .store.label_history import check_editor
+    from .catalog.sqlite.label_history import check_editor
 
     default_annotator = check_editor(annotator)
     now = utc_now()
@@ -194,7 +194,7 @@ def _from_current(rows, lookup: ClipLookup, annotator) -> tuple[list[dict], list
 
 def _match_current(row, n, lookup: ClipLookup, hashes: dict) -> tuple[int | None, str]:
     """This workspace's clip for an annotation row, or (None, why)."""
-    from .ingest import content_hash
+    from .ingest.pipeline import content_hash
 
     if row.get("content_hash") and row.get("position") not in (None, ""):
         video_id = lookup.video_by_hash(str(row["content_hash"]))

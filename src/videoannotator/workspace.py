@@ -24,10 +24,10 @@ import numpy as np
 
 from .config import Settings
 from .errors import DiskFull, EmbedderMismatch, NotFound, VAError
-from .store.catalog import Catalog
-from .store.filelock import FileLock
-from .store.paths import absolutise_video_paths
-from .store.vectors import VectorStore
+from .catalog.sqlite.catalog import Catalog
+from .catalog.filelock import FileLock
+from .catalog.sqlite.paths import absolutise_video_paths
+from .vectors.memmap import VectorStore
 
 DEFAULT_EMBEDDER = "conse-effnet-minilm"
 
@@ -255,7 +255,7 @@ class Workspace:
 
     def ingest(self, paths, progress: bool = True, on_event=None):
         """Ingest files, folders or globs; see ``ingest.ingest_paths``."""
-        from .ingest import ingest_paths
+        from .ingest.pipeline import ingest_paths
 
         return ingest_paths(self, paths, progress=progress, on_event=on_event)
 
@@ -296,7 +296,7 @@ class Workspace:
 
     def _commit_clips(self, info, content_hash, clips, first, dim, feature_dim, new_workspace) -> int:
         """The catalog half of ``commit_video``: the video and its clips in one transaction."""
-        from .store.catalog import utc_now
+        from .catalog.sqlite.catalog import utc_now
 
         with self.catalog.transaction() as db:
             if new_workspace:
@@ -327,19 +327,19 @@ class Workspace:
     # -- the annotation loop (see loop.py) --------------------------------------------------
     @property
     def labels(self):
-        from .store.labels import Labels
+        from .catalog.sqlite.labels import Labels
 
         return Labels(self.catalog)
 
     @property
     def annotations(self):
-        from .store.annotations import Annotations
+        from .catalog.sqlite.annotations import Annotations
 
         return Annotations(self.catalog)
 
     @property
     def models(self):
-        from .store.models import ModelVersions
+        from .catalog.sqlite.models import ModelVersions
 
         return ModelVersions(self.catalog, self.home / "models")
 

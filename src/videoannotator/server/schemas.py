@@ -9,7 +9,7 @@ from fastapi import Header, Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
-from ..store.labels import MAX_ID
+from ..catalog.sqlite.labels import MAX_ID
 
 MAX_LIST = 1000
 MAX_OFFSET = 100_000

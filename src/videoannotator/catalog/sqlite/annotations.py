@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter, defaultdict
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ...errors import Conflict, InvalidInput, NotFound
 from .catalog import Catalog, utc_now
 from .labels import MAX_ID
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from .. import loop
-from .deps import ComputeLock, WorkspaceDep
-from .errors import error_responses
-from .respond import data
-from .schemas import ClipIdPath, Offset, PageSize
+from ... import loop
+from ..deps import ComputeLock, WorkspaceDep
+from ..errors import error_responses
+from ..respond import data
+from ..schemas import ClipIdPath, Offset, PageSize
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .cli import _emit, cli
+from . import _emit, cli
 
 SUITE_HELP = ("fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
               "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
@@ -21,7 +21,7 @@ def _csv(value, cast=str):
 
 
 def _default_out(suite: str) -> Path:
-    from .config import Settings
+    from ..config import Settings
 
     return Path(Settings.from_env().cache).expanduser() / "eval" / "results" / suite
 
@@ -80,10 +80,10 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
     """
     if ctx.invoked_subcommand is not None:
         return
-    from .eval import report
-    from .eval.simulate import EvalConfig, run_experiment
-    from .eval.strategies import DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD
-    from .eval.suites import load_suite, run_slideshow
+    from ..eval import report
+    from ..eval.simulate import EvalConfig, run_experiment
+    from ..eval.strategies import DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD
+    from ..eval.suites import load_suite, run_slideshow
 
     obj = ctx.obj
     started = time.perf_counter()
@@ -139,7 +139,7 @@ def eval_slideshow(folder, videos, shots, seed, as_json):
 
     Then: va --home H ingest FOLDER; va --home H eval --suite workspace --labels-file FOLDER/truth.json
     """
-    from .eval.slideshow import make_fashion_slideshows
+    from ..eval.slideshow import make_fashion_slideshows
 
     truth = make_fashion_slideshows(folder, videos, shots, seed)
     data = json.loads(truth.read_text())
@@ -154,7 +154,7 @@ def eval_slideshow(folder, videos, shots, seed, as_json):
 @click.pass_obj
 def eval_cuts(obj, truth, tolerance, as_json):
     """Score shot detection (the VA_SHOT_* settings) against the known cuts of a truth.json."""
-    from .eval.slideshow import score_cuts
+    from ..eval.slideshow import score_cuts
 
     result = score_cuts(truth, obj.settings, tolerance)
     if as_json:

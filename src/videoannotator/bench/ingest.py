@@ -18,7 +18,7 @@ def _cpu_seconds() -> float:
 def run(paths, settings, repeats: int = 1) -> dict:
     from dataclasses import replace
 
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
     results = []
     # Load the model once, outside the timing: it is a one-off cost per process.

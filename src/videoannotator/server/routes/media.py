@@ -12,10 +12,10 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
-from ..errors import NotFound
-from .deps import WorkspaceDep
-from .errors import error_response, error_responses
-from .schemas import ClipIdPath
+from ...errors import NotFound
+from ..deps import WorkspaceDep
+from ..errors import error_response, error_responses
+from ..schemas import ClipIdPath
 
 router = APIRouter(prefix="/media/clips", tags=["media"])
 
@@ -65,7 +65,7 @@ def thumb(ws: WorkspaceDep, clip_id: ClipIdPath):
 @router.get("/{clip_id}/preview.webm", response_class=FileResponse, responses=_file_responses("video/webm"))
 def preview(ws: WorkspaceDep, request: Request, clip_id: ClipIdPath):
     """The clip as a short silent WebM, rendered on first request and kept under previews/."""
-    from ..media.preview import render_preview
+    from ...media.preview import render_preview
 
     clip = ws.clip(clip_id)
     path = ws.home / "previews" / f"{clip['id']}.webm"

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from .errors import InvalidInput, NotReady
+from ..errors import InvalidInput, NotReady
 
 FEED_NAMES = ("top_positive", "top_negative", "borderline", "random")
 MAX_PAGE = 1000
@@ -76,7 +76,7 @@ def search(ws, text: str | None = None, clip_id: int | None = None, k: int = 20,
 
 # -- build ---------------------------------------------------------------------------------
 def build(ws, label, seed: int = 0, n_feed: int = 100) -> dict:
-    from .learn.build import ProbeModel, build_model
+    from ..learn.build import ProbeModel, build_model
 
     label = ws.labels.get(label)
     label_id = label["id"]
@@ -150,7 +150,7 @@ def _require_fit(ws, model: dict, label_name: str) -> None:
 
 def model_scores(ws, model: dict, label_name: str = "this label") -> np.ndarray:
     """The version's corpus scores, extended to clips ingested after it was built."""
-    from .learn.classifier import score_corpus
+    from ..learn.classifier import score_corpus
 
     scores = ws.models.scores(model)
     n = ws.clip_count()
@@ -163,7 +163,7 @@ def model_scores(ws, model: dict, label_name: str = "this label") -> np.ndarray:
 
 # -- feeds ---------------------------------------------------------------------------------
 def feed(ws, label, name: str, n: int = 20, offset: int = 0, seed: int = 0, version: int | None = None) -> dict:
-    from .learn.feeds import FEEDS
+    from ..learn.feeds import FEEDS
 
     n, offset = _page(n, offset)
     if name not in FEEDS:
@@ -298,7 +298,7 @@ def _clip_origins(ws, clip_ids) -> dict[int, dict]:
 # -- one clip across labels (the paper's Fig. 2) ---------------------------------------------
 def clip_labels(ws, clip_id: int) -> dict:
     """One clip with, for every label, its latest model's score and the clip's current value."""
-    from .learn.classifier import score_corpus, sigmoid
+    from ..learn.classifier import score_corpus, sigmoid
 
     clip = ws.clip(clip_id)
     labels = []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..store.label_history import history
-from .deps import WorkspaceDep
-from .respond import data
-from .schemas import LabelPath
+from ...catalog.sqlite.label_history import history
+from ..deps import WorkspaceDep
+from ..respond import data
+from ..schemas import LabelPath
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .cli import _emit, bench, cli
-from .cli_loop import label
-from .errors import VAError
+from . import _emit, bench, cli
+from .loop import label
+from ..errors import VAError
 
 
 def _existing_workspace(obj):
@@ -52,7 +52,7 @@ def restore_cmd(obj, src, quiet, as_json):
     altered file stops the restore (naming it) and leaves --home empty. Then the workspace
     is opened and its counts checked. Example:  va --home ~/restored restore ~/backups/monday
     """
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
     result = Workspace.restore(src, obj.settings.home, progress=not quiet and not as_json, settings=obj.settings)
     _emit(result, as_json)
@@ -77,7 +77,7 @@ def import_cmd(obj, label_name, file, annotator, as_json):
     CSV annotations carry no votes: each row becomes one vote by --annotator, and a tie
     (unresolved) is reported, not imported; JSONL keeps every vote.
     """
-    from .importer import ImportMismatch
+    from ..importer import ImportMismatch
 
     try:
         result = obj.workspace.import_annotations(label_name, file, annotator)
@@ -102,7 +102,7 @@ def import_cmd(obj, label_name, file, annotator, as_json):
 @click.pass_obj
 def label_history(obj, name, as_json):
     """Every edit of the label's name, description, keywords or archived flag, newest first."""
-    from .store.label_history import history
+    from ..catalog.sqlite.label_history import history
 
     ws = obj.workspace
     lab = ws.labels.get(name)
@@ -129,6 +129,6 @@ def bench_annotate(writers, each, rounds, clips, as_json):
     """Annotation load over loopback HTTP: the real server on a fresh workspace, N writer
     processes; acknowledged, stored, lost, duplicated, throughput, p50/p95 latency, with the
     catalog at synchronous=FULL (the default) and NORMAL, alternated."""
-    from .bench_annotate import run
+    from ..bench.annotate import run
 
     _emit(run(writers=writers, each=each, rounds=rounds, clips=clips), True)

@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from .cli import _emit, cli, printable
-from .store.labels import MAX_ID
+from . import _emit, cli, printable
+from ..catalog.sqlite.labels import MAX_ID
 
 ANNOTATOR_HELP = "Who is annotating (env VA_ANNOTATOR; default: your login name)."
 # Bounded like the HTTP API's parameters, so a 20-digit id is a usage line, not a traceback.
@@ -222,7 +222,7 @@ def export(obj, label, what, fmt, version):
         return
     rows = ws.export_annotations(label, events=(what == "events"))
     if (fmt or "jsonl") == "csv":
-        from .export import to_csv
+        from ..export import to_csv
 
         sys.stdout.write(to_csv(rows))
     else:
@@ -237,6 +237,6 @@ def export(obj, label, what, fmt, version):
 @click.pass_obj
 def serve(obj, host, port, token):
     """Serve the HTTP API (and the page) for this workspace."""
-    from .server.run import serve as run
+    from ..server.run import serve as run
 
     run(obj.workspace, host=host, port=port, token=token)

@@ -14,9 +14,9 @@ import os
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from .embed.base import l2_normalise
-from .errors import MediaError
-from .media.probe import open_container, video_stream
+from ..embed.base import l2_normalise
+from ..errors import MediaError
+from ..media.probe import open_container, video_stream
 
 
 def frames_at(path: str, indices: set[int], width: int) -> dict[int, np.ndarray]:

@@ -39,7 +39,7 @@ SERVER = """
 import sys
 import uvicorn
 from videoannotator.server.app import create_app
-from videoannotator.store.catalog import Catalog
+from videoannotator.catalog.sqlite.catalog import Catalog
 from videoannotator.workspace import Workspace
 home, port, synchronous, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ws = Workspace(home)
@@ -159,7 +159,7 @@ def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str |
 
 
 def _workspace(home: Path, clips: int) -> None:
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
     ws = Workspace(home, embedder="conse-effnet-minilm")
     info = SimpleNamespace(path=str(home / "bench.mp4"), duration=float(clips), fps=25.0, width=160, height=120,

@@ -1,6 +1,6 @@
 """Benchmark of one Build: fit + score every clip + metrics + the four feeds.
 
-    python -m videoannotator.bench_loop --clips 500000 --dim 384
+    python -m videoannotator.bench.loop --clips 500000 --dim 384
 
 Synthetic random unit vectors (timing does not depend on content) are written to a
 float32 file in a temporary directory and opened as a read-only ``np.memmap``, as the
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .learn.build import build_model
+from ..learn.build import build_model
 
 NEW_PER_ROUND = 25
 
@@ -153,7 +153,7 @@ def run(clips: int = 500_000, dim: int = 384, annotations: int = 1000, repeats: 
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench_loop", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.loop", description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=500_000, help="corpus size")
     parser.add_argument("--dim", type=int, default=384, help="vector dimension")
     parser.add_argument("--annotations", type=int, default=1000, help="annotated clips per build")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ...errors import Conflict, InvalidInput, NotFound
 from .catalog import Catalog, utc_now
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")

@@ -9,11 +9,11 @@ from typing import Literal
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from ..export import to_csv
-from .deps import WorkspaceDep
-from .errors import error_responses
-from .respond import data, plain
-from .schemas import LabelCreate, LabelPatch, LabelPath, Version
+from ...export import to_csv
+from ..deps import WorkspaceDep
+from ..errors import error_responses
+from ..respond import data, plain
+from ..schemas import LabelCreate, LabelPatch, LabelPath, Version
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
 EXPORT_CONTENT = {

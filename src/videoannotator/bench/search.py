@@ -1,6 +1,6 @@
 """Search benchmark: exact vs ANN latency, recall@k against exact, ANN build time, memory.
 
-    python -m videoannotator.bench_search --clips 500000 --json
+    python -m videoannotator.bench.search --clips 500000 --json
 
 Two synthetic corpora of unit vectors, each written to a memory-mapped matrix the way the
 workspace stores clips, with queries drawn from the same distribution (never corpus rows):
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .search import AUTO_THRESHOLD, open_index
-from .search.exact import ExactIndex
+from ..search import AUTO_THRESHOLD, open_index
+from ..search.exact import ExactIndex
 
 _BLOCK = 65536
 
@@ -180,7 +180,7 @@ def run(
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench_search", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.search", description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=500_000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)

@@ -4,7 +4,7 @@
 stateful; ``--checks all``) over the real app through ASGI, and counts what it found:
 requests made, server errors (5xx), status codes and content types the schema does not
 declare, and every other check's failures. tests/test_api_contract.py runs it bounded;
-``python -m videoannotator.bench_api VIDEO...`` runs it long, as a benchmark
+``python -m videoannotator.bench.api VIDEO...`` runs it long, as a benchmark
 (docs/benchmarks.md).
 
 Two checks are tuned, not dropped, because the schema states shapes and sizes and the
@@ -41,7 +41,7 @@ def _schemathesis():
     try:
         import schemathesis
     except ImportError:
-        from .errors import MissingDependency
+        from ..errors import MissingDependency
 
         raise MissingDependency("the API contract run needs schemathesis: pip install -e '.[test]'") from None
     return schemathesis
@@ -123,8 +123,8 @@ def _describe(check, case) -> str:
 def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str | None = None) -> dict:
     """Ingest ``videos`` into a fresh workspace, then repeat runs (seed 0, 1, ...) until at
     least ``requests`` requests were made; the counts are summed."""
-    from .server import create_app
-    from .workspace import Workspace
+    from ..server import create_app
+    from ..workspace import Workspace
 
     with tempfile.TemporaryDirectory(prefix="va-bench-api-") as scratch:
         ws = Workspace(Path(home or scratch) / "home")
@@ -153,7 +153,7 @@ def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str 
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench_api", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.api", description=__doc__.split("\n\n")[0])
     parser.add_argument("videos", nargs="+", help="videos to ingest into a fresh workspace (e.g. bikes.mp4)")
     parser.add_argument("--requests", type=int, default=10_000, help="run until at least this many requests")
     parser.add_argument("--max-examples", type=int, default=100, help="examples per operation and phase, per run")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NotFound
+from ...errors import NotFound
 from .catalog import Catalog, utc_now
 
 

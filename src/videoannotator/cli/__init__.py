@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from .config import Settings
-from .errors import VAError
+from ..config import Settings
+from ..errors import VAError
 
 
 def printable(text) -> str:
@@ -39,7 +39,7 @@ class Context:
     @property
     def workspace(self):
         if self._ws is None:
-            from .workspace import Workspace
+            from ..workspace import Workspace
 
             self._ws = Workspace(self.settings.home, settings=self.settings, embedder=self.settings.embedder or None)
         return self._ws
@@ -110,9 +110,9 @@ def reembed(obj: Context, new_embedder, as_json):
     """
     from dataclasses import replace
 
-    from .embed import get_embedder
-    from .reembed import reembed as run
-    from .workspace import Workspace
+    from ..embed import get_embedder
+    from ..ingest.reembed import reembed as run
+    from ..workspace import Workspace
 
     ws = Workspace(obj.settings.home, settings=replace(obj.settings, embedder=""))
     embedder = get_embedder(new_embedder, device=obj.settings.device, batch_size=obj.settings.batch_size)
@@ -143,7 +143,7 @@ def bench():
 @click.pass_obj
 def bench_ingest(obj: Context, paths, as_json, repeats):
     """Ingest PATHS into fresh temporary workspaces; report real-time factor and stage split."""
-    from .bench_ingest import run
+    from ..bench.ingest import run
 
     _emit(run(paths, obj.settings, repeats=repeats), as_json)
 
@@ -158,11 +158,11 @@ def bench_ingest(obj: Context, paths, as_json, repeats):
 @click.option("--json", "as_json", is_flag=True)
 def bench_loop(clips, dim, annotations, repeats, queries, skip_search, as_json):
     """Build (fit + score + metrics + four feeds) and text-search speed on synthetic unit vectors."""
-    from . import bench_loop as loop_bench
+    from ..bench import loop as loop_bench
 
     result = {"build": loop_bench.run(clips=clips, dim=dim, annotations=annotations, repeats=repeats)}
     if not skip_search:
-        from . import bench_search
+        from ..bench import search as bench_search
 
         result["search"] = bench_search.run(clips=clips, dim=dim, queries=queries)
     _emit(result, True)  # figures are for pasting into docs: always JSON
@@ -175,7 +175,7 @@ def main(argv=None):
         click.echo(f"error: {printable(exc.message)}", err=True)
         sys.exit(2)
     except (OSError, sqlite3.Error) as exc:
-        from .ingest import is_disk_full
+        from ..ingest.pipeline import is_disk_full
 
         if not is_disk_full(exc):
             raise
@@ -193,4 +193,4 @@ def main(argv=None):
         sys.exit(130)
 
 
-from . import cli_admin, cli_eval, cli_loop  # noqa: F401  (register their commands on `cli`)
+from . import admin, eval, loop  # noqa: F401,E402  (register their commands on `cli`)

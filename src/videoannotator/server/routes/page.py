@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from .errors import error_response
-from .security import TOKEN_COOKIE, token_matches
+from ..errors import error_response
+from ..security import TOKEN_COOKIE, token_matches
 
-STATIC = Path(__file__).with_name("static")
+STATIC = Path(__file__).parent.parent / "static"
 COOKIE_DAYS = 30
 
 router = APIRouter(include_in_schema=False)

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed.base import l2_normalise
-from .errors import DiskFull, MediaError
-from .media.probe import check_readable
-from .media.segment import SegmentOptions, SegmentStats, segment
+from ..embed.base import l2_normalise
+from ..errors import DiskFull, MediaError
+from ..media.probe import check_readable
+from ..media.segment import SegmentOptions, SegmentStats, segment
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def ingest_paths(ws, paths, progress: bool = True, on_event=None) -> IngestRepor
 
 def _update_index(ws) -> None:
     """Large corpora get their ANN index extended with the new clips now, not at the first search."""
-    from .search import AUTO_THRESHOLD
+    from ..search import AUTO_THRESHOLD
 
     if ws.clip_count() >= AUTO_THRESHOLD:
         ws.index()

@@ -9,7 +9,7 @@ import json
 import os
 import sqlite3
 
-from ..errors import InvalidInput
+from ...errors import InvalidInput
 from .catalog import Catalog, utc_now
 
 FIELDS = ("name", "description", "keywords", "archived")
