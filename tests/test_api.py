@@ -18,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from videoannotator.server import create_app
 from videoannotator.catalog.sqlite.labels import Labels
+from videoannotator.server import create_app
 from videoannotator.workspace import Workspace
 
 FEEDS = ("top_positive", "top_negative", "borderline", "random")

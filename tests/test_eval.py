@@ -251,8 +251,8 @@ def test_workspace_suite_from_clip_ids_and_from_shots(tmp_path):
 
 # -- report and CLI ----------------------------------------------------------------------------
 def test_cli_writes_table_plot_and_json(tmp_path):
-    from videoannotator.cli import eval as cli_eval  # noqa: F401  (registers `va eval`)
     from videoannotator.cli import cli
+    from videoannotator.cli import eval as cli_eval  # noqa: F401  (registers `va eval`)
 
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["eval", "--suite", "synthetic", "--sample", "1200", "--budgets", "25,50",

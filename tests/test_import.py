@@ -12,8 +12,8 @@ from videos import make_cut_video
 
 from videoannotator import Workspace
 from videoannotator.embed import get_embedder
-from videoannotator.errors import InvalidInput
-from videoannotator.importer import ImportMismatch, import_annotations
+from videoannotator.errors import ImportMismatch, InvalidInput
+from videoannotator.importer import import_annotations
 
 pytestmark = pytest.mark.slow
 VA = str(Path(sys.executable).with_name("va"))

@@ -27,10 +27,10 @@ from videos import (
 )
 
 from videoannotator import Workspace
+from videoannotator.catalog.sqlite.paths import absolutise_video_paths
 from videoannotator.cli import printable
 from videoannotator.embed import get_embedder
 from videoannotator.media.segment import SegmentOptions, SegmentStats, segment
-from videoannotator.catalog.sqlite.paths import absolutise_video_paths
 
 pytestmark = pytest.mark.slow
 VA = str(Path(sys.executable).with_name("va"))
@@ -322,7 +322,7 @@ def test_printable_escapes_what_would_break_a_line():
 
 def test_sqlite_full_counts_as_a_full_disk(tmp_path):
     """SQLite says 'database or disk is full' (SQLITE_FULL) rather than raising ENOSPC."""
-    from videoannotator.ingest.pipeline import is_disk_full
+    from videoannotator.errors import is_disk_full
 
     db = sqlite3.connect(tmp_path / "small.sqlite")
     db.execute("CREATE TABLE t (b BLOB)")

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from videoannotator import Workspace
+from videoannotator.catalog.sqlite.label_history import history
 from videoannotator.errors import InvalidInput
 from videoannotator.server import create_app
-from videoannotator.catalog.sqlite.label_history import history
 
 VA = str(Path(sys.executable).with_name("va"))
 

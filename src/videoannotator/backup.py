@@ -29,8 +29,8 @@ import sys
 import time
 from pathlib import Path, PurePosixPath
 
-from .errors import Conflict, DiskFull, StorageError, VAError
 from .catalog.sqlite.catalog import utc_now
+from .errors import Conflict, DiskFull, StorageError, VAError
 
 MANIFEST = "manifest.json"
 FORMAT = "videoannotator-backup"

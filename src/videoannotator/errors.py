@@ -71,3 +71,25 @@ class StorageError(VAError):
 
     status = 500
     code = "storage_error"
+
+
+class ImportMismatch(InvalidInput):
+    """Rows of an imported file that match no clip here; ``problems`` holds one line per row."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(message)
+        self.problems = problems
+
+
+SQLITE_FULL = 13  # sqlite3.SQLITE_FULL, without importing a backend here
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT from a file write, or a catalog's 'database or disk is full'."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL:
+        return True
+    return "disk is full" in str(exc) and type(exc).__module__ in ("sqlite3", "psycopg", "psycopg.errors")

@@ -37,24 +37,16 @@ import json
 import math
 from pathlib import Path, PurePath
 
-from .errors import InvalidInput, NotFound
 from .catalog.sqlite.annotations import aggregate, check_annotator
 from .catalog.sqlite.catalog import utc_now
 from .catalog.sqlite.imports import ClipLookup
+from .errors import ImportMismatch, InvalidInput, NotFound
 
 MAX_ROWS = 2_000_000
 MAX_ID = 2**62
 GUARDED = ("=", "+", "-", "@", "\t", "\r")  # what export.to_csv prefixes with a quote
 CURRENT_VALUES = ("positive", "negative", "skip", "unresolved")
 EVENT_VALUES = ("positive", "negative", "skip", "cleared")
-
-
-class ImportMismatch(InvalidInput):
-    """Rows of the file that match no clip here; ``problems`` holds one line per row."""
-
-    def __init__(self, message: str, problems: list[str]):
-        super().__init__(message)
-        self.problems = problems
 
 
 def import_annotations(ws, label, path, annotator: str | None = None) -> dict:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .catalog.filelock import FileLock
+from .catalog.sqlite.catalog import Catalog
+from .catalog.sqlite.paths import absolutise_video_paths
 from .config import Settings
 from .errors import DiskFull, EmbedderMismatch, NotFound, VAError
-from .catalog.sqlite.catalog import Catalog
-from .catalog.filelock import FileLock
-from .catalog.sqlite.paths import absolutise_video_paths
 from .vectors.memmap import VectorStore
 
 DEFAULT_EMBEDDER = "conse-effnet-minilm"

@@ -175,7 +175,7 @@ def main(argv=None):
         click.echo(f"error: {printable(exc.message)}", err=True)
         sys.exit(2)
     except (OSError, sqlite3.Error) as exc:
-        from ..ingest.pipeline import is_disk_full
+        from ..errors import is_disk_full
 
         if not is_disk_full(exc):
             raise

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from ..errors import VAError
 from . import _emit, bench, cli
 from .loop import label
-from ..errors import VAError
 
 
 def _existing_workspace(obj):
@@ -77,7 +77,7 @@ def import_cmd(obj, label_name, file, annotator, as_json):
     CSV annotations carry no votes: each row becomes one vote by --annotator, and a tie
     (unresolved) is reported, not imported; JSONL keeps every vote.
     """
-    from ..importer import ImportMismatch
+    from ..errors import ImportMismatch
 
     try:
         result = obj.workspace.import_annotations(label_name, file, annotator)

@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from . import _emit, cli, printable
 from ..catalog.sqlite.labels import MAX_ID
+from . import _emit, cli, printable
 
 ANNOTATOR_HELP = "Who is annotating (env VA_ANNOTATOR; default: your login name)."
 # Bounded like the HTTP API's parameters, so a 20-digit id is a usage line, not a traceback.

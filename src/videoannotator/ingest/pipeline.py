@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embed.base import l2_normalise
-from ..errors import DiskFull, MediaError
+from ..errors import DiskFull, MediaError, is_disk_full
 from ..media.probe import check_readable
 from ..media.segment import SegmentOptions, SegmentStats, segment
 
@@ -310,15 +310,6 @@ def ingest_one(ws, path: Path, report: IngestReport, progress: bool = True) -> d
 # What a video costs on disk besides its matrix rows: a thumbnail (JPEG, 320 px wide) and
 # its catalog rows, rounded up so the advice leaves room for the SQLite journal too.
 _THUMB_BYTES = 32 * 1024
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """ENOSPC/EDQUOT from a file write, or SQLite's 'database or disk is full'."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    if isinstance(exc, sqlite3.Error):
-        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
-    return False
 
 
 def disk_full(home: Path, path, needed_bytes: int) -> DiskFull:

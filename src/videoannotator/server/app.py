@@ -7,14 +7,14 @@ import threading
 
 from fastapi import FastAPI
 
+from .errors import CatchAllMiddleware, declare_errors, install_error_handlers
+from .respond import DataResponse
 from .routes import clips as routes_clips
 from .routes import history as routes_history
 from .routes import labels as routes_labels
 from .routes import loop as routes_loop
 from .routes import media as routes_media
 from .routes import page as routes_page
-from .errors import CatchAllMiddleware, declare_errors, install_error_handlers
-from .respond import DataResponse
 from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
 
 PREVIEW_LOCK_STRIPES = 64
