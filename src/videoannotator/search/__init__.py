@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInput
-from .base import VectorIndex
+from .base import FloatArray, IdArray, IndexPath, VectorIndex
 
 # Below this many clips "auto" searches exactly: brute force over 384-d float32 stays
 # within the 20 ms target up to about here on the 2-core reference machine (see
@@ -45,7 +46,8 @@ def index_class(kind: str) -> type[VectorIndex]:
         module, name = _KINDS[kind].split(":")
     except KeyError:
         raise InvalidInput(f"Unknown index kind {kind!r}: use one of {', '.join(['auto', *_KINDS])}.") from None
-    return getattr(import_module(module), name)
+    cls: type[VectorIndex] = getattr(import_module(module), name)
+    return cls
 
 
 def choose_kind(kind: str, size: int, threshold: int | None = None) -> str:
@@ -57,17 +59,26 @@ def choose_kind(kind: str, size: int, threshold: int | None = None) -> str:
     return "exact" if size < threshold else "ann"
 
 
-def make_index(kind: str = "auto", dim: int = 384, *, size: int = 0, threshold: int | None = None, **params) -> VectorIndex:
+def make_index(kind: str = "auto", dim: int = 384, *, size: int = 0, threshold: int | None = None, **params: Any) -> VectorIndex:
     """An empty index. ``kind='auto'`` picks exact for ``size`` below ``threshold``, else ANN."""
     return index_class(choose_kind(kind, size, threshold))(dim, **params)
 
 
-def load_index(path) -> VectorIndex:
+def load_index(path: IndexPath) -> VectorIndex:
     """Read back any index written by ``VectorIndex.save``."""
     return VectorIndex.load(path)
 
 
-def open_index(path, ids, vectors, *, kind: str = "auto", threshold: int | None = None, save: bool = True, **params) -> VectorIndex:
+def open_index(
+    path: IndexPath | None,
+    ids: IdArray,
+    vectors: FloatArray,
+    *,
+    kind: str = "auto",
+    threshold: int | None = None,
+    save: bool = True,
+    **params: Any,
+) -> VectorIndex:
     """The index to search the clip matrix with, brought up to date with it.
 
     ``ids`` (n,) int64 and ``vectors`` (n, dim) float32 are the whole append-only matrix
@@ -82,11 +93,11 @@ def open_index(path, ids, vectors, *, kind: str = "auto", threshold: int | None 
     exact = ExactIndex.over(np.asarray(ids), vectors)
     if choose_kind(kind, len(exact), threshold) == "exact":
         return exact
-    path = Path(path) if path is not None else None
-    ann = None
-    if path is not None and path.exists():
+    index_path = Path(path) if path is not None else None
+    ann: AnnIndex | None = None
+    if index_path is not None and index_path.exists():
         try:
-            ann = AnnIndex.load(path)
+            ann = AnnIndex.load(index_path)
         except (InvalidInput, ValueError, KeyError, RuntimeError, OSError):
             ann = None  # unreadable or from another version: rebuild below
         if ann is not None and (ann.dim != exact.dim or ann.needs_rebuild(len(exact))):
@@ -101,7 +112,7 @@ def open_index(path, ids, vectors, *, kind: str = "auto", threshold: int | None 
         ann = AnnIndex(exact.dim, **params)
         added = ann.sync(ids, vectors)
     ann.exact = exact
-    if save and added and path is not None:
-        os.makedirs(path.parent, exist_ok=True)
-        ann.save(path)
+    if save and added and index_path is not None:
+        os.makedirs(index_path.parent, exist_ok=True)
+        ann.save(index_path)
     return ann

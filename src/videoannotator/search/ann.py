@@ -17,19 +17,35 @@ index.
 
 from __future__ import annotations
 
+import io
 import math
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidInput, MissingDependency
-from .base import VectorIndex, as_id_array, shape_result, top_k_rows
+from .base import (
+    Exclude,
+    FloatArray,
+    IdArray,
+    SearchResult,
+    VectorIndex,
+    as_id_array,
+    shape_result,
+    top_k_rows,
+)
 from .exact import ExactIndex
+
+if TYPE_CHECKING:
+    import faiss as faiss_types  # imported lazily at run time: see _faiss()
 
 # Rows handed to faiss per add call: bounds the temporary memory of list assignment.
 _ADD_BATCH = 65536
 
 
-def _faiss():
+def _faiss() -> ModuleType:
     try:
         import faiss
     except ImportError as error:  # pragma: no cover - exercised only without faiss
@@ -82,26 +98,26 @@ class AnnIndex(VectorIndex):
         self.max_depth = int(max_depth)
         self.exact = exact
         self.trained_on = 0
-        self._index = None
+        self._index: faiss_types.Index | None = None
 
     # -- building ------------------------------------------------------------------------
-    def add(self, ids, vectors) -> None:
-        ids, vectors = self._check_add(ids, vectors)
-        if not len(ids):
+    def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
+        id_array, vector_array = self._check_add(ids, vectors)
+        if not len(id_array):
             return
-        if self._index is None:
-            self._train(vectors)
-        for s in range(0, len(ids), _ADD_BATCH):
-            self._index.add_with_ids(vectors[s : s + _ADD_BATCH], ids[s : s + _ADD_BATCH])
-        self._note_added(ids)
+        index = self._index if self._index is not None else self._train(vector_array)
+        for s in range(0, len(id_array), _ADD_BATCH):
+            index.add_with_ids(vector_array[s : s + _ADD_BATCH], id_array[s : s + _ADD_BATCH])
+        self._note_added(id_array)
 
-    def _train(self, vectors: np.ndarray) -> None:
+    def _train(self, vectors: FloatArray) -> faiss_types.Index:
         faiss = _faiss()
         n = len(vectors)
         nlist = self.nlist or auto_nlist(n)
         nlist = max(1, min(nlist, n // 39 or 1))  # faiss wants ≥ 39 training points per list
         self.nlist = nlist
         coarse = faiss.IndexFlatIP(self.dim)
+        index: faiss_types.IndexIVF
         if self.codec == "sq8":
             index = faiss.IndexIVFScalarQuantizer(coarse, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         else:
@@ -113,6 +129,7 @@ class AnnIndex(VectorIndex):
         coarse.this.disown()
         self._index = index
         self.trained_on = n
+        return index
 
     def needs_rebuild(self, size: int | None = None) -> bool:
         """True once the corpus (``size`` clips, default this index's) outgrew the lists it
@@ -127,11 +144,12 @@ class AnnIndex(VectorIndex):
 
     # -- searching -----------------------------------------------------------------------
     def _nprobe(self) -> int:
+        assert self.nlist is not None, "nlist is set when the index is trained"
         if self.nprobe:
             return min(self.nprobe, self.nlist)
         return min(self.nlist, max(16, self.nlist // 8))
 
-    def search(self, query, k: int = 10, *, exclude=None, offset: int = 0):
+    def search(self, query: npt.ArrayLike, k: int = 10, *, exclude: Exclude = None, offset: int = 0) -> SearchResult:
         queries, single = self._check_query(query, k, offset)
         k, offset = int(k), int(offset)
         excluded = as_id_array(exclude)
@@ -145,7 +163,7 @@ class AnnIndex(VectorIndex):
         faiss = _faiss()
         depth = min(want * (self.rerank if self.exact is not None else 1), len(self))
         params = faiss.SearchParametersIVF(nprobe=self._nprobe())
-        selectors = ()
+        selectors: tuple[object, ...] = ()
         if len(excluded):
             # Filtered inside the scan, so excluded clips never take a result slot.
             excluded_selector = faiss.IDSelectorBatch(excluded)
@@ -170,9 +188,10 @@ class AnnIndex(VectorIndex):
         filled = int((ids >= 0).sum(axis=1).max()) if ids.size else 0
         return shape_result(ids[:, offset:filled], scores[:, offset:filled], single)
 
-    def _rescore(self, queries: np.ndarray, ids: np.ndarray, approximate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _rescore(self, queries: FloatArray, ids: IdArray, approximate: FloatArray) -> tuple[FloatArray, IdArray]:
         """Exact float32 scores for the candidates, re-sorted. A clip the exact index does
         not hold (added here but not there) keeps its approximate score."""
+        assert self.exact is not None, "only called with an exact index attached"
         rows = self.exact.rows_of(ids.reshape(-1)).reshape(ids.shape)
         known = rows >= 0
         scores = approximate.copy()
@@ -185,14 +204,14 @@ class AnnIndex(VectorIndex):
         order = top_k_rows(scores, scores.shape[1])
         return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
-    def sync(self, ids, vectors) -> int:
+    def sync(self, ids: IdArray, vectors: FloatArray) -> int:
         added = super().sync(ids, vectors)
         if self.exact is not None:
             self.exact.sync(ids, vectors)  # the re-scoring view must see the new rows too
         return added
 
     # -- persistence ---------------------------------------------------------------------
-    def _params(self) -> dict:
+    def _params(self) -> dict[str, Any]:
         return {
             "nlist": self.nlist,
             "nprobe": self.nprobe,
@@ -202,13 +221,13 @@ class AnnIndex(VectorIndex):
             "trained_on": self.trained_on,
         }
 
-    def _write_payload(self, f) -> None:
+    def _write_payload(self, f: BinaryIO) -> None:
         if self._index is not None:
             faiss = _faiss()
             faiss.write_index(self._index, faiss.PyCallbackIOWriter(f.write))  # streamed, no copy
 
     @classmethod
-    def _read_payload(cls, f, header: dict) -> AnnIndex:
+    def _read_payload(cls, f: io.BufferedReader, header: dict[str, Any]) -> AnnIndex:
         params = dict(header.get("params", {}))
         trained_on = params.pop("trained_on", 0)
         index = cls(header["dim"], **params)

@@ -8,10 +8,24 @@ extra per chunk.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidInput, NotFound
-from .base import VectorIndex, as_id_array, shape_result, top_k_rows
+from .base import (
+    Exclude,
+    FloatArray,
+    IdArray,
+    SearchResult,
+    VectorIndex,
+    as_id_array,
+    shape_result,
+    top_k_rows,
+)
 
 # Bytes of scores per chunk (queries × rows × 4) for a batch of queries; selecting the top
 # rows adds about 3× that in temporaries (negated copy, int64 positions), so ~64 MB peak.
@@ -31,17 +45,17 @@ class ExactIndex(VectorIndex):
     def __init__(self, dim: int, *, chunk_rows: int = 65536):
         super().__init__(dim)
         self.chunk_rows = int(chunk_rows)
-        self._segments: list[tuple[np.ndarray, np.ndarray, bool]] = []  # (ids, vectors, owned)
-        self._lookup: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._segments: list[tuple[IdArray, FloatArray, bool]] = []  # (ids, vectors, owned)
+        self._lookup: tuple[IdArray, npt.NDArray[np.intp] | None] | None = None
 
     @classmethod
-    def over(cls, ids, vectors, **params) -> ExactIndex:
+    def over(cls, ids: npt.ArrayLike, vectors: FloatArray, **params: Any) -> ExactIndex:
         """An index viewing ``vectors`` (n, dim) whose row i is clip ``ids[i]``; no copy."""
         index = cls(np.shape(vectors)[1], **params)
         index.attach(ids, vectors)
         return index
 
-    def attach(self, ids, vectors) -> None:
+    def attach(self, ids: npt.ArrayLike, vectors: FloatArray) -> None:
         """Replace the contents by a view of ``ids``/``vectors`` (e.g. the grown matrix)."""
         ids = np.asarray(ids)
         if ids.dtype != np.int64:
@@ -54,7 +68,7 @@ class ExactIndex(VectorIndex):
         self._lookup = None
         self.last_id = int(ids[-1]) if len(ids) else None
 
-    def add(self, ids, vectors) -> None:
+    def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
         ids, vectors = self._check_add(ids, vectors)
         if not len(ids):
             return
@@ -63,7 +77,7 @@ class ExactIndex(VectorIndex):
         self._lookup = None
         self._note_added(ids)
 
-    def sync(self, ids, vectors) -> int:
+    def sync(self, ids: IdArray, vectors: FloatArray) -> int:
         if all(not owned for _, _, owned in self._segments):
             before = len(self)
             super().sync(ids[:before], vectors[:before])  # only the prefix check
@@ -74,7 +88,7 @@ class ExactIndex(VectorIndex):
     def __len__(self) -> int:
         return sum(len(ids) for ids, _, _ in self._segments)
 
-    def search(self, query, k: int = 10, *, exclude=None, offset: int = 0):
+    def search(self, query: npt.ArrayLike, k: int = 10, *, exclude: Exclude = None, offset: int = 0) -> SearchResult:
         queries, single = self._check_query(query, k, offset)
         excluded_rows = self.rows_of(as_id_array(exclude))
         excluded_rows = np.sort(excluded_rows[excluded_rows >= 0])
@@ -100,7 +114,7 @@ class ExactIndex(VectorIndex):
         return shape_result(self._all_ids()[rows], best_scores[:, offset:], single)
 
     # -- lookups ----------------------------------------------------------------------
-    def rows_of(self, ids) -> np.ndarray:
+    def rows_of(self, ids: npt.ArrayLike) -> IdArray:
         """Row index of each id in this index, -1 where absent."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if not len(ids) or not len(self):
@@ -111,7 +125,7 @@ class ExactIndex(VectorIndex):
         out = pos if rows is None else rows[pos]
         return np.where(found, out, -1).astype(np.int64)
 
-    def vectors_for(self, ids) -> np.ndarray:
+    def vectors_for(self, ids: npt.ArrayLike) -> FloatArray:
         """The stored vectors (len(ids), dim) of clips ``ids``; ``NotFound`` if one is absent."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         rows = self.rows_of(ids)
@@ -119,7 +133,7 @@ class ExactIndex(VectorIndex):
             raise NotFound(f"Clip {int(ids[rows < 0][0])} is not in the index.")
         return self.vectors_at(rows)
 
-    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+    def vectors_at(self, rows: npt.NDArray[np.integer[Any]]) -> FloatArray:
         out = np.empty((len(rows), self.dim), np.float32)
         start = 0
         for seg_ids, seg_vectors, _ in self._segments:
@@ -130,19 +144,18 @@ class ExactIndex(VectorIndex):
         return out
 
     # -- persistence ---------------------------------------------------------------------
-    def _params(self) -> dict:
+    def _params(self) -> dict[str, Any]:
         return {"chunk_rows": self.chunk_rows}
 
-    def _write_payload(self, f) -> None:
+    def _write_payload(self, f: BinaryIO) -> None:
         np.save(f, self._all_ids(), allow_pickle=False)
         np.lib.format.write_array_header_1_0(
             f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": (len(self), self.dim)}
         )
-        for _, block in self._chunks(self.chunk_rows):
-            f.write(np.ascontiguousarray(block).tobytes())
+        f.writelines(np.ascontiguousarray(block).tobytes() for _, block in self._chunks(self.chunk_rows))
 
     @classmethod
-    def _read_payload(cls, f, header: dict) -> ExactIndex:
+    def _read_payload(cls, f: io.BufferedReader, header: dict[str, Any]) -> ExactIndex:
         ids = np.load(f, allow_pickle=False)
         np.lib.format.read_magic(f)
         shape, _, _ = np.lib.format.read_array_header_1_0(f)
@@ -152,21 +165,21 @@ class ExactIndex(VectorIndex):
         return index
 
     # -- internals -----------------------------------------------------------------------
-    def _chunks(self, rows_per_chunk: int):
+    def _chunks(self, rows_per_chunk: int) -> Iterator[tuple[int, FloatArray]]:
         start = 0
         for _, vectors, _ in self._segments:
             for s in range(0, len(vectors), rows_per_chunk):
                 yield start + s, vectors[s : s + rows_per_chunk]
             start += len(vectors)
 
-    def _all_ids(self) -> np.ndarray:
+    def _all_ids(self) -> IdArray:
         if len(self._segments) == 1:
             return self._segments[0][0]
         if not self._segments:
             return np.empty(0, np.int64)
         return np.concatenate([ids for ids, _, _ in self._segments])
 
-    def _id_lookup(self) -> tuple[np.ndarray, np.ndarray | None]:
+    def _id_lookup(self) -> tuple[IdArray, npt.NDArray[np.intp] | None]:
         """(sorted keys, row of each key); rows is None when the ids are already ascending."""
         if self._lookup is None:
             ids = self._all_ids()
@@ -190,6 +203,6 @@ class ExactIndex(VectorIndex):
         self._segments = kept
 
 
-def _reduce(scores: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+def _reduce(scores: FloatArray, rows: IdArray, m: int) -> tuple[FloatArray, IdArray]:
     keep = top_k_rows(scores, min(m, scores.shape[1]))
     return np.take_along_axis(scores, keep, axis=1), np.take_along_axis(rows, keep, axis=1)
