@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import StorageError
 
@@ -20,7 +22,7 @@ class VectorStore:
     def __init__(self, path: str | Path, dim: int):
         self.path = Path(path)
         self.dim = int(dim)
-        self._mmap: np.memmap | None = None
+        self._mmap: np.memmap[Any, np.dtype[np.float32]] | None = None
         self._mmap_rows = -1
 
     @property
@@ -33,6 +35,10 @@ class VectorStore:
         except FileNotFoundError:
             return 0
 
+    def forget_map(self) -> None:
+        """Map the file again on the next read (another writer changed its length)."""
+        self._mmap = None
+
     def drop_rows_after(self, rows: int) -> None:
         """Drop rows past ``rows`` (a crash between append and catalog commit left them).
         The caller holds the write lock; rows the catalog references are never dropped."""
@@ -40,14 +46,14 @@ class VectorStore:
             os.truncate(self.path, rows * self.row_bytes)
             self._mmap = None
 
-    def append(self, vectors: np.ndarray, at_row: int) -> None:
+    def append(self, vectors: npt.ArrayLike, at_row: int) -> None:
         """Write ``vectors`` as rows ``at_row``… and fsync. The caller holds the write lock.
 
         Refuses, rather than pads with zeros, when the file holds fewer than ``at_row`` rows:
         committed rows are missing, and writing past the gap would hide it."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise ValueError(f"expected (n, {self.dim}) vectors, got {vectors.shape}")
+        rows = np.ascontiguousarray(vectors, dtype=np.float32)
+        if rows.ndim != 2 or rows.shape[1] != self.dim:
+            raise ValueError(f"expected (n, {self.dim}) vectors, got {rows.shape}")
         have = self.path.stat().st_size if self.path.exists() else 0
         if have < at_row * self.row_bytes:
             raise StorageError(
@@ -56,14 +62,14 @@ class VectorStore:
         self.drop_rows_after(at_row)
         with open(self.path, "ab") as f:
             try:
-                f.write(vectors.tobytes())
+                f.write(rows.tobytes())
                 f.flush()
                 os.fsync(f.fileno())
             except BaseException:
                 f.truncate(at_row * self.row_bytes)  # a full disk leaves no half row behind
                 raise
 
-    def matrix(self, rows: int) -> np.ndarray:
+    def matrix(self, rows: int) -> npt.NDArray[np.float32]:
         """A read-only (rows, dim) view; re-mapped only when the row count changed."""
         if rows == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
