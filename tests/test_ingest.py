@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -232,21 +231,69 @@ def test_workspace_from_before_features_keeps_training_on_vectors(tmp_path, bike
     assert old.train_vectors().shape == old.vectors().shape == (old.clip_count(), 384)
 
 
-def test_killed_process_then_rerun_is_consistent(tmp_path, sample_media):
+# `va ingest` as the entry point runs it, plus a test-only hook that SIGKILLs the process at a
+# precise point once the first video is committed (no timing, no hook in the product):
+#   embedding  at the second video's second embedding batch (decoded, embedded, nothing written)
+#   commit     inside the second video's commit_video, as the catalog transaction opens: its
+#              rows are appended and fsynced, the catalog does not reference them yet
+KILLED_INGEST = """
+import os, signal, sys
+from videoannotator.cli import main
+from videoannotator.workspace import Workspace
+
+where, committed, in_commit = sys.argv[1], [0], [False]
+real_ingest, real_commit = Workspace.ingest, Workspace.commit_video
+
+def die_if(point):
+    if point == where and committed[0] == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def commit_video(self, *args, **kwargs):
+    in_commit[0] = True
+    try:
+        video_id = real_commit(self, *args, **kwargs)
+    finally:
+        in_commit[0] = False
+    committed[0] += video_id is not None
+    return video_id
+
+def ingest(self, *args, **kwargs):
+    encode, transaction, batches = self.embedder.encode_images_with_features, self.catalog.transaction, [0]
+
+    def encode_hooked(*a, **k):
+        batches[0] += committed[0] == 1
+        if batches[0] == 2:
+            die_if("embedding")
+        return encode(*a, **k)
+
+    def transaction_hooked(*a, **k):
+        if in_commit[0]:
+            die_if("commit")
+        return transaction(*a, **k)
+
+    self.embedder.encode_images_with_features, self.catalog.transaction = encode_hooked, transaction_hooked
+    return real_ingest(self, *args, **kwargs)
+
+Workspace.ingest, Workspace.commit_video = ingest, commit_video
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("where", ["embedding", "commit"])
+def test_killed_process_then_rerun_is_consistent(tmp_path, sample_media, cut_video, where):
     home = tmp_path / "home"
-    videos = [sample_media / "bikes.mp4", sample_media / "wannaworktogether.mp4"]
-    proc = subprocess.Popen([VA, "--home", str(home), "ingest", "-q", *map(str, videos)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait until bikes is committed, then kill mid-wannaworktogether
-        if (home / "vectors.f32").exists() and (home / "vectors.f32").stat().st_size > 0:
-            break
-        time.sleep(0.2)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    # killed while embedding: a long second video; killed at its commit: a short one (it is embedded whole first)
+    second = sample_media / "wannaworktogether.mp4" if where == "embedding" else cut_video([40, 30, 50]).path
+    videos = [sample_media / "bikes.mp4", second]
+    killed = subprocess.run([sys.executable, "-c", KILLED_INGEST, where, "--home", str(home), "ingest", "-q",
+                             *map(str, videos)], capture_output=True, text=True, timeout=600, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr  # the hook fired: the ingest did not finish
+    rows_on_disk = (home / "vectors.f32").stat().st_size  # before any other process opens the workspace
     info = json.loads(run_va(home, "info", "--json").stdout)
     assert info["videos"] == 1 and info["vectors"] == info["clips"]
+    rows_on_disk //= 4 * info["dim"]
+    # killed at the commit: the second video's rows were on disk, unreferenced (dropped by the next writer)
+    assert rows_on_disk > info["clips"] if where == "commit" else rows_on_disk == info["clips"]
     done = run_va(home, "ingest", "-q", "--json", *map(str, videos))
     assert done.returncode == 0, done.stderr
     info = json.loads(run_va(home, "info", "--json").stdout)
