@@ -27,9 +27,10 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
+
+from ..names import DEFAULT_DIM, DEFAULT_EMBEDDER
 
 LABEL = "bench"
 STARTUP_TIMEOUT_S = 60.0
@@ -161,14 +162,15 @@ def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str |
 def _workspace(home: Path, clips: int) -> None:
     from ..workspace import Workspace
 
-    ws = Workspace(home, embedder="conse-effnet-minilm")
-    info = SimpleNamespace(path=str(home / "bench.mp4"), duration=float(clips), fps=25.0, width=160, height=120,
-                           frame_count=25 * clips, size_bytes=0, codec="h264")
-    shots = [SimpleNamespace(start=float(i), end=i + 1.0, start_frame=25 * i, end_frame=25 * i + 25,
-                             sample_frames=[25 * i + 12]) for i in range(clips)]
-    vectors = np.random.default_rng(0).normal(size=(clips, 384)).astype(np.float32)
+    ws = Workspace(home, embedder=DEFAULT_EMBEDDER)
+    video = {"path": str(home / "bench.mp4"), "content_hash": "bench-" + os.urandom(8).hex(),
+             "duration": float(clips), "fps": 25.0, "width": 160, "height": 120, "frame_count": 25 * clips,
+             "size_bytes": 0, "codec": "h264"}
+    shots = [{"start": float(i), "end": i + 1.0, "start_frame": 25 * i, "end_frame": 25 * i + 25,
+              "sample_frames": [25 * i + 12]} for i in range(clips)]
+    vectors = np.random.default_rng(0).normal(size=(clips, DEFAULT_DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ws.commit_video(info, "bench-" + os.urandom(8).hex(), shots, vectors)
+    ws.commit_video(video, shots, vectors)
     ws.labels.create(LABEL)
     ws.catalog.close()
 

@@ -4,7 +4,7 @@
 stateful; ``--checks all``) over the real app through ASGI, and counts what it found:
 requests made, server errors (5xx), status codes and content types the schema does not
 declare, and every other check's failures. tests/test_api_contract.py runs it bounded;
-``python -m videoannotator.bench.api VIDEO...`` runs it long, as a benchmark
+``va bench api VIDEO...`` (``bench(...)``) runs it long, as a benchmark
 (docs/benchmarks.md).
 
 Two checks are tuned, not dropped, because the schema states shapes and sizes and the
@@ -22,9 +22,7 @@ contract; the run reports its seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -151,18 +149,3 @@ def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str 
         total["seconds"] = round(total["seconds"], 1)
         return total
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.api", description=__doc__.split("\n\n")[0])
-    parser.add_argument("videos", nargs="+", help="videos to ingest into a fresh workspace (e.g. bikes.mp4)")
-    parser.add_argument("--requests", type=int, default=10_000, help="run until at least this many requests")
-    parser.add_argument("--max-examples", type=int, default=100, help="examples per operation and phase, per run")
-    args = parser.parse_args(argv)
-    result = bench(args.videos, requests=args.requests, max_examples=args.max_examples)
-    print(json.dumps(result, indent=2))
-    clean = not (result["server_errors"] or result["check_failures"] or result["engine_errors"])
-    return 0 if clean else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

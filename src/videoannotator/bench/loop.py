@@ -1,6 +1,6 @@
 """Benchmark of one Build: fit + score every clip + metrics + the four feeds.
 
-    python -m videoannotator.bench.loop --clips 500000 --dim 384
+    va bench loop --clips 500000 --dim 384 --skip-search
 
 Synthetic random unit vectors (timing does not depend on content) are written to a
 float32 file in a temporary directory and opened as a read-only ``np.memmap``, as the
@@ -20,8 +20,6 @@ and the build's own arrays (``rss_after_anon_bytes``).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import resource
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..learn.build import build_model
+from ..names import DEFAULT_DIM
 
 NEW_PER_ROUND = 25
 
@@ -83,7 +82,7 @@ def _machine() -> dict:
             "numpy": np.__version__, "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
-def run(clips: int = 500_000, dim: int = 384, annotations: int = 1000, repeats: int = 7,
+def run(clips: int = 500_000, dim: int = DEFAULT_DIM, annotations: int = 1000, repeats: int = 7,
         seed: int = 0, n_feed: int = 100) -> dict:
     """Time ``repeats`` builds at ``clips`` x ``dim``; returns the figures as a dict."""
     if annotations < 2 * NEW_PER_ROUND or annotations > clips:
@@ -151,17 +150,3 @@ def run(clips: int = 500_000, dim: int = 384, annotations: int = 1000, repeats: 
         "machine": machine,
     }
 
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.loop", description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", type=int, default=500_000, help="corpus size")
-    parser.add_argument("--dim", type=int, default=384, help="vector dimension")
-    parser.add_argument("--annotations", type=int, default=1000, help="annotated clips per build")
-    parser.add_argument("--repeats", type=int, default=7, help="timed builds")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.clips, args.dim, args.annotations, args.repeats, args.seed), indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Search benchmark: exact vs ANN latency, recall@k against exact, ANN build time, memory.
 
-    python -m videoannotator.bench.search --clips 500000 --json
+    va bench search --clips 500000
 
 Two synthetic corpora of unit vectors, each written to a memory-mapped matrix the way the
 workspace stores clips, with queries drawn from the same distribution (never corpus rows):
@@ -15,8 +15,6 @@ workspace stores clips, with queries drawn from the same distribution (never cor
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import resource
@@ -27,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..names import DEFAULT_DIM
 from ..search import AUTO_THRESHOLD, open_index
 from ..search.exact import ExactIndex
 
@@ -145,7 +144,7 @@ def _bench_corpus(name: str, workdir: Path, clips: int, dim: int, queries: int, 
 
 
 def run(
-    clips: int = 500_000, dim: int = 384, queries: int = 200, k: int = 100, seed: int = 0,
+    clips: int = 500_000, dim: int = DEFAULT_DIM, queries: int = 200, k: int = 100, seed: int = 0,
     data=("clustered", "random"), nprobes=(), noise: float = 1.5,
 ) -> dict:
     """Benchmark exact and ANN search on synthetic corpora; returns the figures as a dict.
@@ -178,23 +177,3 @@ def run(
         result["meets_target"] = clustered["ann_median_ms"] <= 20 and clustered[f"recall_at_{k}"] >= 0.95
     return result
 
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.search", description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=500_000)
-    parser.add_argument("--dim", type=int, default=384)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("-k", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--noise", type=float, default=1.5, help="clustered corpus noise norm; higher is harder")
-    parser.add_argument("--data", default="clustered,random", help="comma-separated: clustered, random")
-    parser.add_argument("--nprobe-sweep", default="", help="comma-separated nprobe values to also measure, e.g. 16,32,64,128")
-    parser.add_argument("--json", action="store_true", help="accepted for symmetry with `va bench`; output is always JSON")
-    args = parser.parse_args(argv)
-    nprobes = [int(x) for x in args.nprobe_sweep.split(",") if x]
-    result = run(args.clips, args.dim, args.queries, args.k, args.seed, tuple(args.data.split(",")), nprobes, args.noise)
-    print(json.dumps(result, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import _emit, cli
+from .app import Context, LazyChoice, cli, emit, json_option
 
 SUITE_HELP = ("fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
               "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
@@ -20,28 +20,53 @@ def _csv(value, cast=str):
     return tuple(cast(v.strip()) for v in value.split(",") if v.strip()) if value else ()
 
 
-def _default_out(suite: str) -> Path:
-    from ..config import Settings
+def _default_out(settings, suite: str) -> Path:
+    return Path(settings.cache).expanduser() / "eval" / "results" / suite
 
-    return Path(Settings.from_env().cache).expanduser() / "eval" / "results" / suite
+
+# The harness's own names, read from it when a choice is shown or checked (importing it loads
+# numpy: not on every `va` start).
+def _suites():
+    from ..eval.suites import SUITES
+
+    return SUITES
+
+
+def _rewards():
+    from ..eval.strategies import REWARDS
+
+    return REWARDS
+
+
+def _train_on():
+    from ..eval.datasets import TRAIN_ON
+
+    return TRAIN_ON
+
+
+def _fashion_features():
+    from ..eval.fashion import FEATURE_KINDS
+
+    return FEATURE_KINDS
 
 
 @cli.group("eval", invoke_without_command=True)
-@click.option("--suite", type=click.Choice(["fashion-mnist", "generic", "paper", "workspace", "slideshow", "synthetic"]),
+@click.option("--suite", type=LazyChoice(_suites),
               default="fashion-mnist", show_default=True, help=SUITE_HELP)
 @click.option("--data", type=click.Path(), default=None,
               help="generic/paper: the dataset folder; fashion-mnist: the image folder (default /usr/share/datasets/fashion-mnist).")
 @click.option("--labels-file", type=click.Path(dir_okay=False), default=None, help="workspace suite: ground truth (JSON).")
 @click.option("--labels", default=None, help="Comma-separated label names to run (default: all).")
-@click.option("--budgets", default="25,50,100,250,500,1000", show_default=True, help="Annotation budgets.")
+@click.option("--budgets", default=None, help="Annotation budgets, comma-separated (default 25,50,100,250,500,1000).")
 @click.option("--seeds", default=3, show_default=True, help="Seeds per label (random draws, random feed, bandits).")
-@click.option("--methods", default="va,random,zero-shot,zs-top,zs+random", show_default=True)
+@click.option("--methods", default=None,
+              help="Comma-separated: va and the baselines random, zero-shot, zs-top, zs+random (default: all).")
 @click.option("--mix", default=None, help="va feed mix(es), comma-separated: round-robin, epsilon-greedy, ucb, exp3, "
               "thompson, only:<feed>; several give one va line each. Default: only:borderline (docs/evaluation.md).")
-@click.option("--reward", type=click.Choice(["surprise", "cv-gain"]), default=None,
+@click.option("--reward", type=LazyChoice(_rewards), default=None,
               help="Bandit reward: share of a batch the model had wrong, or cross-validated AP change.")
 @click.option("-k", "--k", "k", type=int, default=None, help="va: annotations per round (between builds). Default: 10.")
-@click.option("--train-on", type=click.Choice(["joint", "features", "both"]), default=None,
+@click.option("--train-on", type=LazyChoice(_train_on), default=None,
               help="Vectors the classifier trains on. Default: features where the suite has them (fashion-mnist, "
               "generic with features.npy), else joint.")
 @click.option("--C", "C", type=float, default=1.0, show_default=True, help="Classifier inverse regularisation.")
@@ -51,7 +76,7 @@ def _default_out(suite: str) -> Path:
 @click.option("--sample", type=int, default=None, help="fashion-mnist: images to use (default 3000); synthetic: clips.")
 @click.option("--sample-offset", type=int, default=0, show_default=True,
               help="fashion-mnist: skip this many images of the fixed order (e.g. confirm on images no decision saw).")
-@click.option("--fashion-features", type=click.Choice(["product", "full"]), default="product", show_default=True,
+@click.option("--fashion-features", type=LazyChoice(_fashion_features), default="product", show_default=True,
               help="fashion-mnist: the features suite trains on: product (the 384-d projection Build trains on) or "
               "full (all 1,280 EfficientNet features).")
 @click.option("--videos", type=int, default=4, show_default=True, help="slideshow: videos to generate.")
@@ -60,7 +85,7 @@ def _default_out(suite: str) -> Path:
               help="Labels run in parallel (processes).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for results.json, results.md, ap-vs-annotations.png (default $VA_CACHE/eval/results/<suite>).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@json_option("Print the results as one JSON document.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress.")
 @click.pass_context
 def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, mix, reward, k, train_on, C, heldout,
@@ -81,19 +106,19 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
     if ctx.invoked_subcommand is not None:
         return
     from ..eval import report
-    from ..eval.simulate import EvalConfig, run_experiment
+    from ..eval.simulate import DEFAULT_BUDGETS, METHODS, EvalConfig, run_experiment
     from ..eval.strategies import DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD
     from ..eval.suites import load_suite, run_slideshow
 
-    obj = ctx.obj
+    obj: Context = ctx.obj
     started = time.perf_counter()
-    config = EvalConfig(budgets=_csv(budgets, int), seeds=seeds, methods=_csv(methods),
+    config = EvalConfig(budgets=_csv(budgets, int) or DEFAULT_BUDGETS, seeds=seeds, methods=_csv(methods) or METHODS,
                         mixes=_csv(mix) or (DEFAULT_MIX,), k=k or DEFAULT_K, reward=reward or DEFAULT_REWARD,
                         train_on=train_on, C=C, heldout=heldout, split_seed=split_seed,
                         noise=noise, jobs=jobs)
     progress = not quiet and not as_json
     names = list(_csv(labels)) or None
-    out_dir = Path(out).expanduser() if out else _default_out(suite)
+    out_dir = Path(out).expanduser() if out else _default_out(obj.settings, suite)
 
     def tell(res):
         if progress:
@@ -133,7 +158,7 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
 @click.option("--videos", type=int, default=4, show_default=True)
 @click.option("--shots", type=int, default=60, show_default=True, help="Shots (images) per video.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 def eval_slideshow(folder, videos, shots, seed, as_json):
     """Write slideshow videos of Fashion-MNIST images (known cuts and labels) and truth.json to FOLDER.
 
@@ -143,14 +168,14 @@ def eval_slideshow(folder, videos, shots, seed, as_json):
 
     truth = make_fashion_slideshows(folder, videos, shots, seed)
     data = json.loads(truth.read_text())
-    _emit({"truth": str(truth), "videos": len(data["cuts"]), "shots": len(data["shots"]),
+    emit({"truth": str(truth), "videos": len(data["cuts"]), "shots": len(data["shots"]),
            "labels": list(data["labels"])}, as_json)
 
 
 @eval_group.command("cuts")
 @click.argument("truth", type=click.Path(dir_okay=False, exists=True))
 @click.option("--tolerance", type=int, default=2, show_default=True, help="Frames a detected cut may be off by.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def eval_cuts(obj, truth, tolerance, as_json):
     """Score shot detection (the VA_SHOT_* settings) against the known cuts of a truth.json."""
@@ -158,7 +183,7 @@ def eval_cuts(obj, truth, tolerance, as_json):
 
     result = score_cuts(truth, obj.settings, tolerance)
     if as_json:
-        _emit(result, True)
+        emit(result, True)
         return
     for video, r in result["videos"].items():
         click.echo(f"{video}: recall {r['recall']:.2f}, precision {r['precision']:.2f} ({r['matched']}/{r['true']} cuts)")

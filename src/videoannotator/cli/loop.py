@@ -8,16 +8,23 @@ import sys
 
 import click
 
-from ..catalog.sqlite.labels import MAX_ID
-from . import _emit, cli, printable
+from ..names import EXPORT_FORMATS, EXPORT_WHAT, FEED_NAMES, REVIEW_FILTERS, VOTE_VALUES
+from .app import (
+    CLIP_ID,
+    OFFSET,
+    PAGE,
+    SEED,
+    VERSION,
+    Context,
+    choice,
+    cli,
+    echo_json,
+    emit,
+    json_option,
+    printable,
+)
 
 ANNOTATOR_HELP = "Who is annotating (env VA_ANNOTATOR; default: your login name)."
-# Bounded like the HTTP API's parameters, so a 20-digit id is a usage line, not a traceback.
-CLIP_ID = click.IntRange(0, MAX_ID)
-VERSION = click.IntRange(1, MAX_ID)
-PAGE = click.IntRange(1, 1000)
-OFFSET = click.IntRange(0, 100_000)
-SEED = click.IntRange(0, 2**32 - 1)
 
 
 def _annotator(value):
@@ -44,22 +51,22 @@ def label():
 @click.argument("name")
 @click.option("--description", "-d", default="", help="The guideline: what counts as positive.")
 @click.option("--keywords", "-k", default="", help="Comma-separated keywords, e.g. 'Landscapes, Buildings'.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
-def label_create(obj, name, description, keywords, as_json):
+def label_create(obj: Context, name, description, keywords, as_json):
     """Create a label, e.g. va label create establishing-shot -d "Extremely wide shot ..." -k "Landscapes, Buildings"."""
-    _emit(obj.workspace.labels.create(name, description, keywords), as_json)
+    emit(obj.workspace.labels.create(name, description, keywords), as_json)
 
 
 @label.command("list")
 @click.option("--all", "include_archived", is_flag=True, help="Include archived labels.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def label_list(obj, include_archived, as_json):
     """List labels."""
     labels = obj.workspace.labels.list(include_archived)
     if as_json:
-        _emit(labels, True)
+        emit(labels, True)
         return
     for lab in labels:
         flag = " (archived)" if lab["archived"] else ""
@@ -68,39 +75,63 @@ def label_list(obj, include_archived, as_json):
 
 @label.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def label_show(obj, name, as_json):
     """Show a label with its annotation counts and model versions."""
-    _emit(obj.workspace.label_summary(name), as_json)
+    emit(obj.workspace.label_summary(name), as_json)
 
 
 @label.command("rename")
 @click.argument("name")
 @click.argument("new_name")
+@json_option()
 @click.pass_obj
-def label_rename(obj, name, new_name):
+def label_rename(obj, name, new_name, as_json):
     """Rename a label (annotations and models follow)."""
-    _emit(obj.workspace.labels.update(name, name=new_name), False)
+    emit(obj.workspace.labels.update(name, name=new_name), as_json)
 
 
 @label.command("edit")
 @click.argument("name")
 @click.option("--description", "-d", default=None)
 @click.option("--keywords", "-k", default=None)
+@json_option()
 @click.pass_obj
-def label_edit(obj, name, description, keywords):
+def label_edit(obj, name, description, keywords, as_json):
     """Change a label's description or keywords."""
-    _emit(obj.workspace.labels.update(name, description=description, keywords=keywords), False)
+    emit(obj.workspace.labels.update(name, description=description, keywords=keywords), as_json)
 
 
 @label.command("archive")
 @click.argument("name")
 @click.option("--undo", is_flag=True, help="Bring an archived label back.")
+@json_option()
 @click.pass_obj
-def label_archive(obj, name, undo):
+def label_archive(obj, name, undo, as_json):
     """Archive a label (hidden from lists; nothing is deleted)."""
-    _emit(obj.workspace.labels.update(name, archived=not undo), False)
+    emit(obj.workspace.labels.update(name, archived=not undo), as_json)
+
+
+@label.command("history")
+@click.argument("name")
+@json_option()
+@click.pass_obj
+def label_history(obj, name, as_json):
+    """Every edit of the label's name, description, keywords or archived flag, newest first."""
+    ws = obj.workspace
+    current = ws.labels.get(name)["name"]
+    entries = ws.label_history(name)
+    if as_json:
+        emit({"label": current, "history": entries}, True)
+        return
+    if not entries:
+        click.echo(f"{current}: never edited")
+    for e in entries:
+        click.echo(f"{e['edited_at']}  {e['editor']}  changed {', '.join(e['changed'])}")
+        for field in e["changed"]:
+            old, new = e["before"][field], (e["after"] or {}).get(field)
+            click.echo(f"    {field}: {json.dumps(old)} -> {json.dumps(new)}")
 
 
 @cli.command()
@@ -110,7 +141,7 @@ def label_archive(obj, name, undo):
 @click.option("--hide-annotated", is_flag=True, help="Leave out clips already annotated for --label.")
 @click.option("-k", type=PAGE, default=20, show_default=True, help="How many clips.")
 @click.option("--offset", type=OFFSET, default=0, show_default=True, help="Skip this many (paging).")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def search(obj, text, clip_id, label, hide_annotated, k, offset, as_json):
     """Find clips by text (zero-shot) or by example (--like CLIP_ID).
@@ -118,44 +149,44 @@ def search(obj, text, clip_id, label, hide_annotated, k, offset, as_json):
     Examples:  va search "a ship at sea" -k 10     va search --like 12
     """
     clips = obj.workspace.search(text, clip_id, k, offset, label, hide_annotated)
-    _emit(clips, as_json, _clips_table)
+    emit(clips, as_json, _clips_table)
 
 
 @cli.command()
 @click.argument("label")
 @click.argument("clip_ids", nargs=-1, type=CLIP_ID, required=True)
-@click.argument("value", type=click.Choice(["positive", "negative", "skip"]))
+@click.argument("value", type=choice(VOTE_VALUES))
 @click.option("--annotator", "-a", default=None, help=ANNOTATOR_HELP)
 @click.option("--source", default="cli", help="Where the clip was shown (search, a feed name, review).")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def annotate(obj, label, clip_ids, value, annotator, source, as_json):
     """Annotate clips for a label: va annotate LABEL CLIP_ID... positive|negative|skip."""
     events = obj.workspace.annotate(label, list(clip_ids), value, _annotator(annotator), source)
-    _emit(events if as_json else {"annotated": len(events), "value": value, "label": label}, as_json)
+    emit(events if as_json else {"annotated": len(events), "value": value, "label": label}, as_json)
 
 
 @cli.command()
 @click.argument("label")
 @click.option("--clip", "clip_id", type=CLIP_ID, default=None, help="Undo the latest annotation of this clip only.")
 @click.option("--annotator", "-a", default=None, help=ANNOTATOR_HELP)
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def undo(obj, label, clip_id, annotator, as_json):
     """Undo your latest annotation on a label (appends an event; history is kept)."""
-    _emit(obj.workspace.undo(label, _annotator(annotator), clip_id), as_json)
+    emit(obj.workspace.undo(label, _annotator(annotator), clip_id), as_json)
 
 
 @cli.command()
 @click.argument("label")
 @click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def build(obj, label, seed, as_json):
     """Train the label's classifier on its annotations, score every clip, show the four feeds."""
     result = obj.workspace.build(label, seed=seed)
     if as_json:
-        _emit(result, True)
+        emit(result, True)
         return
     m = result["metrics"]
     click.echo(f"{result['label']} version {result['version']}: {json.dumps(m.get('counts'))}")
@@ -172,11 +203,11 @@ def build(obj, label, seed, as_json):
 @cli.command()
 @click.argument("label")
 @click.argument("name", required=False, default="borderline",
-                type=click.Choice(["top_positive", "top_negative", "borderline", "random"]))
+                type=choice(FEED_NAMES))
 @click.option("-n", type=PAGE, default=20, show_default=True)
 @click.option("--offset", type=OFFSET, default=0, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @click.pass_obj
 def feed(obj, label, name, n, offset, seed, as_json):
     """Show one feed of the label's latest model (annotated clips left out).
@@ -184,14 +215,14 @@ def feed(obj, label, name, n, offset, seed, as_json):
     NAME defaults to borderline, the clips the model is least sure of: annotating those and
     building again every ~10 annotations taught the model fastest (docs/evaluation.md)."""
     result = obj.workspace.feed(label, name, n, offset, seed)
-    _emit(result, as_json, lambda r: _clips_table(r["clips"]))
+    emit(result, as_json, lambda r: _clips_table(r["clips"]))
 
 
 @cli.command()
 @click.argument("label")
 @click.option("--filter", "filter_", default="all", show_default=True,
-              type=click.Choice(["all", "positive", "negative", "skip", "unresolved", "model_disagrees", "annotators_disagree"]))
-@click.option("--json", "as_json", is_flag=True)
+              type=choice(REVIEW_FILTERS))
+@json_option()
 @click.pass_obj
 def review(obj, label, filter_, as_json):
     """Every annotation of the label with the latest model's score beside it."""
@@ -204,27 +235,39 @@ def review(obj, label, filter_, as_json):
             click.echo(f"{a['clip_id']:>8}  {a['value']:<10} {score}  {printable(a['video'])} "
                        f"{a['start']:.1f}-{a['end']:.1f}{flags}")
 
-    _emit(result, as_json, human)
+    emit(result, as_json, human)
 
 
 @cli.command()
 @click.argument("label")
-@click.option("--what", type=click.Choice(["annotations", "events", "model"]), default="annotations", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default=None,
-              help="annotations/events: jsonl (default) or csv; model: json.")
+@click.option("--what", type=choice(EXPORT_WHAT), default="annotations", show_default=True)
+@click.option("--format", "fmt", type=choice(EXPORT_FORMATS), default=None,
+              help="annotations/events: jsonl (default; one JSON object a line), json (one JSON array) or csv; "
+                   "model: json (default; one JSON object) or jsonl (the same object on one line).")
+@json_option("Same as --format json: one JSON document.")
 @click.option("--version", type=VERSION, default=None, help="Model version (default: latest).")
 @click.pass_obj
-def export(obj, label, what, fmt, version):
+def export(obj, label, what, fmt, as_json, version):
     """Export a label's annotations (current values or the raw event log) or its model as JSON."""
+    if as_json:
+        if fmt not in (None, "json"):
+            raise click.UsageError(f"--json is --format json; it cannot go with --format {fmt}")
+        fmt = "json"
     ws = obj.workspace
     if what == "model":
-        click.echo(json.dumps(ws.export_model(label, version), indent=2))
+        if fmt == "csv":
+            raise click.UsageError("a model exports as json or jsonl, not csv")
+        model = ws.export_model(label, version)
+        click.echo(json.dumps(model) if fmt == "jsonl" else json.dumps(model, indent=2))
         return
     rows = ws.export_annotations(label, events=(what == "events"))
-    if (fmt or "jsonl") == "csv":
+    fmt = fmt or "jsonl"
+    if fmt == "csv":
         from ..export import to_csv
 
         sys.stdout.write(to_csv(rows))
+    elif fmt == "json":
+        echo_json(rows)
     else:
         for row in rows:
             click.echo(json.dumps(row))

@@ -1,0 +1,106 @@
+"""`va bench ingest|loop|search|annotate|api`: the benchmarks of docs/benchmarks.md.
+
+The figures are for pasting into the docs: every benchmark prints one JSON document (``--json``
+is accepted everywhere; only `bench ingest` has a plain-text form without it).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..names import DEFAULT_DIM
+from .app import Context, cli, echo_json, emit, json_option
+
+ALWAYS_JSON = "(Always JSON; kept for symmetry.)"
+
+
+def _csv(value: str, cast=str) -> tuple:
+    return tuple(cast(v.strip()) for v in value.split(",") if v.strip())
+
+
+@cli.group()
+def bench():
+    """Benchmarks (print figures; see docs/benchmarks.md)."""
+
+
+@bench.command("ingest")
+@click.argument("paths", nargs=-1, required=True)
+@json_option()
+@click.option("--repeats", default=1, show_default=True, help="Fresh workspaces to ingest into; medians reported.")
+@click.pass_obj
+def bench_ingest(obj: Context, paths, as_json, repeats):
+    """Ingest PATHS into fresh temporary workspaces; report real-time factor and stage split."""
+    from ..bench.ingest import run
+
+    emit(run(paths, obj.settings, repeats=repeats), as_json)
+
+
+@bench.command("loop")
+@click.option("--clips", default=500_000, show_default=True, help="Synthetic corpus size.")
+@click.option("--dim", default=DEFAULT_DIM, show_default=True, help="Vector dimension (the default embedder's).")
+@click.option("--annotations", default=1000, show_default=True, help="Annotated clips per build.")
+@click.option("--repeats", default=7, show_default=True, help="Timed builds (median reported).")
+@click.option("--queries", default=200, show_default=True, help="Text-search queries timed.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--skip-search", is_flag=True, help="Only the build benchmark.")
+@json_option(ALWAYS_JSON)
+def bench_loop(clips, dim, annotations, repeats, queries, seed, skip_search, as_json):
+    """Build (fit + score + metrics + four feeds) and text-search speed on synthetic unit vectors."""
+    from ..bench import loop as loop_bench
+
+    result = {"build": loop_bench.run(clips=clips, dim=dim, annotations=annotations, repeats=repeats, seed=seed)}
+    if not skip_search:
+        from ..bench import search as search_bench
+
+        result["search"] = search_bench.run(clips=clips, dim=dim, queries=queries, seed=seed)
+    echo_json(result)
+
+
+@bench.command("search")
+@click.option("--clips", default=500_000, show_default=True, help="Synthetic corpus size.")
+@click.option("--dim", default=DEFAULT_DIM, show_default=True, help="Vector dimension (the default embedder's).")
+@click.option("--queries", default=200, show_default=True, help="Queries timed.")
+@click.option("-k", "k", default=100, show_default=True, help="Results per query (recall@k).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--noise", default=1.5, show_default=True, help="Clustered corpus noise norm; higher is harder.")
+@click.option("--data", default="clustered,random", show_default=True, help="Comma-separated: clustered, random.")
+@click.option("--nprobe-sweep", default="", help="Comma-separated nprobe values to also measure, e.g. 16,32,64,128.")
+@json_option(ALWAYS_JSON)
+def bench_search(clips, dim, queries, k, seed, noise, data, nprobe_sweep, as_json):
+    """Exact against ANN search: latency, recall@k against exact, ANN build time, memory."""
+    from ..bench import search as search_bench
+
+    echo_json(search_bench.run(clips, dim, queries, k, seed, _csv(data), _csv(nprobe_sweep, int), noise))
+
+
+@bench.command("annotate")
+@click.option("--writers", default=20, show_default=True, help="Writer processes posting annotations.")
+@click.option("--each", default=500, show_default=True, help="Annotations each writer posts.")
+@click.option("--rounds", default=2, show_default=True, help="FULL/NORMAL pairs, alternated; medians reported.")
+@click.option("--clips", default=50, show_default=True, help="Clips in the fresh benchmark workspace.")
+@json_option(ALWAYS_JSON)
+def bench_annotate(writers, each, rounds, clips, as_json):
+    """Annotation load over loopback HTTP: the real server on a fresh workspace, N writer
+    processes; acknowledged, stored, lost, duplicated, throughput, p50/p95 latency, with the
+    catalog at synchronous=FULL (the default) and NORMAL, alternated."""
+    from ..bench.annotate import run
+
+    echo_json(run(writers=writers, each=each, rounds=rounds, clips=clips))
+
+
+@bench.command("api")
+@click.argument("videos", nargs=-1, required=True)
+@click.option("--requests", default=10_000, show_default=True, help="Run until at least this many requests.")
+@click.option("--max-examples", default=100, show_default=True, help="Examples per operation and phase, per run.")
+@json_option(ALWAYS_JSON)
+def bench_api(videos, requests, max_examples, as_json):
+    """The HTTP API against its own OpenAPI schema (schemathesis, every check) on a fresh
+    workspace holding VIDEOS; exit status 1 when anything failed."""
+    from ..bench.api import bench as run
+
+    result = run(videos, requests=requests, max_examples=max_examples)
+    echo_json(result)
+    if result["server_errors"] or result["check_failures"] or result["engine_errors"]:
+        sys.exit(1)
