@@ -127,6 +127,13 @@ def test_the_cli_reaches_the_library_only_through_the_workspace(path):
             assert target not in BELOW_THE_WORKSPACE, f"{path.name} imports {target}: call the Workspace instead"
 
 
+@pytest.mark.parametrize("path", sorted(CLI_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_the_cli_calls_workspace_methods_not_its_stores(path):
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Attribute) and node.attr in ("catalog", "labels", "annotations", "models", "matrices"):
+            pytest.fail(f"{path.name}:{node.lineno}: .{node.attr} reaches below the Workspace's methods")
+
+
 @pytest.mark.parametrize("path", sorted((PACKAGE / "bench").glob("*.py")), ids=lambda p: p.name)
 def test_benchmarks_have_no_main_of_their_own(path):
     tree = _tree(path)

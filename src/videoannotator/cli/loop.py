@@ -55,7 +55,7 @@ def label():
 @click.pass_obj
 def label_create(obj: Context, name, description, keywords, as_json):
     """Create a label, e.g. va label create establishing-shot -d "Extremely wide shot ..." -k "Landscapes, Buildings"."""
-    emit(obj.workspace.labels.create(name, description, keywords), as_json)
+    emit(obj.workspace.create_label(name, description, keywords), as_json)
 
 
 @label.command("list")
@@ -64,7 +64,7 @@ def label_create(obj: Context, name, description, keywords, as_json):
 @click.pass_obj
 def label_list(obj, include_archived, as_json):
     """List labels."""
-    labels = obj.workspace.labels.list(include_archived)
+    labels = obj.workspace.list_labels(include_archived)
     if as_json:
         emit(labels, True)
         return
@@ -89,7 +89,7 @@ def label_show(obj, name, as_json):
 @click.pass_obj
 def label_rename(obj, name, new_name, as_json):
     """Rename a label (annotations and models follow)."""
-    emit(obj.workspace.labels.update(name, name=new_name), as_json)
+    emit(obj.workspace.update_label(name, name=new_name), as_json)
 
 
 @label.command("edit")
@@ -100,7 +100,7 @@ def label_rename(obj, name, new_name, as_json):
 @click.pass_obj
 def label_edit(obj, name, description, keywords, as_json):
     """Change a label's description or keywords."""
-    emit(obj.workspace.labels.update(name, description=description, keywords=keywords), as_json)
+    emit(obj.workspace.update_label(name, description=description, keywords=keywords), as_json)
 
 
 @label.command("archive")
@@ -110,7 +110,7 @@ def label_edit(obj, name, description, keywords, as_json):
 @click.pass_obj
 def label_archive(obj, name, undo, as_json):
     """Archive a label (hidden from lists; nothing is deleted)."""
-    emit(obj.workspace.labels.update(name, archived=not undo), as_json)
+    emit(obj.workspace.update_label(name, archived=not undo), as_json)
 
 
 @label.command("history")
@@ -120,7 +120,7 @@ def label_archive(obj, name, undo, as_json):
 def label_history(obj, name, as_json):
     """Every edit of the label's name, description, keywords or archived flag, newest first."""
     ws = obj.workspace
-    current = ws.labels.get(name)["name"]
+    current = ws.label(name)["name"]
     entries = ws.label_history(name)
     if as_json:
         emit({"label": current, "history": entries}, True)
