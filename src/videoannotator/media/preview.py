@@ -14,12 +14,17 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+import numpy.typing as npt
+from av.container import InputContainer
+from av.video.frame import VideoFrame
 from av.video.reformatter import VideoReformatter
+from av.video.stream import VideoStream
 
 from ..errors import InvalidInput, MediaError
 from .probe import decode_reduced, open_container, video_stream
@@ -47,21 +52,21 @@ def preview_size(width: int, height: int, sample_aspect: Fraction | None, out_wi
     return out_w, _even(out_w * height / display_width)
 
 
-def _frame_rate(stream) -> Fraction:
+def _frame_rate(stream: VideoStream) -> Fraction:
     rate = stream.guessed_rate or stream.average_rate or stream.base_rate
     if not rate or rate <= 0:
         return Fraction(25)
     return Fraction(rate).limit_denominator(1001)
 
 
-def _atomic_target(out_path: Path, suffix: str):
+def _atomic_target(out_path: Path, suffix: str) -> Path:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=suffix, dir=out_path.parent)
     os.close(fd)
     return Path(tmp)
 
 
-def render_preview(src_path: str | os.PathLike, start_s: float, end_s: float, out_path: str | os.PathLike,
+def render_preview(src_path: str | os.PathLike[str], start_s: float, end_s: float, out_path: str | os.PathLike[str],
                    width: int = 320, fps: float | None = None) -> Path:
     """Encode ``[start_s, end_s)`` of ``src_path`` as a silent WebM (VP8) ``width`` pixels wide.
 
@@ -69,7 +74,7 @@ def render_preview(src_path: str | os.PathLike, start_s: float, end_s: float, ou
     to give that rate. Returns ``out_path``. Raises MediaError when the source cannot be
     read or has no frame in the range, InvalidInput for a bad range or size.
     """
-    out_path = Path(out_path)
+    out_file = Path(out_path)
     if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < 0 or end_s <= start_s:
         raise InvalidInput(f"preview range must satisfy 0 <= start < end, got start={start_s} end={end_s}")
     if width < 2:
@@ -77,7 +82,7 @@ def render_preview(src_path: str | os.PathLike, start_s: float, end_s: float, ou
     if fps is not None and fps <= 0:
         raise InvalidInput(f"preview fps must be positive, got {fps}")
 
-    tmp = _atomic_target(out_path, ".part.webm")
+    tmp = _atomic_target(out_file, ".part.webm")
     try:
         with open_container(src_path) as source:
             stream = video_stream(source, src_path)
@@ -92,17 +97,19 @@ def render_preview(src_path: str | os.PathLike, start_s: float, end_s: float, ou
         if written == 0:
             raise MediaError(f"{src_path}: no frame between {start_s:.2f} s and {end_s:.2f} s; "
                              "the range lies outside the video")
-        os.replace(tmp, out_path)
+        os.replace(tmp, out_file)
     finally:
         tmp.unlink(missing_ok=True)
-    return out_path
+    return out_file
 
 
-def _decode_from(source, stream, seek_seconds: float | None):
+def _decode_from(source: InputContainer, stream: VideoStream,
+                 seek_seconds: float | None) -> Iterator[tuple[float, VideoFrame]]:
     """Decoded frames with a time for each, starting at the keyframe before ``seek_seconds``."""
     if seek_seconds is not None:
-        source.seek(int(seek_seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
-    previous = None
+        time_base = stream.time_base  # set on every demuxed stream; None only on one being built for output
+        source.seek(int(seek_seconds / time_base), stream=stream, backward=True, any_frame=False)  # type: ignore[operator]
+    previous: float | None = None
     step = 1.0 / float(_frame_rate(stream))
     for frame in source.decode(stream):
         t = frame.time
@@ -114,7 +121,8 @@ def _decode_from(source, stream, seek_seconds: float | None):
         yield float(t), frame
 
 
-def _frames_in_range(source, stream, start_s: float, end_s: float, rate: Fraction, src_path):
+def _frames_in_range(source: InputContainer, stream: VideoStream, start_s: float, end_s: float, rate: Fraction,
+                     src_path: str | os.PathLike[str]) -> Iterator[VideoFrame]:
     """Yield one source frame per output tick ``start_s + k / rate`` inside ``[start_s, end_s)``.
 
     The frame for a tick is the one on screen at that time; half a source frame of slack
@@ -123,7 +131,8 @@ def _frames_in_range(source, stream, start_s: float, end_s: float, rate: Fractio
     source_period = 1.0 / float(_frame_rate(stream))
     slack = 0.5 * source_period
     try:
-        first, decoded = None, iter(())
+        first: tuple[float, VideoFrame] | None = None
+        decoded: Iterator[tuple[float, VideoFrame]] = iter(())
         # Some demuxers (MPEG program streams) land after the target even when asked for
         # the keyframe before it: step further back, and decode from the start at worst.
         for back_off in _SEEK_BACK_OFFS:
@@ -156,7 +165,7 @@ def _frames_in_range(source, stream, start_s: float, end_s: float, rate: Fractio
     # A tick belongs to the range when more than half of its frame time lies inside it.
     ticks = max(1, math.ceil((end_s - start_s) / period - 0.5))
 
-    def all_frames():
+    def all_frames() -> Iterator[tuple[float, VideoFrame]]:
         yield first
         try:
             yield from decoded
@@ -184,7 +193,7 @@ def _frames_in_range(source, stream, start_s: float, end_s: float, rate: Fractio
         tick += 1
 
 
-def _encode_webm(frames, tmp: Path, size: tuple[int, int], rate: Fraction) -> int:
+def _encode_webm(frames: Iterable[VideoFrame], tmp: Path, size: tuple[int, int], rate: Fraction) -> int:
     out_w, out_h = size
     reformatter = VideoReformatter()  # one scaler reused for every frame
     count = 0
@@ -207,12 +216,12 @@ def _encode_webm(frames, tmp: Path, size: tuple[int, int], rate: Fraction) -> in
     return count
 
 
-def render_thumbnail(rgb_array: np.ndarray, out_path: str | os.PathLike, width: int = 320,
+def render_thumbnail(rgb_array: npt.ArrayLike, out_path: str | os.PathLike[str], width: int = 320,
                      quality: int = 85) -> Path:
     """Save an RGB uint8 image (H x W x 3) as a JPEG ``width`` pixels wide (aspect kept)."""
     from PIL import Image
 
-    out_path = Path(out_path)
+    out_file = Path(out_path)
     array = np.asarray(rgb_array)
     if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
         raise InvalidInput(f"thumbnail needs an RGB image of shape (height, width, 3), got {array.shape}")
@@ -224,10 +233,10 @@ def render_thumbnail(rgb_array: np.ndarray, out_path: str | os.PathLike, width: 
     image = Image.fromarray(np.ascontiguousarray(array), "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    tmp = _atomic_target(out_path, ".part.jpg")
+    tmp = _atomic_target(out_file, ".part.jpg")
     try:
         image.save(tmp, format="JPEG", quality=quality)
-        os.replace(tmp, out_path)
+        os.replace(tmp, out_file)
     finally:
         tmp.unlink(missing_ok=True)
-    return out_path
+    return out_file

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+from av.container import InputContainer
+from av.video.stream import VideoStream
 
 from ..errors import MediaError
 
@@ -24,7 +26,7 @@ class VideoInfo:
     codec: str
 
 
-def check_readable(path: str | os.PathLike) -> Path:
+def check_readable(path: str | os.PathLike[str]) -> Path:
     """The cheap checks every bad-input case starts with; raises MediaError naming the reason."""
     p = Path(path)
     try:
@@ -42,7 +44,7 @@ def check_readable(path: str | os.PathLike) -> Path:
     return p
 
 
-def open_container(path: str | os.PathLike):
+def open_container(path: str | os.PathLike[str]) -> InputContainer:
     """av.open with errors turned into one line naming the file."""
     p = check_readable(path)
     try:
@@ -61,9 +63,9 @@ def open_container(path: str | os.PathLike):
         raise MediaError(f"{p}: could not be opened as a video: {exc}") from None
 
 
-def video_stream(container, path) -> av.video.stream.VideoStream:
+def video_stream(container: InputContainer, path: str | os.PathLike[str]) -> VideoStream:
     if not container.streams.video:
-        kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+        kinds: list[str] = sorted({s.type for s in container.streams}) or ["no streams"]
         raise MediaError(f"{path}: no video stream (found: {', '.join(kinds)}); only video files can be ingested")
     if is_image_demuxer(container.format.name):
         codec = container.streams.video[0].codec_context.name
@@ -113,7 +115,7 @@ FULL_SIZE_WIDTH = 2048  # below this, frames are decoded at full size (exactly a
 FRAME_THREADS_MAX_PIXELS = 3840 * 2160  # above 4K, frame threading holds one huge frame per thread
 
 
-def decode_reduced(stream, needed_width: int) -> int:
+def decode_reduced(stream: VideoStream, needed_width: int) -> int:
     """Set up ``stream``'s decoder (before its first packet) to keep memory bounded for huge
     pictures; returns the factor (1, 2, 4 or 8) by which decoded frames are smaller.
 
@@ -135,14 +137,14 @@ def decode_reduced(stream, needed_width: int) -> int:
     return 1 << lowres
 
 
-def probe(path: str | os.PathLike) -> VideoInfo:
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
     p = check_readable(path)
     with open_container(p) as container:
         stream = video_stream(container, p)
         return info_from(container, stream, p)
 
 
-def info_from(container, stream, p: Path) -> VideoInfo:
+def info_from(container: InputContainer, stream: VideoStream, p: Path) -> VideoInfo:
     fps = float(stream.average_rate or stream.guessed_rate or stream.base_rate or 0) or 25.0
     if stream.duration is not None and stream.time_base is not None:
         duration = float(stream.duration * stream.time_base)

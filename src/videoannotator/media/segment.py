@@ -3,13 +3,18 @@ frames kept per open shot, each clip handed out as soon as its shot is closed.""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import av
 import numpy as np
+import numpy.typing as npt
+from av.container import InputContainer
 from av.video.reformatter import Interpolation, VideoReformatter
+from av.video.stream import VideoStream
 
 from ..errors import MediaError
 from .clips import nearest_available, sample_positions, split_shot
@@ -25,6 +30,8 @@ from .probe import (
     video_stream,
 )
 from .shots import make_detector
+
+Uint8Image = npt.NDArray[np.uint8]  # (H, W, 3), RGB or BGR
 
 CANDIDATES_PER_SECOND = 4  # frames kept per second of an open shot, to choose samples from
 FAST = Interpolation.FAST_BILINEAR  # detection frames only: ~10% faster decoding, same cuts
@@ -49,7 +56,7 @@ class Clip:
     start: float  # seconds
     end: float
     sample_frames: list[int]
-    images: list[np.ndarray]  # RGB uint8, one per sample frame
+    images: list[Uint8Image]  # RGB uint8, one per sample frame
     thumb_index: int  # which of images is the thumbnail
 
 
@@ -66,7 +73,7 @@ def _even(x: int) -> int:
     return max(2, x - x % 2)
 
 
-def segment(path, options: SegmentOptions, stats: SegmentStats | None = None) -> tuple[VideoInfo, Iterator[Clip]]:
+def segment(path: str | os.PathLike[str], options: SegmentOptions, stats: SegmentStats | None = None) -> tuple[VideoInfo, Iterator[Clip]]:
     """Open ``path`` and return its info plus a generator of clips (decoding happens lazily)."""
     container = open_container(path)
     try:
@@ -86,7 +93,7 @@ def segment(path, options: SegmentOptions, stats: SegmentStats | None = None) ->
     return info, _clips(container, stream, info, options, stats if stats is not None else SegmentStats())
 
 
-def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: SegmentStats) -> Iterator[Clip]:
+def _clips(container: InputContainer, stream: VideoStream, info: VideoInfo, opt: SegmentOptions, stats: SegmentStats) -> Iterator[Clip]:
     fps = info.fps
     dw = _even(min(opt.detect_width, info.width))
     dh = _even(round(info.height * dw / info.width))
@@ -97,7 +104,7 @@ def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: Segme
     decode_reduced(stream, needed_width=max(kw, dw))
 
     times: list[float] = []
-    kept: dict[int, np.ndarray] = {}  # frame index -> RGB, for the open shot only
+    kept: dict[int, Uint8Image] = {}  # frame index -> RGB, for the open shot only
     shot_start = 0
     # One reformatter per output size: PyAV then reuses its scaler instead of building one
     # per frame (measured 3x faster decoding on freecol).
@@ -123,9 +130,11 @@ def _clips(container, stream, info: VideoInfo, opt: SegmentOptions, stats: Segme
             if index == 0:
                 stats.decoded_size = (frame.width, frame.height)
             times.append(float(frame.time) if frame.time is not None else index / fps)
-            small = to_small.reformat(frame, width=dw, height=dh, format="bgr24", interpolation=FAST).to_ndarray()
+            # bgr24 and rgb24 frames come out as uint8 arrays (PyAV types the union over all formats).
+            small = cast(Uint8Image, to_small.reformat(frame, width=dw, height=dh, format="bgr24",
+                                                       interpolation=FAST).to_ndarray())
             if index % stride == 0:
-                kept[index] = to_kept.reformat(frame, width=kw, height=kh, format="rgb24").to_ndarray()
+                kept[index] = cast(Uint8Image, to_kept.reformat(frame, width=kw, height=kh, format="rgb24").to_ndarray())
             t1 = time.perf_counter()
             stats.decode_s += t1 - t0
             cuts = detector.push(index, small)

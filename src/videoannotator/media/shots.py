@@ -6,9 +6,15 @@ video once: the frames of a shot can be embedded as soon as its closing cut is k
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from scenedetect import SceneDetector
 
 
 class ShotDetector:
@@ -19,7 +25,7 @@ class ShotDetector:
 
     name = "base"
 
-    def push(self, index: int, frame_bgr: np.ndarray) -> list[int]:
+    def push(self, index: int, frame_bgr: npt.NDArray[np.uint8]) -> list[int]:
         raise NotImplementedError
 
     def finish(self) -> list[int]:
@@ -30,14 +36,14 @@ class ShotDetector:
 class _SceneDetectAdapter(ShotDetector):
     """Wraps a PySceneDetect detector (ContentDetector, AdaptiveDetector) behind ``push``."""
 
-    def __init__(self, detector, fps: float):
+    def __init__(self, detector: SceneDetector, fps: float):
         from scenedetect import FrameTimecode
 
         self._detector = detector
         self._fps = fps
         self._timecode = FrameTimecode
 
-    def push(self, index: int, frame_bgr: np.ndarray) -> list[int]:
+    def push(self, index: int, frame_bgr: npt.NDArray[np.uint8]) -> list[int]:
         cuts = self._detector.process_frame(self._timecode(index, self._fps), frame_bgr)
         return [c.frame_num for c in cuts]
 
