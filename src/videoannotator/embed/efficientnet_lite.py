@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,13 +46,14 @@ class SameConv2d(nn.Conv2d):
     (Checked: with symmetric padding instead, chelsea's "Egyptian cat" drops from p=0.76 to 0.61.)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, groups=1, bias=False):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1,
+                 bias: bool = False):
         padding = kernel_size // 2 if stride == 1 else 0
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride[0] > 1:
-            pads = []
+            pads: list[int] = []
             for size, k, s in ((x.shape[-1], self.kernel_size[1], self.stride[1]),
                                (x.shape[-2], self.kernel_size[0], self.stride[0])):
                 total = max((math.ceil(size / s) - 1) * s + k - size, 0)
@@ -92,11 +94,11 @@ class MBConvBlock(nn.Module):
 class EfficientNetLite0(nn.Module):
     """forward(x) → (pooled 1280-d features, 1000 ImageNet logits); x is normalised NCHW."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._conv_stem = SameConv2d(3, STEM_CHANNELS, 3, stride=2)
         self._bn0 = _bn(STEM_CHANNELS)
-        blocks = []
+        blocks: list[MBConvBlock] = []
         in_channels = STEM_CHANNELS
         for expand, kernel, stride, repeats, out_channels in STAGES:
             for i in range(repeats):
@@ -117,7 +119,7 @@ class EfficientNetLite0(nn.Module):
 
     def fuse_batchnorm(self) -> EfficientNetLite0:
         """Fold every (eval-mode) BatchNorm into the conv before it: same outputs, fewer passes."""
-        pairs = [(self, "_conv_stem", "_bn0"), (self, "_conv_head", "_bn1")]
+        pairs: list[tuple[nn.Module, str, str]] = [(self, "_conv_stem", "_bn0"), (self, "_conv_head", "_bn1")]
         for block in self._blocks:
             if block.has_expand:
                 pairs.append((block, "_expand_conv", "_bn0"))
@@ -154,7 +156,7 @@ def load_efficientnet_lite0(fuse: bool = True) -> EfficientNetLite0:
     return model.requires_grad_(False)
 
 
-def head_projection(k: int, fc_weight: torch.Tensor | None = None) -> np.ndarray:
+def head_projection(k: int, fc_weight: torch.Tensor | None = None) -> npt.NDArray[np.float32]:
     """(1280, k): the k directions of feature space the ImageNet classifier head weighs most
     (top right singular vectors of ``_fc.weight``, 1000 × 1280).
 

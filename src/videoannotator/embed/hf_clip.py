@@ -8,14 +8,16 @@ workspace never starts a multi-GB download by surprise.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..errors import InvalidInput, MissingDependency
-from .base import Embedder, l2_normalise
+from .base import Embedder, Frames, Vectors, l2_normalise
 
 ALLOW_DOWNLOAD_ENV = "VA_HF_ALLOW_DOWNLOAD"
 
@@ -63,17 +65,17 @@ class HFClipEmbedder(Embedder):
         self.dim = int(self.encode_texts(["a photo"]).shape[1])
 
     @staticmethod
-    def _pooled(output) -> torch.Tensor:
+    def _pooled(output: Any) -> torch.Tensor:  # a transformers ModelOutput (5.x) or a tensor (4.x)
         # transformers 5 returns a model output whose pooler_output is the projected
         # embedding; 4.x returned the tensor itself.
         return output.pooler_output if hasattr(output, "pooler_output") else output
 
-    def _to_model(self, inputs) -> dict:
+    def _to_model(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         dtype = next(self.model.parameters()).dtype
         return {k: (v.to(self.device, dtype) if v.is_floating_point() else v.to(self.device)) for k, v in inputs.items()}
 
     @torch.inference_mode()
-    def encode_texts(self, texts: list[str]) -> np.ndarray:
+    def encode_texts(self, texts: list[str]) -> Vectors:
         texts = [texts] if isinstance(texts, str) else list(texts)
         out = []
         for start in range(0, len(texts), self.batch_size):
@@ -83,7 +85,7 @@ class HFClipEmbedder(Embedder):
         return l2_normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
     @torch.inference_mode()
-    def encode_images(self, frames) -> np.ndarray:
+    def encode_images(self, frames: Frames) -> Vectors:
         frames = list(frames)
         out = []
         for start in range(0, len(frames), self.batch_size):
