@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..learn.build import build_model
+from ..learn.decision import is_positive
 from ..learn.feeds import random_feed
 from ..search.exact import ExactIndex
 from .bandits import make_policy
@@ -189,7 +190,8 @@ def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str
             if reward == "surprise":
                 # The share of these clips the model had on the wrong side: what the user
                 # sees when an annotation disagrees with the model's guess.
-                r = float(np.mean((result.scores[pick] > 0).astype(np.int64) != y))
+                guess = is_positive(result.scores[pick], result.model.threshold)
+                r = float(np.mean(guess.astype(np.int64) != y))
                 policy.update(arm, r)
                 trace["rewards"].setdefault(arm, []).append(round(r, 4))
             else:

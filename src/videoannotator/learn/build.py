@@ -5,11 +5,12 @@ the annotations and the vector matrix, calls it, and stores what it returns.
 
 What one build recomputes, and what it does not:
 - the annotated rows are gathered from the memory-mapped matrix (m x d, not N x d);
-- the fit is warm-started from the previous version's weights (``previous``), so a build
-  after a few new annotations takes 1-3 Newton steps;
+- the fit (scikit-learn's lbfgs logistic regression) is warm-started from the previous
+  version's weights (``previous``): after a few new annotations the optimum barely moves;
 - cross-validation folds are warm-started from the fresh fit;
 - the corpus is scored once, in float32 chunks over the memmap (no copy of the matrix);
-- the feeds select with ``argpartition`` over the scores;
+- the feeds select with ``argpartition`` over the scores; the borderline feed is the clips
+  closest to the model's threshold;
 - the corpus clusters for the diversity score belong to the corpus, not the label: pass
   the cached ``clusters`` (``BuildResult.clusters`` of any earlier build) to skip k-means.
 """
@@ -18,11 +19,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidInput, NotReady
 from .classifier import LinearProbe, score_corpus, single_thread_blas
+from .decision import is_positive
 from .diversity import DEFAULT_CLUSTERS, diversity, fit_clusters
 from .feeds import FEEDS
 from .metrics import DEFAULT_BOOTSTRAP, cross_validated_ap
@@ -38,7 +42,7 @@ NOT_READY_MESSAGE = ("Build needs at least one positive and one negative annotat
 class ProbeModel:
     """A fitted linear model: score = vector @ coef + intercept (a logit); positive if > threshold."""
 
-    coef: np.ndarray
+    coef: npt.NDArray[np.float64]
     intercept: float
     threshold: float = 0.0
     C: float = 1.0
@@ -47,15 +51,19 @@ class ProbeModel:
     def dim(self) -> int:
         return int(self.coef.shape[0])
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         return score_corpus(X, self.coef, self.intercept)
 
-    def to_dict(self) -> dict:
+    def predict(self, X: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+        """True where the clip is positive: ``is_positive(score, self.threshold)``."""
+        return is_positive(self.decision_function(X), self.threshold)
+
+    def to_dict(self) -> dict[str, Any]:
         return {"coef": [float(v) for v in self.coef], "intercept": float(self.intercept),
                 "threshold": float(self.threshold), "C": float(self.C), "dim": self.dim}
 
     @classmethod
-    def from_dict(cls, data: dict) -> ProbeModel:
+    def from_dict(cls, data: dict[str, Any]) -> ProbeModel:
         return cls(coef=np.asarray(data["coef"], dtype=np.float64),
                    intercept=float(data["intercept"]),
                    threshold=float(data.get("threshold", 0.0)), C=float(data.get("C", 1.0)))
@@ -66,14 +74,14 @@ class BuildResult:
     """Everything one build produces; ``scores`` and the feeds are aligned with ``ids``."""
 
     model: ProbeModel
-    scores: np.ndarray                      # float32 (N,) logits for every clip
-    metrics: dict                           # counts, cross-validated AP or reason, diversity
-    feeds: dict                             # feed name -> ids (np.ndarray), annotated excluded
-    timings_ms: dict                        # stage -> milliseconds, plus "total"
-    clusters: np.ndarray | None = field(default=None, repr=False)  # corpus centroids, to cache
+    scores: npt.NDArray[np.float32]         # float32 (N,) logits for every clip
+    metrics: dict[str, Any]                 # counts, cross-validated AP or reason, diversity
+    feeds: dict[str, npt.NDArray[Any]]      # feed name -> ids, annotated excluded
+    timings_ms: dict[str, float]            # stage -> milliseconds, plus "total"
+    clusters: npt.NDArray[np.float32] | None = field(default=None, repr=False)  # corpus centroids, to cache
 
 
-def positions_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+def positions_of(ids: npt.ArrayLike, wanted: npt.ArrayLike) -> npt.NDArray[np.intp]:
     """Row index in ``ids`` of each of ``wanted``; InvalidInput names ids not in the corpus.
 
     O(m log N) when ``ids`` is sorted (the catalog's order); otherwise one argsort.
@@ -94,7 +102,7 @@ def positions_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return pos
 
 
-def _previous_weights(previous, dim):
+def _previous_weights(previous: Any, dim: int) -> tuple[npt.NDArray[np.float64] | None, float | None]:
     if previous is None:
         return None, None
     model = getattr(previous, "model", previous)
@@ -109,8 +117,10 @@ def _previous_weights(previous, dim):
     return np.asarray(coef, dtype=np.float64).reshape(-1), float(np.asarray(intercept).reshape(-1)[0])
 
 
-def build_model(X_all, ids, labeled_ids, labels, seed: int = 0, previous=None, n_feed: int = 100,
-                clusters: np.ndarray | None = None, *, C: float = 1.0, exclude_ids=None,
+def build_model(X_all: npt.NDArray[Any], ids: npt.ArrayLike, labeled_ids: npt.ArrayLike,
+                labels: npt.ArrayLike, seed: int = 0, previous: Any = None, n_feed: int = 100,
+                clusters: npt.NDArray[np.float32] | None = None, *, C: float = 1.0,
+                exclude_ids: npt.ArrayLike | None = None,
                 cv_splits: int = 5, n_bootstrap: int = DEFAULT_BOOTSTRAP,
                 n_clusters: int = DEFAULT_CLUSTERS) -> BuildResult:
     """Fit, score every clip, measure, and make the four feeds.
@@ -125,7 +135,7 @@ def build_model(X_all, ids, labeled_ids, labels, seed: int = 0, previous=None, n
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
 
-    def lap(stage, since):
+    def lap(stage: str, since: float) -> float:
         now = time.perf_counter()
         timings[stage] = round((now - since) * 1000, 2)
         return now
@@ -174,14 +184,15 @@ def build_model(X_all, ids, labeled_ids, labels, seed: int = 0, previous=None, n
         t = lap("diversity", t)
 
     exclude = labeled_ids if exclude_ids is None else np.union1d(labeled_ids, np.asarray(exclude_ids))
-    feeds = {}
-    for name, feed in FEEDS.items():
-        feeds[name] = feed(scores, ids, n_feed, seed, exclude=exclude)
+    feeds = {name: feed(scores, ids, n_feed, seed, exclude=exclude, threshold=model.threshold)
+             for name, feed in FEEDS.items()}
     t = lap("feeds", t)
 
     metrics = {
         "n_labeled": int(y.size), "n_positive": n_pos, "n_negative": n_neg,
-        "newton_iterations": int(probe.n_iter_), "warm_start": coef0 is not None,
+        "fit_iterations": int(probe.n_iter_), "warm_start": coef0 is not None,
+        # The old name, for readers not yet moved to "fit_iterations" (bench/loop.py).
+        "newton_iterations": int(probe.n_iter_),
         "cv": cv, "diversity": spread,
     }
     timings["total"] = round((time.perf_counter() - t_start) * 1000, 2)

@@ -1,7 +1,7 @@
 """Data diversity: how widely a label's annotations cover the corpus.
 
-The corpus is clustered once (k-means on a random sample of its vectors; the centroids
-depend on the corpus, not on the label, so callers cache them). Each annotated clip
+The corpus is clustered once (``faiss.Kmeans`` on a random sample of its vectors; the
+centroids depend on the corpus, not on the label, so callers cache them). Each annotated clip
 falls in the cluster of its nearest centroid. For the positives, the negatives, and all
 annotations together:
 
@@ -19,7 +19,11 @@ the annotator, so the model's scores there are guesses - the random feed fixes t
 
 from __future__ import annotations
 
+from typing import Any
+
+import faiss
 import numpy as np
+import numpy.typing as npt
 
 from .classifier import single_thread_blas
 
@@ -29,29 +33,26 @@ DEFAULT_CLUSTERS = 50
 DEFAULT_SAMPLE = 8_000
 
 
-def _sq_dist_proxy(X: np.ndarray, centroids: np.ndarray, half_norms: np.ndarray) -> np.ndarray:
-    """||x - c||^2 / 2 minus ||x||^2 / 2 (the same argmin), as one float32 matmul."""
-    return half_norms[None, :] - X @ centroids.T
+def assign(X: npt.NDArray[Any], centroids: npt.ArrayLike, chunk_rows: int = 65_536) -> npt.NDArray[np.int32]:
+    """Index of the nearest centroid (Euclidean) for each row of X, in row chunks.
 
-
-def assign(X, centroids: np.ndarray, chunk_rows: int = 65_536) -> np.ndarray:
-    """Index of the nearest centroid (Euclidean) for each row of X, in row chunks."""
-    centroids = np.asarray(centroids, dtype=np.float32)
-    half_norms = 0.5 * np.einsum("ij,ij->i", centroids, centroids)
+    argmin_c ||x - c||^2 = argmin_c (||c||^2 / 2 - x @ c): one float32 matmul per chunk.
+    """
+    C = np.asarray(centroids, dtype=np.float32)
+    half_norms = 0.5 * np.einsum("ij,ij->i", C, C)
     out = np.empty(X.shape[0], dtype=np.int32)
     for start in range(0, X.shape[0], chunk_rows):
         block = np.asarray(X[start:start + chunk_rows], dtype=np.float32)
-        out[start:start + chunk_rows] = np.argmin(_sq_dist_proxy(block, centroids, half_norms), axis=1)
+        out[start:start + chunk_rows] = np.argmin(half_norms[None, :] - block @ C.T, axis=1)
     return out
 
 
-def fit_clusters(X, k: int = DEFAULT_CLUSTERS, seed: int = 0, sample_size: int = DEFAULT_SAMPLE,
-                 n_iter: int = 10) -> np.ndarray:
-    """k-means centroids (k, d) float32 from a random sample of X's rows; deterministic per seed.
+def fit_clusters(X: npt.NDArray[Any], k: int = DEFAULT_CLUSTERS, seed: int = 0,
+                 sample_size: int = DEFAULT_SAMPLE, n_iter: int = 10) -> npt.NDArray[np.float32]:
+    """k-means centroids (k, d) float32 of a random sample of X's rows; deterministic per seed.
 
-    k-means++ seeding (on a quarter of the sample), then ``n_iter`` Lloyd iterations in
-    float32. A cluster left empty
-    is re-seeded at the sample point farthest from its centroid. X may be a memmap: only
+    ``faiss.Kmeans`` (``n_iter`` Lloyd iterations from random sample points; an empty
+    cluster is re-seeded by splitting a large one) on one thread. X may be a memmap: only
     the sampled rows are read (in file order).
     """
     n = X.shape[0]
@@ -59,65 +60,17 @@ def fit_clusters(X, k: int = DEFAULT_CLUSTERS, seed: int = 0, sample_size: int =
         raise ValueError("cannot cluster an empty corpus")
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, size=min(sample_size, n), replace=False))
-    S = np.asarray(X[rows], dtype=np.float32)
+    S = np.ascontiguousarray(X[rows], dtype=np.float32)
     k = int(min(k, S.shape[0]))
-    with single_thread_blas():
-        # k-means++ seeding is k sequential passes; over a quarter of the sample it is
-        # as good a start and 4x cheaper (the sample is already in random order).
-        centroids = _kmeans_pp(S[rng.permutation(S.shape[0])[: max(k, S.shape[0] // 4)]], k, rng)
-        for _ in range(n_iter):
-            half_norms = 0.5 * np.einsum("ij,ij->i", centroids, centroids)
-            proxy = _sq_dist_proxy(S, centroids, half_norms)
-            labels = np.argmin(proxy, axis=1)
-            counts = np.bincount(labels, minlength=k)
-            sums = _sum_by_label(S, labels, k)
-            moved = counts > 0
-            new = centroids.copy()
-            new[moved] = sums[moved] / counts[moved, None]
-            if (~moved).any():
-                # Re-seed empty clusters at the worst-fitted points.
-                point_cost = proxy[np.arange(S.shape[0]), labels]
-                worst = np.argsort(-point_cost, kind="stable")[: int((~moved).sum())]
-                new[~moved] = S[worst]
-            if np.allclose(new, centroids, atol=1e-6):
-                centroids = new
-                break
-            centroids = new
-    return centroids.astype(np.float32)
-
-
-def _sum_by_label(S, labels, k):
-    """Row sums per label: sort rows by label, then one np.add.reduceat (no k x n matmul)."""
-    counts = np.bincount(labels, minlength=k)
-    present = np.flatnonzero(counts)
-    starts = (np.cumsum(counts) - counts)[present]
-    sums = np.zeros((k, S.shape[1]), dtype=np.float32)
-    sums[present] = np.add.reduceat(S[np.argsort(labels, kind="stable")], starts, axis=0)
-    return sums
-
-
-def _kmeans_pp(S, k, rng):
-    """k-means++ seeding (D^2 sampling)."""
-    n = S.shape[0]
-    sq_norms = np.einsum("ij,ij->i", S, S)
-    first = int(rng.integers(n))
-    centroids = np.empty((k, S.shape[1]), dtype=np.float32)
-    centroids[0] = S[first]
-    closest = np.maximum(sq_norms - 2 * S @ S[first] + sq_norms[first], 0)
-    for j in range(1, k):
-        total = closest.sum()
-        if total <= 0:  # fewer distinct points than k: repeat one
-            pick = int(rng.integers(n))
-        else:
-            pick = int(np.searchsorted(np.cumsum(closest), rng.random() * total))
-            pick = min(pick, n - 1)
-        centroids[j] = S[pick]
-        dist = np.maximum(sq_norms - 2 * S @ S[pick] + sq_norms[pick], 0)
-        np.minimum(closest, dist, out=closest)
+    kmeans = faiss.Kmeans(S.shape[1], k, niter=n_iter, seed=seed, verbose=False,
+                          min_points_per_centroid=1, max_points_per_centroid=S.shape[0])
+    with single_thread_blas():  # OpenMP too: faiss's threads stall on busy cores as BLAS's do
+        kmeans.train(S)
+    centroids: npt.NDArray[np.float32] = np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
     return centroids
 
 
-def _spread(cluster_ids: np.ndarray, k: int) -> dict:
+def _spread(cluster_ids: npt.NDArray[np.integer[Any]], k: int) -> dict[str, Any]:
     count = int(cluster_ids.size)
     if count == 0:
         return {"count": 0, "clusters": 0, "coverage": None, "entropy": None}
@@ -129,17 +82,17 @@ def _spread(cluster_ids: np.ndarray, k: int) -> dict:
             "entropy": round(entropy, 6) if entropy > 0 else 0.0}
 
 
-def diversity(X_labeled, labels, centroids: np.ndarray) -> dict:
+def diversity(X_labeled: npt.ArrayLike, labels: npt.ArrayLike, centroids: npt.ArrayLike) -> dict[str, Any]:
     """Cluster coverage of the positive, negative and all annotations (see module doc).
 
     ``X_labeled`` (m, d) are the annotated clips' vectors, ``labels`` their 0/1 values.
     """
-    labels = np.asarray(labels) == 1
+    positive = np.asarray(labels).reshape(-1) == 1
     k = int(np.asarray(centroids).shape[0])
-    cluster_ids = assign(np.asarray(X_labeled), centroids) if len(labels) else np.empty(0, np.int64)
+    cluster_ids = assign(np.asarray(X_labeled), centroids) if positive.size else np.empty(0, np.int32)
     return {
         "k": k,
-        "positive": _spread(cluster_ids[labels], k),
-        "negative": _spread(cluster_ids[~labels], k),
+        "positive": _spread(cluster_ids[positive], k),
+        "negative": _spread(cluster_ids[~positive], k),
         "all": _spread(cluster_ids, k),
     }

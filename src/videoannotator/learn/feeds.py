@@ -2,10 +2,14 @@
 
 Every feed has the signature::
 
-    feed(scores, ids, n, seed, exclude=None, offset=0) -> np.ndarray of ids
+    feed(scores, ids, n, seed, exclude=None, offset=0, threshold=0.0) -> np.ndarray of ids
 
 - ``scores``: one model score per clip (logits from ``score_corpus``; probabilities work
-  too if ``threshold=0.5`` is passed to ``borderline_feed``), aligned with ``ids``.
+  too with a probability threshold), aligned with ``ids``.
+- ``threshold``: the model version's decision threshold (``decision.is_positive``: a clip
+  is positive when its score is above it). The borderline feed is the clips closest to
+  it; the top positive and top negative feeds rank by score alone and the random feed
+  ignores scores, so they accept it only to keep one signature.
 - ``exclude``: ids never to show (the label's annotated clips).
 - ``offset``: paging; ``offset=n`` returns the page after ``offset=0`` for the same seed
   and scores, with no overlap and no gap.
@@ -20,7 +24,11 @@ reshuffling the clips already shown.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, Protocol
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "FEEDS",
@@ -32,7 +40,15 @@ __all__ = [
 ]
 
 
-def _as_exclude_array(exclude) -> np.ndarray:
+Exclude = npt.ArrayLike | Iterable[Any] | None
+
+
+class Feed(Protocol):
+    def __call__(self, scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
+                 exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]: ...
+
+
+def _as_exclude_array(exclude: Exclude) -> npt.NDArray[Any]:
     if exclude is None:
         return np.empty(0)
     if isinstance(exclude, (set, frozenset)):
@@ -40,7 +56,8 @@ def _as_exclude_array(exclude) -> np.ndarray:
     return np.unique(np.asarray(exclude).ravel())
 
 
-def _select(key: np.ndarray, ids: np.ndarray, n: int, exclude, offset: int) -> np.ndarray:
+def _select(key: npt.NDArray[Any], ids: npt.ArrayLike, n: int, exclude: Exclude,
+            offset: int) -> npt.NDArray[Any]:
     """Ids of the clips ranked [offset, offset + n) by (key, id) ascending, skipping exclude."""
     ids = np.asarray(ids)
     if key.shape != ids.shape or key.ndim != 1:
@@ -70,21 +87,25 @@ def _select(key: np.ndarray, ids: np.ndarray, n: int, exclude, offset: int) -> n
     return ids[candidates[offset:offset + n]]
 
 
-def top_positive_feed(scores, ids, n, seed=0, exclude=None, offset=0) -> np.ndarray:
+def top_positive_feed(scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
+                      exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
     """The clips the model is most sure are positive (highest score first)."""
     scores = np.asarray(scores)
     return _select(-scores, ids, n, exclude, offset)
 
 
-def top_negative_feed(scores, ids, n, seed=0, exclude=None, offset=0) -> np.ndarray:
+def top_negative_feed(scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
+                      exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
     """The clips the model is most sure are negative (lowest score first)."""
     return _select(np.asarray(scores), ids, n, exclude, offset)
 
 
-def borderline_feed(scores, ids, n, seed=0, exclude=None, offset=0, threshold: float = 0.0) -> np.ndarray:
-    """Least confident clips: smallest |score - threshold| first.
+def borderline_feed(scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
+                    exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
+    """Least confident clips: closest to the decision threshold (smallest |score - threshold|) first.
 
-    ``threshold`` is the decision boundary: 0 for logits (the default), 0.5 for probabilities.
+    ``threshold`` is the version's decision threshold (``is_positive``): 0 for the logits of
+    a plain fit (the default), e.g. 0.5 for probabilities.
     """
     scores = np.asarray(scores)
     return _select(np.abs(scores - np.asarray(threshold, dtype=scores.dtype)), ids, n, exclude, offset)
@@ -95,7 +116,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def random_keys(ids, seed: int) -> np.ndarray:
+def random_keys(ids: npt.ArrayLike, seed: int) -> npt.NDArray[np.uint64]:
     """A uniform-looking uint64 key per id for a seed (splitmix64 of id and seed).
 
     Keys depend only on (seed, id), not on the position or the corpus size.
@@ -117,13 +138,14 @@ def random_keys(ids, seed: int) -> np.ndarray:
     return z
 
 
-def random_feed(scores, ids, n, seed=0, exclude=None, offset=0) -> np.ndarray:
+def random_feed(scores: npt.ArrayLike | None, ids: npt.ArrayLike, n: int, seed: int = 0,
+                exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
     """A uniform random sample of clips, independent of the scores; fixed order per seed."""
     ids = np.asarray(ids)
     return _select(random_keys(ids, seed), ids, n, exclude, offset)
 
 
-FEEDS = {
+FEEDS: dict[str, Feed] = {
     "top_positive": top_positive_feed,
     "top_negative": top_negative_feed,
     "borderline": borderline_feed,

@@ -7,13 +7,21 @@ reported: a linear model on 384+ dimensions separates 50 annotations perfectly, 
 it will do on the corpus. Below ``min_per_class`` positives or negatives it reports the
 counts only, with the reason.
 
-``average_precision`` matches ``sklearn.metrics.average_precision_score`` (step-wise,
-tied scores form one threshold) without importing scikit-learn.
+``average_precision`` is ``sklearn.metrics.average_precision_score`` (step-wise, tied
+scores form one threshold), NaN without a positive; the folds are scikit-learn's
+``StratifiedKFold``. The bootstrap is our own: all resamples' APs at once (see
+``bootstrap_ap``): 500 resamples of 1,000 in ~7 ms, where one
+``average_precision_score`` call takes ~0.7 ms.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
+from sklearn.metrics import average_precision_score  # type: ignore[import-untyped]
+from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
 
 from .classifier import cross_fit_decision
 
@@ -25,22 +33,16 @@ DEFAULT_BOOTSTRAP = 500
 _BOOTSTRAP_CELLS = 1 << 21
 
 
-def average_precision(y_true, scores) -> float:
+def average_precision(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """AP = sum over thresholds of (recall increase) * precision; NaN without positives."""
-    y = np.asarray(y_true).astype(bool)
-    s = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(-s, kind="stable")
-    s, y = s[order], y[order]
-    group_end = np.append(np.flatnonzero(np.diff(s)), s.size - 1)
-    tps = np.cumsum(y)[group_end]
-    if s.size == 0 or tps[-1] == 0:
+    y = np.asarray(y_true).astype(bool).reshape(-1)
+    if not y.any():
         return float("nan")
-    precision = tps / (group_end + 1)
-    recall_gain = np.diff(tps, prepend=0) / tps[-1]
-    return float(np.sum(recall_gain * precision))
+    return float(average_precision_score(y, np.asarray(scores, dtype=np.float64).reshape(-1)))
 
 
-def bootstrap_ap(y_true, scores, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> np.ndarray:
+def bootstrap_ap(y_true: npt.ArrayLike, scores: npt.ArrayLike, n_bootstrap: int = DEFAULT_BOOTSTRAP,
+                 seed: int = 0) -> npt.NDArray[np.float64]:
     """AP of ``n_bootstrap`` resamples (with replacement) of (y, score) pairs, vectorised.
 
     A resample is a vector of counts over the original items. Sorting once by score, the
@@ -82,40 +84,36 @@ def bootstrap_ap(y_true, scores, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int
     return out
 
 
-def stratified_folds(y, n_splits: int, seed: int) -> np.ndarray:
-    """Fold number (0..n_splits-1) per sample; each class dealt round-robin after a shuffle."""
+def stratified_folds(y: npt.ArrayLike, n_splits: int, seed: int) -> npt.NDArray[np.int64]:
+    """Fold number (0..n_splits-1) per sample: scikit-learn's shuffled ``StratifiedKFold``."""
     y = np.asarray(y)
-    rng = np.random.default_rng(seed)
     fold = np.empty(y.size, dtype=np.int64)
-    offset = 0
-    for cls in np.unique(y):
-        members = np.flatnonzero(y == cls)
-        members = members[rng.permutation(members.size)]
-        # Continue the round-robin across classes so fold sizes stay balanced.
-        fold[members] = (np.arange(members.size) + offset) % n_splits
-        offset += members.size
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    for number, (_, test) in enumerate(splitter.split(np.zeros((y.size, 1)), y)):
+        fold[test] = number
     return fold
 
 
-def cross_validated_ap(X, y, n_splits: int = 5, seed: int = 0, *, C: float = 1.0,
-                       class_weight="balanced", n_bootstrap: int = DEFAULT_BOOTSTRAP,
-                       min_per_class: int = MIN_PER_CLASS, coef_init=None,
-                       intercept_init=None) -> dict:
+def cross_validated_ap(X: npt.ArrayLike, y: npt.ArrayLike, n_splits: int = 5, seed: int = 0, *,
+                       C: float = 1.0, class_weight: str | dict[Any, float] | None = "balanced",
+                       n_bootstrap: int = DEFAULT_BOOTSTRAP, min_per_class: int = MIN_PER_CLASS,
+                       coef_init: npt.ArrayLike | None = None,
+                       intercept_init: float | None = None) -> dict[str, Any]:
     """Out-of-fold AP with a bootstrap 95% interval, or counts and a reason.
 
     ``y`` is 0/1 (1 = positive). ``coef_init``/``intercept_init`` (the model fitted on all
-    annotations) is where every fold's solve starts (see ``cross_fit_decision``: one Gram
-    pass for all folds); without it the full model is fitted first.
+    annotations) is where every fold's fit starts (see ``cross_fit_decision``); without it
+    the full model is fitted first.
 
     Returns a dict: ``n_positive``, ``n_negative``, ``prevalence`` (the AP a random
     ranking would get), and either ``ap``, ``ap_low``, ``ap_high``, ``n_splits``,
     ``n_bootstrap`` or ``ap: None`` with ``reason``.
     """
-    y = (np.asarray(y) == 1).astype(np.int64)
-    n_pos = int(y.sum())
-    n_neg = int(y.size - n_pos)
-    result = {"n_positive": n_pos, "n_negative": n_neg,
-              "prevalence": round(n_pos / y.size, 6) if y.size else None}
+    y01: npt.NDArray[np.int64] = np.asarray(np.asarray(y) == 1, dtype=np.int64)
+    n_pos = int(y01.sum())
+    n_neg = int(y01.size - n_pos)
+    result: dict[str, Any] = {"n_positive": n_pos, "n_negative": n_neg,
+                              "prevalence": round(n_pos / y01.size, 6) if y01.size else None}
     if n_pos < min_per_class or n_neg < min_per_class:
         result.update(ap=None, ap_low=None, ap_high=None, reason=(
             f"cross-validated AP needs at least {min_per_class} positive and {min_per_class} "
@@ -123,11 +121,11 @@ def cross_validated_ap(X, y, n_splits: int = 5, seed: int = 0, *, C: float = 1.0
         return result
     X = np.asarray(X)
     k = int(min(n_splits, n_pos, n_neg))
-    fold = stratified_folds(y, k, seed)
-    oof = cross_fit_decision(X, y, fold, C=C, class_weight=class_weight,
+    fold = stratified_folds(y01, k, seed)
+    oof = cross_fit_decision(X, y01, fold, C=C, class_weight=class_weight,
                              coef_init=coef_init, intercept_init=intercept_init)
-    ap = average_precision(y, oof)
-    boots = bootstrap_ap(y, oof, n_bootstrap=n_bootstrap, seed=seed)
+    ap = average_precision(y01, oof)
+    boots = bootstrap_ap(y01, oof, n_bootstrap=n_bootstrap, seed=seed)
     boots = boots[np.isfinite(boots)]
     low, high = (np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan))
     result.update(ap=round(ap, 6), ap_low=round(float(low), 6), ap_high=round(float(high), 6),
