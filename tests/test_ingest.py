@@ -234,47 +234,47 @@ def test_workspace_from_before_features_keeps_training_on_vectors(tmp_path, bike
 # `va ingest` as the entry point runs it, plus a test-only hook that SIGKILLs the process at a
 # precise point once the first video is committed (no timing, no hook in the product):
 #   embedding  at the second video's second embedding batch (decoded, embedded, nothing written)
-#   commit     inside the second video's commit_video, as the catalog transaction opens: its
-#              rows are appended and fsynced, the catalog does not reference them yet
+#   commit     inside the second video's catalog transaction (its INSERT INTO videos): its rows
+#              are appended and fsynced, the catalog does not reference them yet
+# The seams: Workspace.ingest and .commit_video, the embedder's encode_images_with_features,
+# the catalog's SQLite connections (a trace callback sees each statement as it runs).
 KILLED_INGEST = """
-import os, signal, sys
+import os, signal, sqlite3, sys
 from videoannotator.cli import main
 from videoannotator.workspace import Workspace
 
-where, committed, in_commit = sys.argv[1], [0], [False]
-real_ingest, real_commit = Workspace.ingest, Workspace.commit_video
+where, committed = sys.argv[1], [0]
+real_ingest, real_commit, real_connect = Workspace.ingest, Workspace.commit_video, sqlite3.connect
 
-def die_if(point):
+def die_at(point):
     if point == where and committed[0] == 1:
         os.kill(os.getpid(), signal.SIGKILL)
 
 def commit_video(self, *args, **kwargs):
-    in_commit[0] = True
-    try:
-        video_id = real_commit(self, *args, **kwargs)
-    finally:
-        in_commit[0] = False
+    video_id = real_commit(self, *args, **kwargs)
     committed[0] += video_id is not None
     return video_id
 
 def ingest(self, *args, **kwargs):
-    encode, transaction, batches = self.embedder.encode_images_with_features, self.catalog.transaction, [0]
+    embedder_class, batches = type(self.embedder), [0]
+    encode = embedder_class.encode_images_with_features
 
-    def encode_hooked(*a, **k):
+    def encode_hooked(embedder, *a, **k):
         batches[0] += committed[0] == 1
         if batches[0] == 2:
-            die_if("embedding")
-        return encode(*a, **k)
+            die_at("embedding")
+        return encode(embedder, *a, **k)
 
-    def transaction_hooked(*a, **k):
-        if in_commit[0]:
-            die_if("commit")
-        return transaction(*a, **k)
-
-    self.embedder.encode_images_with_features, self.catalog.transaction = encode_hooked, transaction_hooked
+    embedder_class.encode_images_with_features = encode_hooked
     return real_ingest(self, *args, **kwargs)
 
+def connect(*args, **kwargs):
+    conn = real_connect(*args, **kwargs)
+    conn.set_trace_callback(lambda sql: die_at("commit") if "INSERT INTO videos" in sql else None)
+    return conn
+
 Workspace.ingest, Workspace.commit_video = ingest, commit_video
+sqlite3.connect = sqlite3.dbapi2.connect = connect
 main(sys.argv[2:])
 """
 
