@@ -9,7 +9,7 @@ import pytest
 from videos import make_cut_video
 
 from videoannotator import Workspace
-from videoannotator.catalog.sqlite.annotations import aggregate
+from videoannotator.catalog.rules import aggregate
 from videoannotator.embed import get_embedder
 from videoannotator.errors import Conflict, InvalidInput, NotFound
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videoannotator import Workspace, loop
+from videoannotator import Workspace
 from videoannotator.embed import get_embedder
 
 pytestmark = pytest.mark.slow
@@ -70,7 +70,7 @@ def test_label_search_annotate_build_feeds_review_export(home):
     assert model["trained_on"] == "features"
     ws = Workspace(home)
     w = np.asarray(model["weights"], np.float32)
-    scores = loop.model_scores(ws, ws.models.get(ws.labels.get("ships")["id"], model["version"]))
+    scores = ws.model_scores("ships", model["version"])
     np.testing.assert_allclose(np.asarray(ws.train_vectors()) @ w + model["intercept"], scores, atol=1e-4)
     assert np.abs(np.asarray(ws.vectors()) @ w + model["intercept"] - scores).max() > 1e-2
     lines = va(home, "export", "ships").stdout.splitlines()
@@ -113,7 +113,7 @@ def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir, cu
     assert stale.returncode != 0 and "build the label again" in stale.stderr and len(stale.stderr.splitlines()) == 1
     ws = Workspace(home)
     new_clip = ws.clip_count() - 1
-    ships = next(x for x in loop.clip_labels(ws, new_clip)["labels"] if x["label"] == "ships")
+    ships = next(x for x in ws.clip_labels(new_clip)["labels"] if x["label"] == "ships")
     assert ships["score"] is None and ships["version"] is not None
     built = va_json(home, "build", "ships")
     assert built["version"] >= 2

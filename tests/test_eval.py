@@ -213,15 +213,15 @@ def test_paper_layout_adapter(tmp_path):
 
 
 def test_workspace_suite_from_clip_ids_and_from_shots(tmp_path):
-    from videoannotator.media.probe import VideoInfo
-    from videoannotator.media.segment import Clip
     from videoannotator.workspace import Workspace
 
     ws = Workspace(tmp_path / "home")
-    clips = [Clip(i * 25, (i + 1) * 25, i * 1.0, (i + 1) * 1.0, [i * 25], [], 0) for i in range(6)]
-    info = VideoInfo("/videos/show.mp4", 6.0, 25.0, 64, 48, 150, 1, "h264")
+    clips = [{"start": i * 1.0, "end": (i + 1) * 1.0, "start_frame": i * 25, "end_frame": (i + 1) * 25,
+              "sample_frames": [i * 25]} for i in range(6)]
+    info = {"path": "/videos/show.mp4", "content_hash": "hash", "duration": 6.0, "fps": 25.0, "width": 64,
+            "height": 48, "frame_count": 150, "size_bytes": 1, "codec": "h264"}
     vectors = np.random.default_rng(0).standard_normal((6, 384)).astype(np.float32)
-    ws.commit_video(info, "hash", clips, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    ws.commit_video(info, clips, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
     by_ids = tmp_path / "ids.json"
     by_ids.write_text(json.dumps({"labels": {"red": {"description": "Red", "positives": [0, 1], "negatives": [2, 3]}}}))
     ds = load_workspace(ws, by_ids)
@@ -231,7 +231,7 @@ def test_workspace_suite_from_clip_ids_and_from_shots(tmp_path):
     # what Build trains on.
     ws2 = Workspace(tmp_path / "home2")
     feats = np.random.default_rng(1).standard_normal((6, 16)).astype(np.float32)
-    ws2.commit_video(info, "hash", clips, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), feats)
+    ws2.commit_video(info, clips, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), feats)
     ds2 = load_workspace(ws2, by_ids)
     assert ws2.train_space == "features" and np.array_equal(ds2.features, feats)
     assert ds2.train_matrix("features").shape == (6, 16)

@@ -150,7 +150,7 @@ def test_reembed_switches_at_its_meta_commit(tmp_path, three_videos, embedder, t
 
     # A crash after the switch, before the old files are removed: the new generation is used,
     # and the next open clears the old files away.
-    monkeypatch.setattr(again, "_remove_other_generations", crash)
+    monkeypatch.setattr(again.matrices, "remove_other_generations", crash)
     with pytest.raises(KeyboardInterrupt):
         reembed(again, tiny, progress=False)
     monkeypatch.undo()

@@ -19,18 +19,17 @@ BLAKE2b digest, the schema version and the counts of videos, clips and annotatio
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import sys
 import time
 from pathlib import Path, PurePosixPath
 
-from .catalog.sqlite.catalog import utc_now
-from .errors import Conflict, DiskFull, StorageError, VAError
+from .catalog.rules import utc_now
+from .catalog.sqlite import snapshot
+from .errors import Conflict, DiskFull, StorageError, VAError, is_disk_full
 
 MANIFEST = "manifest.json"
 FORMAT = "videoannotator-backup"
@@ -39,7 +38,6 @@ CATALOG = "catalog.sqlite"
 CATALOG_SIDE_FILES = {CATALOG, CATALOG + "-wal", CATALOG + "-shm", CATALOG + "-journal"}
 CACHE_DIRS = {"previews"}  # re-rendered on demand
 CHUNK = 1 << 20
-COUNTED_TABLES = ("videos", "clips", "labels", "annotations", "model_versions")
 
 
 # -- what gets copied ------------------------------------------------------------------------
@@ -76,11 +74,11 @@ def backup(ws, dest, progress: bool = True) -> dict:
     try:
         dest.mkdir(parents=True, exist_ok=True)
         with ws.write_lock():
-            size = _catalog_size(Path(ws.catalog.path))
+            size = ws.catalog.size_bytes()
             if progress and size > 32 * 1024 * 1024:
                 print(f"copying the catalog ({_mb(size)}) ...", file=sys.stderr, flush=True)
-            catalog_bytes = _copy_catalog(Path(ws.catalog.path), dest / CATALOG)
-            counts, schema_version, meta = _catalog_facts(dest / CATALOG)
+            catalog_bytes = ws.catalog.snapshot_to(dest / CATALOG)
+            counts, schema_version, meta = snapshot.facts(dest / CATALOG)
             names = data_files(home)
             sizes = {}
             for name in names:
@@ -127,42 +125,6 @@ def _check_dest(dest: Path, home: Path) -> None:
     if dest.is_dir() and any(dest.iterdir()):
         raise Conflict(f"{dest} is not empty; pick a new or empty directory for the backup "
                        "(nothing there was changed)")
-
-
-def _copy_catalog(source: Path, target: Path) -> int:
-    """One-step online backup: a single read transaction, so one consistent snapshot."""
-    src = sqlite3.connect(str(source), timeout=30.0)
-    try:
-        dst = sqlite3.connect(str(target))
-        try:
-            src.backup(dst)  # pages=-1: all pages in one step, WAL content included
-            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            dst.commit()
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    _fsync_file(target)
-    return target.stat().st_size
-
-
-def _catalog_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
-def _catalog_facts(path: Path) -> tuple[dict, int, dict]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        ok = conn.execute("PRAGMA quick_check").fetchone()[0]
-        if ok != "ok":
-            raise StorageError(f"the catalog copy failed SQLite's check ({ok}); the workspace's catalog may be "
-                               "damaged: run `sqlite3 catalog.sqlite 'PRAGMA integrity_check'` in the workspace")
-        counts = {t: int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in COUNTED_TABLES}
-        schema = int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0])
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    finally:
-        conn.close()
-    return counts, schema, meta
 
 
 # -- restore ----------------------------------------------------------------------------------
@@ -255,7 +217,7 @@ def _checked_entries(src: Path, manifest: dict) -> list[dict]:
 
 
 def _workspace_counts(ws) -> dict:
-    found = {t: int(ws.catalog.scalar(f"SELECT COUNT(*) FROM {t}")) for t in COUNTED_TABLES}
+    found = ws.catalog.table_counts()
     rows = int(ws.vectors().shape[0])
     if rows != ws.clip_count():
         raise StorageError(f"the restored vectors hold {rows} rows for {ws.clip_count()} clips; use another backup")
@@ -346,15 +308,13 @@ def _user_error(exc: BaseException, target: Path, doing: str) -> BaseException:
     """The one-line error for a failure (the partial copy is removed already)."""
     if isinstance(exc, VAError) or not isinstance(exc, Exception):
         return exc  # our own message, or Ctrl-C
-    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
-        isinstance(exc, sqlite3.Error) and "full" in str(exc).lower())
-    if full:
+    if is_disk_full(exc):
         try:
             free = shutil.disk_usage(target if target.exists() else target.parent).free
         except OSError:
             free = 0
         return DiskFull(_disk_full_message(target, None, free))
-    if isinstance(exc, (OSError, sqlite3.Error)):
+    if isinstance(exc, OSError) or type(exc).__module__.startswith("sqlite3"):  # the catalog's own error
         reason = getattr(exc, "strerror", None) or str(exc)
         return VAError(f"could not {doing} {target} ({reason}); nothing was kept there; pick another directory")
     return exc

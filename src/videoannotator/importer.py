@@ -37,8 +37,7 @@ import json
 import math
 from pathlib import Path, PurePath
 
-from .catalog.sqlite.annotations import aggregate, check_annotator
-from .catalog.sqlite.catalog import utc_now
+from .catalog.rules import aggregate, check_annotator, utc_now
 from .catalog.sqlite.imports import ClipLookup
 from .errors import ImportMismatch, InvalidInput, NotFound
 
@@ -148,7 +147,7 @@ def _kind(rows, path: Path) -> str:
 
 # -- rows -> events ---------------------------------------------------------------------------
 def _from_current(rows, lookup: ClipLookup, annotator) -> tuple[list[dict], list[str], list[str]]:
-    from .catalog.sqlite.label_history import check_editor
+    from .catalog.rules import check_editor
 
     default_annotator = check_editor(annotator)
     now = utc_now()

@@ -31,6 +31,9 @@ EXPORT_FORMATS: Final = ("jsonl", "json", "csv")
 DEFAULT_EMBEDDER: Final = "conse-effnet-minilm"
 DEFAULT_DIM: Final = 384
 
+#: Ids and versions: the largest integer a JSON number keeps exactly in a browser (2**53 - 1).
+MAX_ID: Final = 2**53 - 1
+
 #: Largest page a search, feed or review call returns.
 MAX_PAGE: Final = 1000
 

@@ -1,39 +1,43 @@
 """The one object the CLI, the HTTP server and the evaluation harness open: ``Workspace(home)``.
 
-All state lives under ``home``: ``catalog.sqlite`` (videos, clips, labels, annotations),
-``vectors.f32`` (clip vectors in the text/image space that search uses, row = clip id),
-``features.f32`` (the embedder's classifier features, same rows, where it has them: what
-Build trains on), ``thumbs/``, ``previews/`` and ``models/``.
-
-The matrices (and the ANN index, and the cached corpus clusters) belong to a *generation*
-recorded in the catalog's meta: 0 names them ``vectors.f32`` / ``features.f32`` /
-``clips.index``, generation g > 0 ``vectors.g<g>.f32`` and so on. ``va reembed`` writes the
-next generation beside the current one and its meta commit is the switch, so a crash at any
-moment opens one consistent generation; files of other generations are removed afterwards.
+Every use case is a method here (or in a service module it calls: ``ingest/``, ``loop/``,
+``backup.py``, ``importer.py``); the shells parse and format, nothing more. All state lives
+under ``home``: the catalog (``catalog/``: videos, clips, labels, annotations, model versions),
+the clip matrices (``vectors/``: ``vectors.f32`` for search, ``features.f32`` for Build, named
+by generation), the ANN index, ``thumbs/``, ``previews/`` and ``models/``.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from .catalog.filelock import FileLock
-from .catalog.sqlite.catalog import Catalog
-from .catalog.sqlite.paths import absolutise_video_paths
+from .catalog import Catalog, open_catalog
+from .catalog.base import Annotations, ClipRecord, Labels, ModelVersions, VideoRecord
 from .config import Settings
 from .errors import DiskFull, EmbedderMismatch, NotFound, VAError
-from .vectors.memmap import VectorStore
+from .names import DEFAULT_DIM, DEFAULT_EMBEDDER
+from .vectors.matrices import Matrices
 
-DEFAULT_EMBEDDER = "conse-effnet-minilm"
+if TYPE_CHECKING:
+    from .embed.base import Embedder
+    from .engines import Engine
+    from .ingest.pipeline import IngestReport
+    from .search.base import VectorIndex
+
+PREVIEW_LOCK_STRIPES = 64
 
 
 class Workspace:
-    def __init__(self, home: str | Path | None = None, settings: Settings | None = None, embedder=None):
+    def __init__(self, home: str | Path | None = None, settings: Settings | None = None,
+                 embedder: str | Embedder | None = None):
         """Open (or create) the workspace at ``home``.
 
         ``embedder``: a name to insist on, or an ``Embedder`` instance (tests, harness).
@@ -42,17 +46,9 @@ class Workspace:
         """
         self.settings = settings or Settings.from_env()
         self.home = Path(home or self.settings.home).expanduser().resolve()
-        try:
-            for sub in ("thumbs", "previews", "models"):
-                (self.home / sub).mkdir(parents=True, exist_ok=True)
-            self.catalog = Catalog(self.home / "catalog.sqlite")
-        except (OSError, sqlite3.Error) as exc:
-            free = _free_bytes(self.home)
-            if free is not None and free < 1 << 20:  # SQLite says "disk I/O error" when it cannot even open
-                raise DiskFull(f"cannot open the workspace {self.home}: its disk is full ({free:,} bytes free); "
-                               "free some space, then run the command again (nothing stored is lost)") from None
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise VAError(f"cannot use {self.home} as a workspace ({reason}); pick another --home or VA_HOME") from None
+        self.catalog: Catalog = _open(self.home)
+        from .catalog.sqlite.paths import absolutise_video_paths
+
         absolutise_video_paths(self.catalog)  # rows from before paths were stored absolute
         self._embedder = embedder if embedder is not None and not isinstance(embedder, str) else None
         wanted = embedder if isinstance(embedder, str) else (self._embedder.name if self._embedder else self.settings.embedder)
@@ -62,18 +58,16 @@ class Workspace:
                 f"this workspace's {self.clip_count()} clips were embedded with {stored!r}, not {wanted!r}; "
                 f"drop --embedder to use {stored!r}, or run `va reembed --embedder {wanted}` to recompute them"
             )
-        self.embedder_name = wanted or stored or DEFAULT_EMBEDDER
-        self._vectors: VectorStore | None = None
-        self._features: VectorStore | None = None
-        self._generation = 0  # of the open matrices
+        self.embedder_name: str = wanted or stored or DEFAULT_EMBEDDER
         self._lock = threading.RLock()  # lazy embedder / index: the server calls from many threads
-        self._write_lock = FileLock(self.home / ".write.lock")
-        self._open_stored()
+        self._preview_locks = [threading.Lock() for _ in range(PREVIEW_LOCK_STRIPES)]
+        self._index: tuple[int, VectorIndex] | None = None
+        self.matrices = Matrices(self.home, self.catalog)
         self._tidy()
 
-    # -- embedder and vectors ------------------------------------------------------------
+    # -- embedder and matrices -------------------------------------------------------------
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
         """The embedder, loaded on first use (the default model takes seconds to load)."""
         with self._lock:
             if self._embedder is None:
@@ -85,77 +79,56 @@ class Workspace:
 
     @property
     def dim(self) -> int:
-        dim = self.catalog.get_meta("dim")
-        return int(dim) if dim is not None else int(self.embedder.dim)
+        return self.matrices.stored_dim() or int(self.embedder.dim)
 
     @property
     def generation(self) -> int:
-        """The generation of the stored matrices the catalog names (see the module doc)."""
-        return int(self.catalog.get_meta("generation") or 0)
+        """The generation of the stored matrices the catalog names (see vectors/matrices.py)."""
+        return self.matrices.stored_generation()
 
     def matrix_path(self, kind: str, generation: int | None = None) -> Path:
-        """``vectors`` or ``features`` file of a generation (default: the current one)."""
-        g = self.generation if generation is None else int(generation)
-        return self.home / (f"{kind}.f32" if g == 0 else f"{kind}.g{g}.f32")
+        return self.matrices.path(kind, generation)
 
     def index_path(self, generation: int | None = None) -> Path:
-        g = self.generation if generation is None else int(generation)
-        return self.home / ("clips.index" if g == 0 else f"clips.g{g}.index")
-
-    def _open_vectors(self, dim: int) -> VectorStore:
-        if self._vectors is None or self._vectors.dim != dim:
-            self._vectors = VectorStore(self.matrix_path("vectors", self._generation), dim)
-        return self._vectors
-
-    def vectors(self) -> np.ndarray:
-        """(clips, dim) float32 memory-mapped matrix; row i is clip i."""
-        self._follow_generation()
-        if self._vectors is None:  # nothing ingested yet
-            return np.zeros((0, self._known_dim()), dtype=np.float32)
-        return self._vectors.matrix(self.clip_count())
-
-    def _follow_generation(self) -> None:
-        """Another process's `va reembed` switched generations: reopen the new matrices."""
-        if self._vectors is not None and self.generation != self._generation:
-            self.reopen()
+        return self.matrices.index_path(generation)
 
     @property
     def feature_dim(self) -> int:
         """Width of the stored classifier features; 0 where the classifier trains on the
         vectors (an embedder without features, or a workspace ingested before they existed)."""
-        return int(self.catalog.get_meta("feature_dim") or 0)
+        return self.matrices.feature_dim()
 
     @property
     def train_space(self) -> str:
         """What Build trains on here: 'features' (features.f32) or 'vectors' (vectors.f32)."""
         return "features" if self.feature_dim else "vectors"
 
-    def _open_features(self, dim: int) -> VectorStore:
-        if self._features is None or self._features.dim != dim:
-            self._features = VectorStore(self.matrix_path("features", self._generation), dim)
-        return self._features
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """(clips, dim) float32 memory-mapped matrix; row i is clip i."""
+        self._follow_generation()
+        matrix = self.matrices.read("vectors", self.clip_count())
+        return np.zeros((0, self._known_dim()), dtype=np.float32) if matrix is None else matrix
 
-    def reopen(self, embedder=None) -> None:
+    def train_vectors(self) -> npt.NDArray[np.float32]:
+        """(clips, d) matrix the classifier trains on and scores: the features where stored."""
+        self._follow_generation()
+        matrix = self.matrices.read("features", self.clip_count())
+        return self.vectors() if matrix is None else matrix
+
+    def _follow_generation(self) -> None:
+        """Another process's `va reembed` switched generations: reopen the new matrices."""
+        if self.matrices.stale():
+            self.reopen()
+
+    def reopen(self, embedder: Embedder | None = None) -> None:
         """Forget the open matrices and index (after ``va reembed`` replaced them)."""
         with self._lock:
             if embedder is not None:
                 self._embedder, self.embedder_name = embedder, embedder.name
             elif self.catalog.get_meta("embedder") not in (None, self.embedder_name):
                 self._embedder, self.embedder_name = None, self.catalog.get_meta("embedder")
-            self._vectors = self._features = None
             self._index = None
-            self._open_stored()
-
-    def _open_stored(self) -> bool:
-        """Open the vector (and feature) matrices the catalog's meta names; False if none yet."""
-        dim = self.catalog.get_meta("dim")
-        self._generation = self.generation
-        if dim is None:
-            return False
-        self._open_vectors(int(dim))
-        if self.feature_dim:
-            self._open_features(self.feature_dim)
-        return True
+            self.matrices.open_stored()
 
     def _tidy(self) -> None:
         """Drop matrix rows a crash left uncommitted and files of other generations — only if
@@ -164,114 +137,98 @@ class Workspace:
         try:
             with self.write_lock(blocking=False) as held:
                 if held:
-                    self._drop_uncommitted_rows()
-                    self._remove_other_generations()
+                    self.matrices.drop_uncommitted_rows(self.clip_count())
+                    self.matrices.remove_other_generations(self.home / "models")
         except OSError:
             pass  # a read-only workspace (a mounted backup, say) is still readable
 
-    def _drop_uncommitted_rows(self) -> None:
-        """Under the write lock: cut every matrix of the current generation to the catalog's clips."""
-        rows, g = self.clip_count(), self.generation
-        for kind in ("vectors", "features"):
-            path = self.matrix_path(kind, g)
-            if path.exists():
-                if self.catalog.get_meta("dim") is None or (kind == "features" and not self.feature_dim):
-                    os.truncate(path, 0)  # a first ingest that never committed
-                else:
-                    dim = int(self.catalog.get_meta("dim")) if kind == "vectors" else self.feature_dim
-                    VectorStore(path, dim).drop_rows_after(rows)
-        if self._vectors is not None:
-            self._vectors._mmap = None
-        if self._features is not None:
-            self._features._mmap = None
+    def _known_dim(self) -> int:
+        # An empty workspace knows its embedder's dimension without loading the model.
+        return self.matrices.stored_dim() or (DEFAULT_DIM if self.embedder_name == DEFAULT_EMBEDDER
+                                              else int(self.embedder.dim))
 
-    def _remove_other_generations(self) -> None:
-        """Under the write lock: files of generations the catalog does not name (a reembed that
-        crashed before its switch, or one that switched and crashed before cleaning up)."""
-        keep = {self.matrix_path(k).name for k in ("vectors", "features")} | {self.index_path().name}
-        for pattern in ("vectors*.f32", "features*.f32", "clips*.index"):
-            for path in self.home.glob(pattern):
-                if path.name not in keep:
-                    path.unlink(missing_ok=True)
-        for path in (self.home / "models").glob("clusters-*.npy"):
-            if not path.name.startswith(f"clusters-g{self.generation}-"):
-                path.unlink(missing_ok=True)
-
-    def train_vectors(self) -> np.ndarray:
-        """(clips, d) matrix the classifier trains on and scores: the features where stored."""
-        self._follow_generation()
-        if self._features is None:
-            return self.vectors()
-        return self._features.matrix(self.clip_count())
-
-    # -- catalog reads --------------------------------------------------------------------
+    # -- the catalog: videos and clips ---------------------------------------------------------
     def clip_count(self) -> int:
-        return int(self.catalog.scalar("SELECT COALESCE(MAX(id) + 1, 0) FROM clips"))
+        return self.catalog.videos.clip_count()
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
+        counts = self.catalog.videos.counts()
         return {
-            "home": str(self.home),
-            "videos": int(self.catalog.scalar("SELECT COUNT(*) FROM videos")),
-            "clips": int(self.catalog.scalar("SELECT COUNT(*) FROM clips")),
-            "vectors": int(self.vectors().shape[0]),
-            "embedder": self.embedder_name,
-            "dim": int(self.catalog.get_meta("dim") or 0) or self._known_dim(),
-            "trains_on": self.train_space if self.clip_count() else None,
-            "feature_dim": self.feature_dim,
+            "home": str(self.home), "videos": counts["videos"], "clips": counts["clips"],
+            "vectors": int(self.vectors().shape[0]), "embedder": self.embedder_name, "dim": self._known_dim(),
+            "trains_on": self.train_space if self.clip_count() else None, "feature_dim": self.feature_dim,
             "schema_version": self.catalog.schema_version,
         }
 
-    def _known_dim(self) -> int:
-        # An empty workspace knows its embedder's dimension without loading the model.
-        if self.embedder_name == DEFAULT_EMBEDDER:
-            return 384
-        return int(self.embedder.dim)
+    def videos(self) -> list[dict[str, Any]]:
+        return self.catalog.videos.list()
 
-    def videos(self) -> list[dict]:
-        rows = self.catalog.query(
-            "SELECT v.*, (SELECT COUNT(*) FROM clips c WHERE c.video_id = v.id) AS clips FROM videos v ORDER BY v.id"
-        )
-        return [dict(r) for r in rows]
-
-    def clip(self, clip_id: int) -> dict:
-        row = self.catalog.query(
-            "SELECT c.*, v.path AS video_path, v.content_hash FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.id = ?",
-            (int(clip_id),),
-        )
-        if not row:
+    def clip(self, clip_id: int) -> dict[str, Any]:
+        clip = self.catalog.videos.clip(int(clip_id))
+        if clip is None:
             raise NotFound(f"no clip with id {clip_id}; `va info` shows how many clips this workspace has")
-        return dict(row[0])
+        return clip
 
-    def thumb_path(self, clip: dict) -> Path:
+    def clip_spans(self) -> list[dict[str, Any]]:
+        """Every clip's id, start_s, end_s and video path (the evaluation harness's truth files)."""
+        return self.catalog.videos.spans()
+
+    def has_video(self, content_hash: str) -> bool:
+        return self.catalog.videos.has(content_hash)
+
+    def thumb_path(self, clip: dict[str, Any]) -> Path:
         return self.home / "thumbs" / f"{clip['content_hash'][:16]}-{clip['position']:05d}.jpg"
 
-    # -- writes ---------------------------------------------------------------------------
+    def thumbnail(self, clip_id: int) -> Path:
+        """The clip's JPEG thumbnail, made at ingest."""
+        path = self.thumb_path(self.clip(clip_id))
+        if not path.is_file():
+            raise NotFound(f"clip {clip_id} has no thumbnail file; ingest its video again to make it")
+        return path
+
+    def preview(self, clip_id: int) -> Path:
+        """The clip as a short silent WebM, rendered on first use and kept under previews/.
+        One render per clip at a time (striped locks: memory does not grow with the clips)."""
+        from .media.preview import render_preview
+
+        clip = self.clip(clip_id)
+        path = self.home / "previews" / f"{clip['id']}.webm"
+        if not path.is_file():
+            with self._preview_locks[clip["id"] % len(self._preview_locks)]:
+                if not path.is_file():  # another request may have rendered it while we waited
+                    render_preview(clip["video_path"], clip["start_s"], clip["end_s"], path,
+                                   self.settings.thumb_width)
+        return path
+
+    # -- writes: ingest, reembed ---------------------------------------------------------------
     @contextmanager
-    def write_lock(self, blocking: bool = True):
+    def write_lock(self, blocking: bool = True) -> Iterator[bool]:
         """Serialises matrix appends + catalog commits across processes (two `va ingest`s, a
         reembed, a backup). Non-blocking: yields False when another holder has it."""
-        with self._write_lock.hold(blocking) as held:
+        with self.catalog.write_lock(blocking) as held:
             yield held
 
-    def ingest(self, paths, progress: bool = True, on_event=None):
-        """Ingest files, folders or globs; see ``ingest.ingest_paths``."""
+    def ingest(self, paths: Iterable[str | os.PathLike[str]], progress: bool = True, on_event: Any = None,
+               engine: Engine | None = None) -> IngestReport:
+        """Ingest files, folders or globs (see ``ingest/pipeline.py``)."""
         from .ingest.pipeline import ingest_paths
 
-        return ingest_paths(self, paths, progress=progress, on_event=on_event)
+        return ingest_paths(self, paths, progress=progress, on_event=on_event, engine=engine)
 
-    def commit_video(self, info, content_hash: str, clips: list, vectors: np.ndarray,
-                     features: np.ndarray | None = None) -> int:
+    def commit_video(self, video: VideoRecord, clips: Sequence[ClipRecord], vectors: npt.ArrayLike,
+                     features: npt.ArrayLike | None = None) -> int | None:
         """Store one video, its clips, their vectors and (where the workspace keeps them) their
-        classifier features atomically; returns the video id.
+        classifier features atomically; returns the video id — the one writer of every engine.
 
         The rows are appended and fsynced before the catalog commits the clips that point at
         them, so a crash leaves only unreferenced rows, dropped by the next writer. Returns
         None, storing nothing, when another process committed the same content meanwhile."""
         vectors = np.asarray(vectors, dtype=np.float32)
+        features = None if features is None else np.asarray(features, dtype=np.float32)
         with self.write_lock():
-            if self.has_video(content_hash):
+            if self.has_video(video["content_hash"]):
                 return None
-            if self.generation != self._generation:  # a reembed switched generations meanwhile
+            if self.matrices.stale():  # a reembed switched generations meanwhile
                 raise EmbedderMismatch("the workspace was re-embedded while this ingest ran; run the same "
                                        "`va ingest` again to embed the rest with the new embedder")
             first = self.clip_count()
@@ -281,144 +238,160 @@ class Workspace:
                 if features is None or features.shape != (len(vectors), feature_dim):
                     got = None if features is None else features.shape
                     raise ValueError(f"this workspace keeps ({len(vectors)}, {feature_dim}) features; got {got}")
-                self._open_features(feature_dim).append(np.asarray(features, dtype=np.float32), at_row=first)
-            store = self._open_vectors(vectors.shape[1])
+                self.matrices.store("features", feature_dim).append(features, at_row=first)
             try:
-                store.append(vectors, at_row=first)
-                video_id = self._commit_clips(info, content_hash, clips, first, vectors.shape[1], feature_dim,
-                                              new_workspace)
+                self.matrices.store("vectors", vectors.shape[1]).append(vectors, at_row=first)
+                meta = {"embedder": self.embedder_name, "dim": vectors.shape[1],
+                        "feature_dim": feature_dim} if new_workspace else None
+                video_id = self.catalog.videos.add(video, clips, first, self.embedder_name, meta)
             except BaseException:  # a full disk, Ctrl-C: leave no rows the catalog does not reference
-                for opened in (self._vectors, self._features):
-                    if opened is not None and opened.path.exists():
-                        opened.drop_rows_after(first)
+                self.matrices.drop_rows_after(first)
                 raise
         return video_id
 
-    def _commit_clips(self, info, content_hash, clips, first, dim, feature_dim, new_workspace) -> int:
-        """The catalog half of ``commit_video``: the video and its clips in one transaction."""
-        from .catalog.sqlite.catalog import utc_now
+    def reembed(self, embedder: str | Embedder, progress: bool = True) -> dict[str, Any]:
+        """Recompute every clip's vectors with another embedder, keeping clips and annotations."""
+        from .ingest.reembed import reembed
 
-        with self.catalog.transaction() as db:
-            if new_workspace:
-                self.catalog.set_meta("embedder", self.embedder_name, db)
-                self.catalog.set_meta("dim", dim, db)
-                self.catalog.set_meta("feature_dim", feature_dim, db)
-            cur = db.execute(
-                "INSERT INTO videos(path, content_hash, duration, fps, width, height, frame_count, size_bytes, codec, ingested_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (info.path, content_hash, info.duration, info.fps, info.width, info.height, info.frame_count,
-                 info.size_bytes, info.codec, utc_now()),
-            )
-            video_id = cur.lastrowid
-            db.executemany(
-                "INSERT INTO clips(id, video_id, position, start_s, end_s, start_frame, end_frame, sample_frames, embedder)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (first + i, video_id, i, c.start, c.end, c.start_frame, c.end_frame,
-                     ",".join(map(str, c.sample_frames)), self.embedder_name)
-                    for i, c in enumerate(clips)
-                ],
-            )
-        return video_id
+        if isinstance(embedder, str):
+            from .embed import get_embedder
 
-    def has_video(self, content_hash: str) -> bool:
-        return self.catalog.scalar("SELECT 1 FROM videos WHERE content_hash = ?", (content_hash,)) is not None
+            embedder = get_embedder(embedder, device=self.settings.device, batch_size=self.settings.batch_size)
+        return reembed(self, embedder, progress=progress)
 
-    # -- the annotation loop (see loop.py) --------------------------------------------------
+    # -- labels and annotations ------------------------------------------------------------------
     @property
-    def labels(self):
-        from .catalog.sqlite.labels import Labels
-
-        return Labels(self.catalog)
+    def labels(self) -> Labels:
+        return self.catalog.labels
 
     @property
-    def annotations(self):
-        from .catalog.sqlite.annotations import Annotations
-
-        return Annotations(self.catalog)
+    def annotations(self) -> Annotations:
+        return self.catalog.annotations
 
     @property
-    def models(self):
-        from .catalog.sqlite.models import ModelVersions
+    def models(self) -> ModelVersions:
+        return self.catalog.models
 
-        return ModelVersions(self.catalog, self.home / "models")
+    def create_label(self, name: str, description: str = "", keywords: Any = None) -> dict[str, Any]:
+        return self.catalog.labels.create(name, description, keywords)
 
-    def label_summary(self, label) -> dict:
+    def label(self, name_or_id: str | int) -> dict[str, Any]:
+        return self.catalog.labels.get(name_or_id)
+
+    def list_labels(self, include_archived: bool = False) -> list[dict[str, Any]]:
+        return self.catalog.labels.list(include_archived=include_archived)
+
+    def update_label(self, label: str | int, **changes: Any) -> dict[str, Any]:
+        """Rename, edit the guideline or (un)archive (``name``, ``description``, ``keywords``,
+        ``archived``, ``editor``); the label's history keeps what it was."""
+        return self.catalog.labels.update(label, **changes)
+
+    def label_history(self, label: str | int) -> list[dict[str, Any]]:
+        """Every edit of the label's guideline, newest first."""
+        return self.catalog.labels.history(self.label(label)["id"])
+
+    def label_summary(self, label: str | int) -> dict[str, Any]:
         """A label with its annotation counts and its model versions."""
-        lab = self.labels.get(label)
-        _, _, counts = self.annotations.training_set(lab["id"])
-        return {**lab, "counts": counts, "versions": self.models.list(lab["id"])}
+        lab = self.label(label)
+        _, _, counts = self.catalog.annotations.training_set(lab["id"])
+        return {**lab, "counts": counts, "versions": self.catalog.models.list(lab["id"])}
 
-    def annotate(self, label, clip_ids, value, annotator="default", source="cli", model_version=None) -> list[dict]:
-        return self.annotations.add(self.labels.get(label)["id"], clip_ids, value, annotator, source, model_version)
+    def versions(self, label: str | int) -> list[dict[str, Any]]:
+        return self.catalog.models.list(self.label(label)["id"])
 
-    def undo(self, label, annotator="default", clip_id=None) -> dict:
-        return self.annotations.undo(self.labels.get(label)["id"], annotator, clip_id)
+    def annotate(self, label: str | int, clip_ids: Any, value: str, annotator: str = "default", source: str = "cli",
+                 model_version: int | None = None, idempotency_key: str | None = None) -> list[dict[str, Any]]:
+        return self.catalog.annotations.add(self.label(label)["id"], clip_ids, value, annotator, source,
+                                            model_version, idempotency_key=idempotency_key)
 
-    def search(self, text=None, clip_id=None, k=20, offset=0, label=None, hide_annotated=False) -> list[dict]:
-        from . import loop
+    def undo(self, label: str | int, annotator: str = "default", clip_id: int | None = None) -> dict[str, Any]:
+        return self.catalog.annotations.undo(self.label(label)["id"], annotator, clip_id)
 
-        return loop.search(self, text, clip_id, k, offset, label, hide_annotated)
+    # -- the annotation loop (loop/) -------------------------------------------------------------
+    def search(self, text: str | None = None, clip_id: int | None = None, k: int = 20, offset: int = 0,
+               label: str | int | None = None, hide_annotated: bool = False) -> list[dict[str, Any]]:
+        from .loop.search import search
 
-    def build(self, label, seed=0, n_feed=100) -> dict:
-        from . import loop
+        return search(self, text, clip_id, k, offset, label, hide_annotated)
 
-        return loop.build(self, label, seed, n_feed)
+    def build(self, label: str | int, seed: int = 0, n_feed: int = 100) -> dict[str, Any]:
+        from .loop.build import build
 
-    def feed(self, label, name, n=20, offset=0, seed=0, version=None) -> dict:
-        from . import loop
+        return build(self, label, seed, n_feed)
 
-        return loop.feed(self, label, name, n, offset, seed, version)
+    def feed(self, label: str | int, name: str, n: int = 20, offset: int = 0, seed: int = 0,
+             version: int | None = None) -> dict[str, Any]:
+        from .loop.feeds import feed
 
-    def review(self, label, filter="all") -> dict:
-        from . import loop
+        return feed(self, label, name, n, offset, seed, version)
 
-        return loop.review(self, label, filter)
+    def score_histogram(self, label: str | int, bins: int = 40, version: int | None = None) -> dict[str, Any]:
+        from .loop.feeds import score_histogram
 
-    def export_model(self, label, version=None) -> dict:
-        from . import loop
+        return score_histogram(self, label, bins, version)
 
-        return loop.export_model(self, label, version)
+    def model_scores(self, label: str | int, version: int | None = None) -> npt.NDArray[np.float32]:
+        """The version's score for every clip (clips ingested after it was built included)."""
+        from .loop.scores import model_scores
 
-    def export_annotations(self, label, events=False) -> list[dict]:
-        from . import loop
+        lab = self.label(label)
+        return model_scores(self, self.catalog.models.get(lab["id"], version), lab["name"])
 
-        return loop.export_annotations(self, label, events)
+    def review(self, label: str | int, filter: str = "all") -> dict[str, Any]:
+        from .loop.review import review
 
-    # -- keeping the data safe (see backup.py, importer.py) -----------------------------------
-    def backup(self, dest, progress: bool = True) -> dict:
+        return review(self, label, filter)
+
+    def clip_labels(self, clip_id: int) -> dict[str, Any]:
+        """One clip with, for every label, its latest model's score and the clip's current value."""
+        from .loop.clips import clip_labels
+
+        return clip_labels(self, clip_id)
+
+    def export_model(self, label: str | int, version: int | None = None) -> dict[str, Any]:
+        from .loop.export import export_model
+
+        return export_model(self, label, version)
+
+    def export_annotations(self, label: str | int, events: bool = False) -> list[dict[str, Any]]:
+        from .loop.export import export_annotations
+
+        return export_annotations(self, label, events)
+
+    # -- keeping the data safe (backup.py, importer.py) -------------------------------------------
+    def backup(self, dest: str | Path, progress: bool = True) -> dict[str, Any]:
         """A consistent copy of this (possibly busy) workspace in ``dest``, with a manifest."""
         from .backup import backup
 
         return backup(self, dest, progress=progress)
 
     @classmethod
-    def restore(cls, src, home, progress: bool = True, settings: Settings | None = None) -> dict:
+    def restore(cls, src: str | Path, home: str | Path, progress: bool = True,
+                settings: Settings | None = None) -> dict[str, Any]:
         """Bring the backup ``src`` back into the new or empty ``home``, checking every file."""
         from .backup import restore
 
         return restore(src, home, progress=progress, settings=settings)
 
-    def import_annotations(self, label, path, annotator: str | None = None) -> dict:
+    def import_annotations(self, label: str | int, path: str | Path, annotator: str | None = None) -> dict[str, Any]:
         """Read back what ``va export`` wrote (annotations or events, JSONL or CSV) into ``label``."""
         from .importer import import_annotations
 
         return import_annotations(self, label, path, annotator=annotator)
 
-    def index(self):
+    # -- the vector index and the corpus clusters ------------------------------------------------
+    def index(self) -> VectorIndex:
         """The vector index over all clips (exact for small corpora, ANN above), brought up
         to date with the matrix: only rows added since the last call are indexed."""
         from .search import open_index
 
         with self._lock:
             n = self.clip_count()
-            cached = getattr(self, "_index", None)
-            if cached is None or cached[0] != n:
-                index = open_index(self.index_path(), np.arange(n, dtype=np.int64), self.vectors())
-                self._index = (n, index)
+            if self._index is None or self._index[0] != n:
+                self._index = (n, open_index(self.index_path(), np.arange(n, dtype=np.int64), self.vectors()))
             return self._index[1]
 
-    def clusters(self):
+    def clusters(self) -> npt.NDArray[np.float32] | None:
         """Cached k-means centroids of the corpus (diversity score), or None: the build then fits
         them and ``remember_clusters`` keeps them, on disk, until the corpus grows."""
         path = self._clusters_path()
@@ -427,7 +400,7 @@ class Workspace:
     def _clusters_path(self) -> Path:
         return self.home / "models" / f"clusters-g{self.generation}-{self.train_space}-{self.clip_count()}.npy"
 
-    def remember_clusters(self, centroids) -> None:
+    def remember_clusters(self, centroids: npt.ArrayLike | None) -> None:
         """Keep the centroids for this corpus size. Two processes may do this at once: each
         writes its own temporary file and renames it, so a reader sees one whole file."""
         if centroids is None:
@@ -442,6 +415,23 @@ class Workspace:
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
+
+
+def _open(home: Path) -> Catalog:
+    """The workspace's folders and catalog, or one line saying why not."""
+    try:
+        for sub in ("thumbs", "previews", "models"):
+            (home / sub).mkdir(parents=True, exist_ok=True)
+        return open_catalog(home)
+    except VAError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - OSError, or the catalog backend's own error
+        free = _free_bytes(home)
+        if free is not None and free < 1 << 20:  # SQLite says "disk I/O error" when it cannot even open
+            raise DiskFull(f"cannot open the workspace {home}: its disk is full ({free:,} bytes free); "
+                           "free some space, then run the command again (nothing stored is lost)") from None
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise VAError(f"cannot use {home} as a workspace ({reason}); pick another --home or VA_HOME") from None
 
 
 def _free_bytes(path: Path) -> int | None:

@@ -30,24 +30,32 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from ..embed.base import Embedder
+    from ..workspace import Workspace
 
 FORMAT = "videoannotator-eval/1"
 TRAIN_ON = ("joint", "features", "both")
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
+def _unit_rows(x: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    rows = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.maximum(norms, np.float32(1e-12))
 
 
-def _keywords(value) -> list[str]:
+def _keywords(value: str | Iterable[object] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -60,13 +68,13 @@ class Concept:
     """One binary label: its guideline and the rows (into the dataset) judged for it."""
 
     name: str
-    positives: np.ndarray
-    negatives: np.ndarray
+    positives: npt.NDArray[np.int64]  # rows; any integer array-like, made sorted unique int64
+    negatives: npt.NDArray[np.int64]
     description: str = ""
     keywords: list[str] = field(default_factory=list)
-    text_vector: np.ndarray | None = None
+    text_vector: npt.NDArray[np.float32] | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.positives = np.unique(np.asarray(self.positives, dtype=np.int64))
         self.negatives = np.unique(np.asarray(self.negatives, dtype=np.int64))
         self.keywords = _keywords(self.keywords)
@@ -79,7 +87,7 @@ class Concept:
                                f"{self.positives.size} positive, {self.negatives.size} negative")
 
     @property
-    def rows(self) -> np.ndarray:
+    def rows(self) -> npt.NDArray[np.int64]:
         return np.union1d(self.positives, self.negatives)
 
     @property
@@ -90,7 +98,7 @@ class Concept:
             parts.append(", ".join(self.keywords))
         return ". ".join(parts)
 
-    def truth(self, rows: np.ndarray) -> np.ndarray:
+    def truth(self, rows: npt.ArrayLike) -> npt.NDArray[np.int8]:
         """1 for positive rows, 0 for negative ones (rows must be in the universe)."""
         return np.isin(rows, self.positives).astype(np.int8)
 
@@ -98,14 +106,14 @@ class Concept:
 @dataclass
 class Dataset:
     name: str
-    keys: np.ndarray
-    vectors: np.ndarray
+    keys: npt.NDArray[Any]  # strings or integers, unique
+    vectors: npt.NDArray[np.float32]
     concepts: list[Concept]
-    features: np.ndarray | None = None
+    features: npt.NDArray[np.floating[Any]] | None = None
     embedder: str | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.keys = np.asarray(self.keys)
         self.vectors = _unit_rows(self.vectors)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != self.keys.shape[0]:
@@ -119,7 +127,7 @@ class Dataset:
         for c in self.concepts:
             if c.rows.size and (c.rows[0] < 0 or c.rows[-1] >= n):
                 raise InvalidInput(f"label {c.name!r} refers to rows outside the dataset")
-        self._train: dict[str, np.ndarray] = {}
+        self._train: dict[str, npt.NDArray[np.float32]] = {}
 
     def concept(self, name: str) -> Concept:
         for c in self.concepts:
@@ -128,14 +136,14 @@ class Dataset:
         raise NotFound(f"no label {name!r} in dataset {self.name!r}; it has: "
                        f"{', '.join(c.name for c in self.concepts)}")
 
-    def select(self, names) -> Dataset:
+    def select(self, names: Sequence[str] | None) -> Dataset:
         """The same dataset with only the named concepts (in that order)."""
         if not names:
             return self
         picked = [self.concept(n) for n in names]
         return Dataset(self.name, self.keys, self.vectors, picked, self.features, self.embedder, dict(self.meta))
 
-    def train_matrix(self, train_on: str = "joint") -> np.ndarray:
+    def train_matrix(self, train_on: str = "joint") -> npt.NDArray[np.float32]:
         """The vectors a classifier trains on: 'joint' (the search space), 'features'
         (L2-normalised), or 'both' (the two unit vectors side by side, over sqrt 2)."""
         if train_on not in TRAIN_ON:
@@ -154,7 +162,7 @@ class Dataset:
 
 
 # -- the held-out split ----------------------------------------------------------------
-def heldout_mask(keys, fraction: float, seed: int = 0) -> np.ndarray:
+def heldout_mask(keys: npt.ArrayLike, fraction: float, seed: int = 0) -> npt.NDArray[np.bool_]:
     """True for the keys in the held-out split: a fixed hash of (seed, key) below ``fraction``.
 
     Depends on the key only, so a key is held out in every run, method and row order.
@@ -179,7 +187,7 @@ def text_cache_dir() -> Path:
     return Path(Settings.from_env().cache).expanduser() / "eval" / "text"
 
 
-def resolve_text_vectors(dataset: Dataset, embedder=None, cache: bool = True) -> None:
+def resolve_text_vectors(dataset: Dataset, embedder: Embedder | None = None, cache: bool = True) -> None:
     """Give every concept a unit text vector: its own, or the embedder's encoding of its query.
 
     ``embedder``: an Embedder instance; otherwise the dataset's named one is loaded only if
@@ -196,7 +204,7 @@ def resolve_text_vectors(dataset: Dataset, embedder=None, cache: bool = True) ->
         raise InvalidInput(f"labels {', '.join(c.name for c in missing)} have no text_vector and dataset "
                            f"{dataset.name!r} names no embedder; add \"embedder\" or text vectors to dataset.json")
     folder = text_cache_dir()
-    todo = []
+    todo: list[tuple[Concept, Path]] = []
     for c in missing:
         path = folder / f"{name.replace('/', '_').replace(':', '_')}-{hashlib.sha256(c.query.encode()).hexdigest()[:16]}.npy"
         if cache and path.exists():
@@ -221,14 +229,17 @@ def resolve_text_vectors(dataset: Dataset, embedder=None, cache: bool = True) ->
                 np.save(path, c.text_vector)
             except OSError:
                 pass  # an unwritable cache only costs encoding again
-    if dataset.vectors.shape[1] != len(dataset.concepts[0].text_vector):
-        raise InvalidInput(f"text vectors have {len(dataset.concepts[0].text_vector)} dimensions but the clip "
+    first = dataset.concepts[0].text_vector
+    assert first is not None  # every concept has its text vector by now
+    if dataset.vectors.shape[1] != len(first):
+        raise InvalidInput(f"text vectors have {len(first)} dimensions but the clip "
                            f"vectors {dataset.vectors.shape[1]}; use the embedder that made the vectors")
 
 
 # -- the generic format ------------------------------------------------------------------
-def _rows_of(key_to_row: dict, keys, label: str, what: str) -> np.ndarray:
-    rows, missing = [], []
+def _rows_of(key_to_row: dict[Any, int], keys: Iterable[Any], label: str, what: str) -> npt.NDArray[np.int64]:
+    rows: list[int] = []
+    missing: list[Any] = []
     for k in keys:
         row = key_to_row.get(k)
         if row is None:
@@ -240,7 +251,7 @@ def _rows_of(key_to_row: dict, keys, label: str, what: str) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
-def load_generic(path) -> Dataset:
+def load_generic(path: str | os.PathLike[str]) -> Dataset:
     """Read the generic format (see the module doc) from a directory or its dataset.json."""
     path = Path(path).expanduser()
     manifest_path = path / "dataset.json" if path.is_dir() else path
@@ -257,7 +268,7 @@ def load_generic(path) -> Dataset:
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{folder}: cannot read the generic dataset ({exc}); see docs/evaluation.md") from None
     key_to_row = {k: i for i, k in enumerate(keys)}
-    concepts = []
+    concepts: list[Concept] = []
     for name, spec in (manifest.get("labels") or {}).items():
         concepts.append(Concept(
             name=name, description=spec.get("description", ""), keywords=spec.get("keywords"),
@@ -270,20 +281,20 @@ def load_generic(path) -> Dataset:
                    features=features, embedder=manifest.get("embedder"), meta={"source": str(folder)})
 
 
-def save_generic(dataset: Dataset, folder) -> Path:
+def save_generic(dataset: Dataset, folder: str | os.PathLike[str]) -> Path:
     """Write ``dataset`` in the generic format; returns the dataset.json path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     np.save(folder / "vectors.npy", np.asarray(dataset.vectors, np.float32))
     keys = dataset.keys.tolist()
     (folder / "keys.json").write_text(json.dumps(keys))
-    manifest = {"format": FORMAT, "name": dataset.name, "embedder": dataset.embedder,
+    manifest: dict[str, Any] = {"format": FORMAT, "name": dataset.name, "embedder": dataset.embedder,
                 "vectors": "vectors.npy", "keys": "keys.json", "labels": {}}
     if dataset.features is not None:
         np.save(folder / "features.npy", np.asarray(dataset.features, np.float32))
         manifest["features"] = "features.npy"
     for c in dataset.concepts:
-        spec = {"description": c.description, "keywords": c.keywords,
+        spec: dict[str, Any] = {"description": c.description, "keywords": c.keywords,
                 "positives": [keys[i] for i in c.positives], "negatives": [keys[i] for i in c.negatives]}
         if c.text_vector is not None:
             spec["text_vector"] = [float(v) for v in c.text_vector]
@@ -294,7 +305,7 @@ def save_generic(dataset: Dataset, folder) -> Path:
 
 
 # -- the paper's released layout ---------------------------------------------------------
-def load_paper(path, labels=None) -> Dataset:
+def load_paper(path: str | os.PathLike[str], labels: Iterable[str] | None = None) -> Dataset:
     """The layout of the Video Annotator paper's released data (Ziai & Vartakavi 2024)::
 
         embeddings.h5         dataset "embeddings": one row per shot-data.csv row
@@ -324,19 +335,22 @@ def load_paper(path, labels=None) -> Dataset:
     if vectors.shape[0] != len(keys):
         raise InvalidInput(f"embeddings.h5 has {vectors.shape[0]} rows but shot-data.csv {len(keys)} keys")
     texts = json.loads((folder / "text-embeddings.json").read_text())
-    described = {}
+    described: dict[str, Any] = {}  # task_descriptions.json
     if (folder / "task_descriptions.json").exists():
         described = json.loads((folder / "task_descriptions.json").read_text())
     key_to_row = {k: i for i, k in enumerate(keys)}
     names = list(labels) if labels else sorted(p.stem for p in (folder / "agg").glob("*.json"))
-    concepts, dropped = [], {}
+    concepts: list[Concept] = []
+    dropped: dict[str, int] = {}
     for name in names:
         agg_path = folder / "agg" / f"{name}.json"
         if not agg_path.exists():
             raise NotFound(f"{agg_path}: no such label in the paper's data")
         if name not in texts:
             raise InvalidInput(f"text-embeddings.json has no vector for {name!r}; leave it out with --labels")
-        pos, neg, unknown = [], [], 0
+        pos: list[int] = []
+        neg: list[int] = []
+        unknown = 0
         for item in json.loads(agg_path.read_text())["data"]:
             row = key_to_row.get(item["key"])
             if row is None:
@@ -354,7 +368,7 @@ def load_paper(path, labels=None) -> Dataset:
 
 
 # -- a workspace and a labels file ---------------------------------------------------------
-def load_workspace(ws, labels_file) -> Dataset:
+def load_workspace(ws: Workspace, labels_file: str | os.PathLike[str]) -> Dataset:
     """An ingested workspace's clips, with ground truth from a labels file (JSON)::
 
         {"labels": {NAME: {"description": ..., "keywords": [...],
@@ -380,11 +394,11 @@ def load_workspace(ws, labels_file) -> Dataset:
     labels = spec.get("labels") or {}
     if not labels:
         raise InvalidInput(f"{path}: no \"labels\" object")
-    skipped = {}
+    skipped: dict[str, str] = {}
+    concepts: list[Concept] = []
     if spec.get("shots"):
         truth = _clip_truth_from_shots(ws, spec["shots"])
         judged = np.asarray(sorted(truth), dtype=np.int64)
-        concepts = []
         for name, info in labels.items():
             pos = np.asarray([c for c in judged if name in truth[c]], dtype=np.int64)
             if pos.size in (0, judged.size):  # e.g. missed cuts merged its shots into others
@@ -395,7 +409,6 @@ def load_workspace(ws, labels_file) -> Dataset:
         if not concepts:
             raise InvalidInput(f"no label of {path} has both positive and negative clips in this workspace")
     else:
-        concepts = []
         for name, info in labels.items():
             pos = np.asarray(info.get("positives", []), dtype=np.int64)
             neg = np.asarray(info.get("negatives", []), dtype=np.int64)
@@ -410,13 +423,13 @@ def load_workspace(ws, labels_file) -> Dataset:
                    meta={"source": str(ws.home), "labels_file": str(path), "labels_without_examples": skipped})
 
 
-def _clip_truth_from_shots(ws, shots) -> dict[int, set]:
+def _clip_truth_from_shots(ws: Workspace, shots: Iterable[dict[str, Any]]) -> dict[int, set[str]]:
     by_video: dict[str, list] = {}
     for shot in shots:
         by_video.setdefault(Path(shot["video"]).name, []).append(
             (float(shot["start"]), float(shot["end"]), set(shot.get("labels", []))))
     truth = {}
-    for row in ws.catalog.query("SELECT c.id, c.start_s, c.end_s, v.path FROM clips c JOIN videos v ON v.id = c.video_id"):
+    for row in ws.clip_spans():
         best, labels = 0.0, None
         for start, end, names in by_video.get(Path(row["path"]).name, []):
             overlap = min(end, row["end_s"]) - max(start, row["start_s"])

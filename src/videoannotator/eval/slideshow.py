@@ -160,7 +160,7 @@ def match_cuts(true_cuts, detected, tolerance: int = 2) -> dict:
 def score_cuts(truth_file, settings=None, tolerance: int = 2) -> dict:
     """Run the product's shot detection on each video of a truth file; score its cuts."""
     from ..config import Settings
-    from ..ingest.pipeline import segment_options
+    from ..ingest.embedding import segment_options
     from ..media.segment import SegmentStats, segment
 
     truth_path = Path(truth_file)

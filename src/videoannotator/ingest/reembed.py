@@ -10,13 +10,18 @@ a crash after it the new one; the files of the other generation are removed afte
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from ..embed.base import l2_normalise
+from ..embed.base import Embedder, l2_normalise
 from ..errors import MediaError
 from ..media.probe import open_container, video_stream
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 def frames_at(path: str, indices: set[int], width: int) -> dict[int, np.ndarray]:
@@ -35,14 +40,14 @@ def frames_at(path: str, indices: set[int], width: int) -> dict[int, np.ndarray]
     return out
 
 
-def reembed(ws, embedder, progress: bool = True) -> dict:
+def reembed(ws: Workspace, embedder: Embedder, progress: bool = True) -> dict[str, Any]:
     with ws.write_lock():
         result = _reembed_locked(ws, embedder, progress)
     ws.reopen(embedder)
     return result
 
 
-def _reembed_locked(ws, embedder, progress: bool) -> dict:
+def _reembed_locked(ws: Workspace, embedder: Embedder, progress: bool) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     n = ws.clip_count()
@@ -54,43 +59,38 @@ def _reembed_locked(ws, embedder, progress: bool) -> dict:
         out = np.memmap(vpath, mode="w+", dtype=np.float32, shape=(max(n, 1), embedder.dim))
         fout = np.memmap(fpath, mode="w+", dtype=np.float32, shape=(max(n, 1), fdim)) if fdim else None
         for video in tqdm(ws.videos(), desc="reembed", unit="video", disable=not progress):
-            clips = ws.catalog.query("SELECT id, sample_frames FROM clips WHERE video_id=? ORDER BY position",
-                                     (video["id"],))
-            wanted = {int(f) for c in clips for f in c["sample_frames"].split(",") if f}
+            clips = ws.catalog.videos.sample_frames(video["id"])
+            wanted = {f for _, frames in clips for f in frames}
             try:
                 frames = frames_at(video["path"], wanted, ws.settings.thumb_width)
             except MediaError as exc:
                 raise MediaError(f"reembed needs the original video files: {exc.message}") from None
-            for c in clips:
-                picks = [frames[int(f)] for f in c["sample_frames"].split(",") if f and int(f) in frames]
+            for clip_id, sample in clips:
+                picks = [frames[f] for f in sample if f in frames]
                 if not picks:
                     raise MediaError(f"{video['path']}: changed since ingest (frames missing); re-ingest it")
                 vectors, raw = embedder.encode_images_with_features(picks)
-                out[c["id"]] = l2_normalise(vectors.mean(axis=0, keepdims=True))[0]
-                if fout is not None:
-                    fout[c["id"]] = embedder.classifier_features(raw.mean(axis=0, keepdims=True))[0]
+                out[clip_id] = l2_normalise(vectors.mean(axis=0, keepdims=True))[0]
+                if fout is not None and raw is not None:
+                    fout[clip_id] = embedder.classifier_features(raw.mean(axis=0, keepdims=True))[0]
         _finish(out, vpath, n * embedder.dim * 4)
         del out
         if fout is not None:
             _finish(fout, fpath, n * fdim * 4)
             del fout
-        with ws.catalog.transaction() as db:  # the switch
-            ws.catalog.set_meta("embedder", embedder.name, db)
-            ws.catalog.set_meta("dim", embedder.dim, db)
-            ws.catalog.set_meta("feature_dim", fdim, db)
-            ws.catalog.set_meta("generation", generation, db)
-            db.execute("UPDATE clips SET embedder = ?", (embedder.name,))
+        ws.catalog.videos.switch_embedder(embedder.name, {  # the switch
+            "embedder": embedder.name, "dim": embedder.dim, "feature_dim": fdim, "generation": generation})
     except BaseException:
         if ws.generation != generation:  # the switch did not happen: the new files are litter
             for path in written:
                 path.unlink(missing_ok=True)
         raise
-    ws._remove_other_generations()
+    ws.matrices.remove_other_generations(ws.home / "models")
     return {"clips": n, "embedder": embedder.name, "dim": embedder.dim, "feature_dim": fdim,
             "generation": generation}
 
 
-def _finish(mm: np.memmap, path, size: int) -> None:
+def _finish(mm: np.memmap, path: Path, size: int) -> None:
     mm.flush()
     with open(path, "r+b") as fh:
         fh.truncate(size)

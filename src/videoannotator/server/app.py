@@ -17,8 +17,6 @@ from .routes import media as routes_media
 from .routes import page as routes_page
 from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
 
-PREVIEW_LOCK_STRIPES = 64
-
 
 def create_app(workspace, token: str | None = None, *, max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """The app for one Workspace. Without a token it answers only to loopback Host names;
@@ -31,7 +29,6 @@ def create_app(workspace, token: str | None = None, *, max_body: int = MAX_BODY_
     app.state.workspace = workspace
     app.state.token = token
     app.state.compute_lock = threading.Lock()
-    app.state.preview_locks = [threading.Lock() for _ in range(PREVIEW_LOCK_STRIPES)]
     install_error_handlers(app)
     for module in (routes_clips, routes_labels, routes_loop, routes_media, routes_page):
         app.include_router(module.router)

@@ -11,11 +11,9 @@ a 404 from a query parameter) with ``responses=error_responses(...)``.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -25,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import Match, Mount
 
-from ..errors import DiskFull, VAError
+from ..errors import DiskFull, VAError, is_disk_full
 
 log = logging.getLogger("videoannotator.server")
 
@@ -175,13 +173,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def disk_full(exc: BaseException) -> bool:
-    """ENOSPC anywhere in the exception's chain, or SQLite's 'database or disk is full'."""
+    """ENOSPC anywhere in the exception's chain, or the catalog's 'database or disk is full'."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if isinstance(exc, sqlite3.Error) and "database or disk is full" in str(exc):
+        if is_disk_full(exc):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -9,7 +9,7 @@ from fastapi import Header, Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
-from ..catalog.sqlite.labels import MAX_ID
+from ..names import FEED_NAMES, MAX_ID, REVIEW_FILTERS, VOTE_VALUES
 
 MAX_LIST = 1000
 MAX_OFFSET = 100_000
@@ -44,8 +44,8 @@ IdempotencyKey = Annotated[str | None, Header(
     min_length=1, max_length=255, pattern=r"^[!-~]+$",
     description="Any unique string per request (e.g. a UUID): a retry with the same key and the same body "
                 "gets the first answer again and stores nothing twice; the same key with another body is 409.")]
-FeedName = Literal["top_positive", "top_negative", "borderline", "random"]
-ReviewFilter = Literal["all", "positive", "negative", "skip", "unresolved", "model_disagrees", "annotators_disagree"]
+FeedName = Literal[FEED_NAMES]  # type: ignore[valid-type]  # names.py is the one list
+ReviewFilter = Literal[REVIEW_FILTERS]  # type: ignore[valid-type]
 
 
 class Body(BaseModel):
@@ -68,7 +68,7 @@ class LabelPatch(Body):
 class AnnotationIn(Body):
     clip_ids: list[ClipId] = Field(min_length=1, max_length=MAX_LIST,
                                    description="Repeated ids count once: one event per distinct clip.")
-    value: Literal["positive", "negative", "skip"]
+    value: Literal[VOTE_VALUES]  # type: ignore[valid-type]
     annotator: str = Field(min_length=1, max_length=64)
     source: str = Field("api", min_length=1, max_length=64, description="Where the clips were shown: search, "
                         "similar, a feed name, review, ...")

@@ -9,51 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter, defaultdict
 
 from ...errors import Conflict, InvalidInput, NotFound
-from .catalog import Catalog, utc_now
-from .labels import MAX_ID
-
-VALUES = ("positive", "negative", "skip")
-SOURCES_MAX = 64
-IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as an HTTP header carries it
-
-
-def check_value(value) -> str:
-    v = str(value).strip().lower()
-    aliases = {"pos": "positive", "p": "positive", "1": "positive", "yes": "positive",
-               "neg": "negative", "n": "negative", "0": "negative", "no": "negative", "s": "skip"}
-    v = aliases.get(v, v)
-    if v not in VALUES:
-        raise InvalidInput(f"annotation value {value!r} is not one of positive, negative, skip")
-    return v
-
-
-def check_annotator(annotator) -> str:
-    a = str(annotator or "").strip()
-    if not a or len(a) > 64 or any(ord(ch) < 32 for ch in a):
-        raise InvalidInput("annotator: give a name of 1-64 printable characters")
-    return a
-
-
-def check_clip_ids(clip_ids) -> list[int]:
-    """Distinct clip ids in the order given; ``True`` is not clip 1, nor is 1.5 or '1'."""
-    clip_ids = clip_ids if isinstance(clip_ids, (list, tuple)) else [clip_ids]
-    if not clip_ids:
-        raise InvalidInput("no clip ids given; ids come from search, feeds or `va info`")
-    for clip_id in clip_ids:
-        if isinstance(clip_id, bool) or not hasattr(clip_id, "__index__") or not 0 <= clip_id <= MAX_ID:
-            raise InvalidInput(f"clip id {clip_id!r} is not a whole number from 0 to {MAX_ID}; "
-                               "ids come from search, feeds or `va info`")
-    return list(dict.fromkeys(int(c) for c in clip_ids))
-
-
-def check_idempotency_key(key) -> str:
-    if not isinstance(key, str) or not IDEMPOTENCY_KEY_RE.match(key):
-        raise InvalidInput("idempotency key: give 1-255 printable ASCII characters without spaces, e.g. a UUID")
-    return key
+from ..rules import (
+    MAX_ID,
+    SOURCES_MAX,
+    aggregate,
+    check_annotator,
+    check_clip_ids,
+    check_idempotency_key,
+    check_value,
+    utc_now,
+)
+from .catalog import Catalog
 
 
 def _fingerprint(label_id, clip_ids, value, annotator, source, model_version) -> str:
@@ -216,12 +185,3 @@ class Annotations:
                 ids.append(event_id)
         return {"added": added, "present": present, "ids": ids}
 
-def aggregate(values) -> str:
-    """Majority of positive/negative votes; a tie is 'unresolved'; only skips → 'skip'."""
-    c = Counter(values)
-    pos, neg = c.get("positive", 0), c.get("negative", 0)
-    if pos == neg == 0:
-        return "skip"
-    if pos == neg:
-        return "unresolved"
-    return "positive" if pos > neg else "negative"

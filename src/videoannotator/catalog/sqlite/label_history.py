@@ -4,32 +4,13 @@ migration 4). ``Labels.update`` records an edit in the same transaction as the c
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sqlite3
 
-from ...errors import InvalidInput
-from .catalog import Catalog, utc_now
+from ..rules import utc_now
+from .catalog import Catalog
 
 FIELDS = ("name", "description", "keywords", "archived")
-
-
-def check_editor(editor) -> str:
-    """Who edits: as given, else $VA_ANNOTATOR, else the login name (as `va annotate` does)."""
-    if editor is None or editor == "":
-        editor = os.environ.get("VA_ANNOTATOR") or _login() or "unknown"
-    editor = str(editor).strip()
-    if not editor or len(editor) > 64 or any(ord(ch) < 32 for ch in editor):
-        raise InvalidInput("editor: give a name of 1-64 printable characters")
-    return editor
-
-
-def _login() -> str | None:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in some containers
-        return None
 
 
 def record_edit(db: sqlite3.Connection, before: sqlite3.Row, after: sqlite3.Row, editor: str) -> bool:

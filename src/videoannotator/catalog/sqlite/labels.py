@@ -3,41 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 
 from ...errors import Conflict, InvalidInput, NotFound
-from .catalog import Catalog, utc_now
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
-# Ids and versions: the largest integer a JSON number keeps exactly in a browser (2**53 - 1),
-# well inside SQLite's 64-bit integers.
-MAX_ID = 2**53 - 1
-
-
-def validate_name(name) -> str:
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not name:
-        raise InvalidInput("a label needs a name, e.g. establishing-shot")
-    if not NAME_RE.match(name):
-        raise InvalidInput(
-            f"label name {name!r} has odd characters; use up to 64 letters, digits, spaces, '-', '_' or '.', "
-            "starting with a letter or digit"
-        )
-    if name.isdigit():  # NAME_RE admits ASCII digits only
-        raise InvalidInput(f"label name {name!r} is all digits and would read as a label id; "
-                           f"add a letter, e.g. 'shot-{name}'")
-    return name
-
-
-def _keywords(keywords) -> list[str]:
-    if keywords is None:
-        return []
-    if isinstance(keywords, str):
-        keywords = keywords.split(",")
-    out = [str(k).strip() for k in keywords if str(k).strip()]
-    if any(len(k) > 200 for k in out) or len(out) > 100:
-        raise InvalidInput("keywords: at most 100, each under 200 characters")
-    return out
+from ..rules import MAX_ID, utc_now, validate_name
+from ..rules import check_keywords as _keywords
+from .catalog import Catalog
 
 
 def _row(r) -> dict:
@@ -93,7 +63,8 @@ class Labels:
         """Rename, edit the guideline or (un)archive. The values the label had before are kept in
         its history (who: ``editor``, default $VA_ANNOTATOR or the login name; when; old text),
         in the same transaction as the change (``va label history``)."""
-        from .label_history import check_editor, record_edit
+        from ..rules import check_editor
+        from .label_history import record_edit
 
         label = self.get(name_or_id)
         editor = check_editor(editor)
@@ -115,3 +86,9 @@ class Labels:
                 db.execute(f"UPDATE labels SET {', '.join(fields)}, updated_at = ? WHERE id = ?", (*params, utc_now(), label["id"]))
                 record_edit(db, before, db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone(), editor)
         return self.get(label["id"])
+
+    def history(self, label_id: int) -> list[dict]:
+        """Every edit of the label's guideline, newest first (``label_history.history``)."""
+        from .label_history import history
+
+        return history(self.catalog, label_id)

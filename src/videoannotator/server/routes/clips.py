@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ... import loop
+from ... import names
 from ..deps import ComputeLock, WorkspaceDep
 from ..errors import error_responses
 from ..respond import data
@@ -20,6 +20,13 @@ LabelQuery = Annotated[str | None, Query(max_length=200,
 
 def media_urls(clip_id: int) -> dict:
     return {"thumb_url": f"/media/clips/{clip_id}/thumb.jpg", "preview_url": f"/media/clips/{clip_id}/preview.webm"}
+
+
+@router.get("/meta")
+def meta():
+    """The names the page and clients share with the server: feeds, vote values, review
+    filters, export choices, the default embedder, limits (one source: names.py)."""
+    return data(names.meta())
 
 
 @router.get("/info")
@@ -55,4 +62,4 @@ def similar(ws: WorkspaceDep, lock: ComputeLock, clip_id: ClipIdPath, k: PageSiz
 @router.get("/clips/{clip_id}", responses=error_responses(409))
 def clip_detail(ws: WorkspaceDep, clip_id: ClipIdPath):
     """One clip: where it lies, and every label's latest-model score for it (the paper's Fig. 2)."""
-    return data({**loop.clip_labels(ws, clip_id), **media_urls(clip_id)})
+    return data({**ws.clip_labels(clip_id), **media_urls(clip_id)})

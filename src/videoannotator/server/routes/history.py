@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ...catalog.sqlite.label_history import history
 from ..deps import WorkspaceDep
 from ..respond import data
 from ..schemas import LabelPath
@@ -16,5 +15,4 @@ router = APIRouter(prefix="/api/labels", tags=["labels"])
 def label_history(ws: WorkspaceDep, name: LabelPath):
     """Every edit of the label's name, description, keywords or archived flag, newest first:
     when, who, which fields, and the values before and after."""
-    label = ws.labels.get(name)
-    return data({"label": label["name"], "history": history(ws.catalog, label["id"])})
+    return data({"label": ws.label(name)["name"], "history": ws.label_history(name)})

@@ -25,34 +25,34 @@ EXPORT_CONTENT = {
 @router.get("")
 def list_labels(ws: WorkspaceDep, archived: bool = False):
     """All labels (archived ones too with ?archived=true)."""
-    return data({"labels": ws.labels.list(include_archived=archived)})
+    return data({"labels": ws.list_labels(include_archived=archived)})
 
 
 @router.post("", status_code=201, responses=error_responses(409))
 def create_label(ws: WorkspaceDep, body: LabelCreate):
     """Create a label: a name, and the guideline annotators see (description, keywords)."""
-    return data(ws.labels.create(body.name, body.description, body.keywords), status_code=201)
+    return data(ws.create_label(body.name, body.description, body.keywords), status_code=201)
 
 
 @router.get("/{name}")
 def get_label(ws: WorkspaceDep, name: LabelPath):
     """A label with its annotation counts and its model versions."""
-    label = ws.labels.get(name)
+    label = ws.label(name)
     return data(ws.label_summary(label["id"]))
 
 
 @router.patch("/{name}", responses=error_responses(409))
 def update_label(ws: WorkspaceDep, name: LabelPath, body: LabelPatch):
     """Rename, edit the description or keywords, archive (archived: true) or bring back."""
-    return data(ws.labels.update(name, name=body.name, description=body.description, keywords=body.keywords,
+    return data(ws.update_label(name, name=body.name, description=body.description, keywords=body.keywords,
                                  archived=body.archived))
 
 
 @router.get("/{name}/versions")
 def list_versions(ws: WorkspaceDep, name: LabelPath):
     """Every model version of the label, oldest first, with its metrics."""
-    label = ws.labels.get(name)
-    return data({"label": label["name"], "versions": ws.models.list(label["id"])})
+    label = ws.label(name)
+    return data({"label": label["name"], "versions": ws.versions(label["id"])})
 
 
 @router.get("/{name}/export/model", responses=error_responses(409))
@@ -68,7 +68,7 @@ def export_label_annotations(ws: WorkspaceDep, name: LabelPath,
                              format: Literal["jsonl", "csv"] = "jsonl", events: bool = False):
     """Current values per clip (or, with events=true, the raw event log) as JSONL or CSV."""
     rows = ws.export_annotations(name, events=events)
-    label = ws.labels.get(name)["name"]
+    label = ws.label(name)["name"]
     filename = f"{label}-{'events' if events else 'annotations'}.{format}"
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers=_attachment(filename))

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ... import loop
 from ..deps import ComputeLock, WorkspaceDep
 from ..errors import error_responses
 from ..respond import data
@@ -35,10 +34,9 @@ def annotate(ws: WorkspaceDep, name: LabelPath, body: AnnotationIn, idempotency_
     Send an `Idempotency-Key` header to make a retry safe: the same key with the same body
     answers 201 with the first call's events (same ids) and stores nothing new; the same key
     with a different body answers 409. Keys are kept for good, one per workspace."""
-    label = ws.labels.get(name)
-    events = ws.annotations.add(label["id"], body.clip_ids, body.value, body.annotator, body.source,
-                                body.model_version, idempotency_key=idempotency_key)
-    return data({"label": label["name"], "events": events}, status_code=201)
+    events = ws.annotate(name, body.clip_ids, body.value, body.annotator, body.source, body.model_version,
+                         idempotency_key=idempotency_key)
+    return data({"label": ws.label(name)["name"], "events": events}, status_code=201)
 
 
 @router.post("/undo")
@@ -67,7 +65,7 @@ def feed(ws: WorkspaceDep, name: LabelPath, feed: FeedName, n: PageSize = 20, of
 def histogram(ws: WorkspaceDep, name: LabelPath, bins: Annotated[int, Query(ge=2, le=200)] = 40,
               version: Version = None):
     """The latest (or a given) model's score distribution over every clip, and over the annotated ones."""
-    return data(loop.score_histogram(ws, name, bins, version))
+    return data(ws.score_histogram(name, bins, version))
 
 
 @router.get("/review", responses=NOT_READY)

@@ -6,13 +6,10 @@ file name comes from the catalog row (thumbnail) or from the id (preview).
 
 from __future__ import annotations
 
-import threading
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
-from ...errors import NotFound
 from ..deps import WorkspaceDep
 from ..errors import error_response, error_responses
 from ..schemas import ClipIdPath
@@ -56,28 +53,10 @@ def _file(path, media_type: str) -> MediaFile:
 @router.get("/{clip_id}/thumb.jpg", response_class=FileResponse, responses=_file_responses("image/jpeg"))
 def thumb(ws: WorkspaceDep, clip_id: ClipIdPath):
     """The clip's JPEG thumbnail, made at ingest."""
-    path = ws.thumb_path(ws.clip(clip_id))
-    if not path.is_file():
-        raise NotFound(f"clip {clip_id} has no thumbnail file; ingest its video again to make it")
-    return _file(path, "image/jpeg")
+    return _file(ws.thumbnail(clip_id), "image/jpeg")
 
 
 @router.get("/{clip_id}/preview.webm", response_class=FileResponse, responses=_file_responses("video/webm"))
-def preview(ws: WorkspaceDep, request: Request, clip_id: ClipIdPath):
+def preview(ws: WorkspaceDep, clip_id: ClipIdPath):
     """The clip as a short silent WebM, rendered on first request and kept under previews/."""
-    from ...media.preview import render_preview
-
-    clip = ws.clip(clip_id)
-    path = ws.home / "previews" / f"{clip['id']}.webm"
-    if not path.is_file():
-        with _render_lock(request.app.state, clip["id"]):
-            if not path.is_file():  # another request may have rendered it while we waited
-                render_preview(clip["video_path"], clip["start_s"], clip["end_s"], path, ws.settings.thumb_width)
-    return _file(path, "video/webm")
-
-
-def _render_lock(state, clip_id: int) -> threading.Lock:
-    """Striped locks: one render per clip at a time, most different clips in parallel,
-    and memory that does not grow with the number of clips ever previewed."""
-    locks = state.preview_locks
-    return locks[clip_id % len(locks)]
+    return _file(ws.preview(clip_id), "video/webm")

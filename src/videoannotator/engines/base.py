@@ -1,0 +1,29 @@
+"""The engine seam: run a function over jobs somewhere, hand every result (or the job's error)
+back to the caller — the one writer — in the order the jobs were given.
+
+A job's failure is its result, not the end of the run: the writer decides (a bad video is one
+entry in the report; a full disk stops the run). Closing the iterator early cancels the jobs
+not yet started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+@dataclass
+class JobResult(Generic[J, R]):
+    job: J
+    value: R | None = None
+    error: Exception | None = None
+
+
+class Engine(Protocol):
+    name: str
+
+    def map(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[JobResult[J, R]]: ...

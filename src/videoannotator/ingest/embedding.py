@@ -1,0 +1,155 @@
+"""The worker's half of ingest: one video → shots → clips → vectors, with no workspace write.
+
+``embed_video`` decodes and cuts the video in a background thread while this thread embeds
+the clips already cut (PyAV, OpenCV and torch all release the GIL), so on two cores the two
+halves overlap. It returns an ``EmbeddedVideo`` for the one writer to commit
+(``pipeline.commit``) — the seam an engine distributes (engines/).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..catalog.base import ClipRecord, VideoRecord
+from ..config import Settings
+from ..embed.base import Embedder, l2_normalise
+from ..errors import MediaError
+from ..media.segment import SegmentOptions, SegmentStats, segment
+
+
+@dataclass
+class EmbeddedVideo:
+    """What a worker hands the writer: the video, its clips, their vectors (and classifier
+    features), one thumbnail image per clip, and where the time went."""
+
+    path: Path
+    video: VideoRecord
+    clips: list[ClipRecord]
+    vectors: npt.NDArray[np.float32]
+    features: npt.NDArray[np.float32] | None
+    thumbnails: list[npt.NDArray[np.uint8]]
+    duration: float
+    stages: dict[str, float] = field(default_factory=dict)
+    frames: int = 0
+
+
+def segment_options(settings: Settings) -> SegmentOptions:
+    return SegmentOptions(
+        frames_per_clip=settings.frames_per_clip,
+        min_shot_seconds=settings.min_shot_seconds,
+        max_clip_seconds=settings.max_clip_seconds,
+        shot_threshold=settings.shot_threshold,
+        detector=settings.shot_detector,
+        detect_width=settings.detect_width,
+        keep_width=settings.thumb_width,
+        max_pixels=settings.max_pixels,
+    )
+
+
+def embed_video(path: Path, digest: str, settings: Settings, embedder: Embedder,
+                progress: bool = True) -> EmbeddedVideo:
+    """Decode, cut and embed one video (``digest``: its content hash, computed by the caller)."""
+    from tqdm.auto import tqdm
+
+    stats = SegmentStats()
+    info, clip_iter = segment(path, segment_options(settings), stats)
+    frames_bar = tqdm(total=info.frame_count or None, desc=f"  {bar_label(path.name)[:30]}", unit="frame",
+                      leave=False, disable=not progress)
+    clips: list[Any] = []
+    vectors: list[np.ndarray] = []
+    raw_features: list[np.ndarray] = []
+    embed_s = 0.0
+    for batch in _batches_in_background(clip_iter, settings.batch_size):
+        t = time.perf_counter()
+        images = [img for clip in batch for img in clip.images]
+        encoded, raw = embedder.encode_images_with_features(images)
+        embed_s += time.perf_counter() - t
+        i = 0
+        for clip in batch:
+            k = len(clip.images)
+            vectors.append(encoded[i : i + k].mean(axis=0))  # mean-pool the clip's frames
+            if raw is not None:
+                raw_features.append(raw[i : i + k].mean(axis=0))
+            i += k
+            clips.append(clip)
+        frames_bar.n = batch[-1].end_frame
+        frames_bar.set_postfix(clips=len(clips))
+        frames_bar.refresh()
+    frames_bar.close()
+    if not clips:
+        raise MediaError(f"{path}: no clip could be cut from the video; is it empty?")
+    t = time.perf_counter()
+    features = embedder.classifier_features(np.stack(raw_features)) if embedder.feature_dim and raw_features else None
+    matrix = l2_normalise(np.stack(vectors))
+    embed_s += time.perf_counter() - t
+    video: VideoRecord = {"path": info.path, "content_hash": digest, "duration": info.duration, "fps": info.fps,
+                          "width": info.width, "height": info.height, "frame_count": info.frame_count,
+                          "size_bytes": info.size_bytes, "codec": info.codec}
+    records: list[ClipRecord] = [{"start": c.start, "end": c.end, "start_frame": c.start_frame,
+                                  "end_frame": c.end_frame, "sample_frames": list(c.sample_frames)} for c in clips]
+    return EmbeddedVideo(
+        path=path, video=video, clips=records, vectors=np.asarray(matrix, dtype=np.float32),
+        features=None if features is None else np.asarray(features, dtype=np.float32),
+        thumbnails=[c.images[c.thumb_index] for c in clips], duration=float(info.duration),
+        stages={"decode": stats.decode_s, "detect": stats.detect_s, "embed": embed_s}, frames=stats.frames)
+
+
+def bar_label(name: str) -> str:
+    """A file name as a progress bar can show it: no control characters (a newline breaks the bar)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in name)
+
+
+_DONE = object()
+
+
+def _batches_in_background(clip_iter: Iterator[Any], frames_per_batch: int) -> Iterator[list[Any]]:
+    """Run the clip generator (decode + detect) in a thread; yield lists of clips whose
+    frames add up to about one embedding batch. Exceptions are re-raised here."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=64)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for clip in clip_iter:
+                if stop.is_set():
+                    return
+                q.put(clip)
+            q.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name="va-decode", daemon=True)
+    worker.start()
+    batch: list[Any] = []
+    frames = 0
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            batch.append(item)
+            frames += len(item.images)
+            # Embed whatever is ready rather than wait for a full batch: keeps both cores busy.
+            if frames >= frames_per_batch or q.empty():
+                yield batch
+                batch, frames = [], 0
+        if batch:
+            yield batch
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
