@@ -40,11 +40,11 @@ SERVER = """
 import sys
 import uvicorn
 from videoannotator.server.app import create_app
-from videoannotator.catalog.sqlite.catalog import Catalog
+from videoannotator.catalog import open_catalog
 from videoannotator.workspace import Workspace
 home, port, synchronous, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ws = Workspace(home)
-ws.catalog = Catalog(ws.home / "catalog.sqlite", synchronous=synchronous)
+ws.catalog = open_catalog(ws.home, synchronous=synchronous)
 with open(report, "w") as fh:  # what the server's connections really run with (FULL = 2, NORMAL = 1)
     fh.write(str(ws.catalog.connection().execute("PRAGMA synchronous").fetchone()[0]))
 uvicorn.run(create_app(ws), host="127.0.0.1", port=port, log_level="warning", access_log=False)
