@@ -363,7 +363,8 @@ def test_eval_slideshow_and_cuts_print_json(tmp_path):
 def test_bench_annotate_and_api_print_json(tmp_path, cut_video):
     figures = as_json(tmp_path, "bench", "annotate", "--writers", "2", "--each", "5", "--rounds", "1", "--clips", "5")
     assert figures["synchronous=FULL"]["runs"][0]["lost"] == 0
-    result = subprocess.run([VA, "bench", "api", str(cut_video().path), "--requests", "1", "--max-examples", "1",
-                             "--json"], capture_output=True, text=True, timeout=900, check=False)
-    assert result.returncode in (0, 1), result.stderr
+    video = cut_video((30, 30, 30, 30, 30)).path  # the contract run needs 4 clips or more
+    result = subprocess.run([VA, "bench", "api", str(video), "--requests", "1", "--max-examples", "1", "--json"],
+                            capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr  # 1: something failed
     assert json.loads(result.stdout)["requests"] >= 1
