@@ -1,7 +1,7 @@
 """Shared fixtures: real sample media, tiny generated videos with known cuts, bad inputs.
 
 Fixtures:
-  sample_media   session  directory holding the six real videos of DESIGN.md ("Real media");
+  sample_media   session  directory holding the six real videos of docs/models-and-media.md;
                           fetched with scripts/fetch-sample-media when missing, and the
                           test fails (never skips) when they cannot be had
   freecol, bikes session  paths of freecol-opening.ogg (77 s, ~14 shots) and bikes.mp4 (10 s)

@@ -273,6 +273,26 @@ def test_a_really_full_disk_is_507_and_keeps_what_was_stored(small_disk):
     assert {"kept", "after"} <= names and f"more-{len(statuses) - 1}" not in names
 
 
+def test_the_names_have_one_source(client):
+    """GET /api/meta, the API's parameter enums and the review/feeds code all read names.py."""
+    from videoannotator import names
+
+    meta = client.get("/api/meta").json()
+    assert meta == names.meta() and meta["feeds"] == list(names.FEED_NAMES)
+    spec = client.get("/openapi.json").json()
+
+    def enum_of(path, method, param):
+        for p in spec["paths"][path][method]["parameters"]:
+            if p["name"] == param:
+                return p["schema"]["enum"]
+        raise AssertionError(f"{path} has no parameter {param}")
+
+    assert enum_of("/api/labels/{name}/feeds/{feed}", "get", "feed") == list(names.FEED_NAMES)
+    assert enum_of("/api/labels/{name}/review", "get", "filter") == list(names.REVIEW_FILTERS)
+    body = spec["components"]["schemas"]["AnnotationIn"]["properties"]["value"]
+    assert body["enum"] == list(names.VOTE_VALUES)
+
+
 def test_openapi_schema_lists_the_api(client):
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/info", "/api/labels", "/api/labels/{name}", "/api/search", "/api/clips/{clip_id}",

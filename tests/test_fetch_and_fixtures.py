@@ -164,7 +164,7 @@ def test_similar_drawings_fool_the_default_threshold_but_are_real_cuts(cut_video
 
     video = cut_video([30, 30, 30, 30, 30], similar=True)
     assert video.cuts == [30, 60, 90, 120]
-    assert detect(str(video.path), ContentDetector()) == []  # the documented miss (DESIGN.md)
+    assert detect(str(video.path), ContentDetector()) == []  # the documented miss (docs/models-and-media.md)
     found = [scene[0].frame_num for scene in detect(str(video.path), ContentDetector(threshold=4))[1:]]
     assert found == video.cuts  # the cuts are there for a finer detector
 

@@ -8,7 +8,7 @@ Good videos::
 ``make_cut_video`` gives each segment its own colour, texture direction and drift, so a
 content detector sees every cut and nothing inside a shot. ``make_similar_cut_video`` gives
 each segment a different black line drawing on white: real hard cuts that PySceneDetect's
-default ``detect-content`` threshold misses (DESIGN.md), to measure boundary recall.
+default ``detect-content`` threshold misses (docs/models-and-media.md), to measure boundary recall.
 PySceneDetect also drops cuts closer than ``min_scene_len`` (15 frames by default), so
 keep segments at least that long unless that is what is under test. ``stamp=True`` draws
 each frame's index as a barcode along the bottom rows; ``read_stamp`` reads it back.

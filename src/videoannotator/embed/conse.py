@@ -3,7 +3,7 @@
 No CLIP-family weights install from the registries we build against, so images and texts
 meet in the sentence-embedding space by ConSE (Norouzi et al., ICLR 2014): an image is the
 probability-weighted sum of the text vectors of its top-T ImageNet classes; a query is its
-own text vector. See DESIGN.md, "The offline default VLM".
+own text vector. See docs/models-and-media.md.
 
 Choices measured on 16 scikit-image photos, one query each (chelsea "a cat", coffee "a cup
 of coffee", rocket "a rocket", astronaut, motorcycle, moon, ...): describing each class by

@@ -48,6 +48,7 @@ function query(params) {
 const label = (name) => `/api/labels/${encodeURIComponent(name)}`;
 
 export const api = {
+  meta: () => request('GET', '/api/meta'),
   info: () => request('GET', '/api/info'),
   videos: () => request('GET', '/api/videos'),
   labels: () => request('GET', '/api/labels'),

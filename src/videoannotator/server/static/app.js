@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { clear, h, isTypingTarget, toast } from './dom.js';
 import { BINDINGS, bindingFor } from './keys.js';
-import { LabelPage } from './labelpage.js';
+import { LabelPage, useNames } from './labelpage.js';
 import { clipDetail, loadClip, PlayerDialog } from './player.js';
 import { annotate, session, setAnnotator } from './session.js';
 
@@ -302,6 +302,7 @@ async function start() {
   });
   renderAnnotator();
   if (!session.annotator) askAnnotator({ required: true });
+  useNames(await api.meta());
   await route();
   // The header's figures wait for the page itself: they compete for the same server.
   api.info().then((info) => {

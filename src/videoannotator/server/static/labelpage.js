@@ -7,21 +7,25 @@ import { ClipGrid, preloadThumbs, startPreview, stopPreview, warmPreview } from 
 import { modelPanel } from './model.js';
 import { annotate, openLabel, session, setValue, undo } from './session.js';
 
-export const FEEDS = [
-  { name: 'top_positive', title: 'Top positive', help: 'The clips the model is surest are positive: confirm them, or catch its false positives.' },
-  { name: 'top_negative', title: 'Top negative', help: 'The clips the model is surest are negative: look for positives it missed.' },
-  { name: 'borderline', title: 'Borderline', help: 'The clips the model is least sure about: each answer here teaches it the most (the default feed: it taught models fastest in our evaluation).' },
-  { name: 'random', title: 'Random', help: 'A random sample of the catalog: keeps the model honest about what it has never seen.' },
-];
-export const FILTERS = [
-  { name: 'all', title: 'All' },
-  { name: 'positive', title: 'Positive' },
-  { name: 'negative', title: 'Negative' },
-  { name: 'skip', title: 'Skipped' },
-  { name: 'unresolved', title: 'Unresolved' },
-  { name: 'model_disagrees', title: 'Model disagrees' },
-  { name: 'annotators_disagree', title: 'Annotators disagree' },
-];
+// The feeds and review filters are named by the server (GET /api/meta, from names.py);
+// the page only words them. ``useNames`` fills FEEDS and FILTERS before the first render.
+const FEED_TEXT = {
+  top_positive: { title: 'Top positive', help: 'The clips the model is surest are positive: confirm them, or catch its false positives.' },
+  top_negative: { title: 'Top negative', help: 'The clips the model is surest are negative: look for positives it missed.' },
+  borderline: { title: 'Borderline', help: 'The clips the model is least sure about: each answer here teaches it the most (the default feed: it taught models fastest in our evaluation).' },
+  random: { title: 'Random', help: 'A random sample of the catalog: keeps the model honest about what it has never seen.' },
+};
+const FILTER_TITLES = {
+  all: 'All', positive: 'Positive', negative: 'Negative', skip: 'Skipped', unresolved: 'Unresolved',
+  model_disagrees: 'Model disagrees', annotators_disagree: 'Annotators disagree',
+};
+const wordy = (name) => name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+export const FEEDS = [];
+export const FILTERS = [];
+export function useNames(meta) {
+  FEEDS.splice(0, FEEDS.length, ...meta.feeds.map((name) => ({ name, title: FEED_TEXT[name]?.title ?? wordy(name), help: FEED_TEXT[name]?.help ?? '' })));
+  FILTERS.splice(0, FILTERS.length, ...meta.review_filters.map((name) => ({ name, title: FILTER_TITLES[name] ?? wordy(name) })));
+}
 const STEPS = [
   { name: 'search', title: 'Search', key: '/' },
   { name: 'learn', title: 'Learn', key: 'l' },
