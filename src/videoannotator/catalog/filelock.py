@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 class FileLock:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
     @contextmanager
-    def hold(self, blocking: bool = True):
+    def hold(self, blocking: bool = True) -> Iterator[bool]:
         """Hold the lock for the ``with`` block. Non-blocking: yields False at once if another
         process (or another open of it here) holds it, True otherwise."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)

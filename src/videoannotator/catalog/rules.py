@@ -7,7 +7,9 @@ import getpass
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 from ..errors import InvalidInput
 from ..names import MAX_ID, VOTE_VALUES
@@ -22,7 +24,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
 
-def validate_name(name) -> str:
+def validate_name(name: object) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name:
         raise InvalidInput("a label needs a name, e.g. establishing-shot")
@@ -37,7 +39,7 @@ def validate_name(name) -> str:
     return name
 
 
-def check_keywords(keywords) -> list[str]:
+def check_keywords(keywords: str | Iterable[object] | None) -> list[str]:
     if keywords is None:
         return []
     if isinstance(keywords, str):
@@ -57,7 +59,7 @@ SOURCES_MAX = 64
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as an HTTP header carries it
 
 
-def check_value(value) -> str:
+def check_value(value: object) -> str:
     v = str(value).strip().lower()
     aliases = {"pos": "positive", "p": "positive", "1": "positive", "yes": "positive",
                "neg": "negative", "n": "negative", "0": "negative", "no": "negative", "s": "skip"}
@@ -67,32 +69,32 @@ def check_value(value) -> str:
     return v
 
 
-def check_annotator(annotator) -> str:
+def check_annotator(annotator: object) -> str:
     a = str(annotator or "").strip()
     if not a or len(a) > 64 or any(ord(ch) < 32 for ch in a):
         raise InvalidInput("annotator: give a name of 1-64 printable characters")
     return a
 
 
-def check_clip_ids(clip_ids) -> list[int]:
+def check_clip_ids(clip_ids: object) -> list[int]:
     """Distinct clip ids in the order given; ``True`` is not clip 1, nor is 1.5 or '1'."""
-    clip_ids = clip_ids if isinstance(clip_ids, (list, tuple)) else [clip_ids]
-    if not clip_ids:
+    ids: Sequence[Any] = clip_ids if isinstance(clip_ids, (list, tuple)) else [clip_ids]
+    if not ids:
         raise InvalidInput("no clip ids given; ids come from search, feeds or `va info`")
-    for clip_id in clip_ids:
+    for clip_id in ids:
         if isinstance(clip_id, bool) or not hasattr(clip_id, "__index__") or not 0 <= clip_id <= MAX_ID:
             raise InvalidInput(f"clip id {clip_id!r} is not a whole number from 0 to {MAX_ID}; "
                                "ids come from search, feeds or `va info`")
-    return list(dict.fromkeys(int(c) for c in clip_ids))
+    return list(dict.fromkeys(int(c) for c in ids))
 
 
-def check_idempotency_key(key) -> str:
+def check_idempotency_key(key: object) -> str:
     if not isinstance(key, str) or not IDEMPOTENCY_KEY_RE.match(key):
         raise InvalidInput("idempotency key: give 1-255 printable ASCII characters without spaces, e.g. a UUID")
     return key
 
 
-def aggregate(values) -> str:
+def aggregate(values: Iterable[str]) -> str:
     """Majority of positive/negative votes; a tie is 'unresolved'; only skips → 'skip'."""
     c = Counter(values)
     pos, neg = c.get("positive", 0), c.get("negative", 0)
@@ -103,7 +105,7 @@ def aggregate(values) -> str:
     return "positive" if pos > neg else "negative"
 
 
-def check_editor(editor) -> str:
+def check_editor(editor: object) -> str:
     """Who edits: as given, else $VA_ANNOTATOR, else the login name (as `va annotate` does)."""
     if editor is None or editor == "":
         editor = os.environ.get("VA_ANNOTATOR") or _login() or "unknown"

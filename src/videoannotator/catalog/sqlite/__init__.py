@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from .. import base
 from ..filelock import FileLock
 from .annotations import Annotations
 from .catalog import Catalog
@@ -22,12 +23,13 @@ COUNTED_TABLES = ("videos", "clips", "labels", "annotations", "model_versions")
 
 
 class SQLiteCatalog(Catalog):
-    def __init__(self, path: str | Path, models_dir: str | Path, synchronous: str = "FULL"):
+    def __init__(self, path: str | Path, models_dir: str | Path, synchronous: str = "FULL") -> None:
         super().__init__(path, synchronous)
-        self.videos = Videos(self)
-        self.labels = Labels(self)
-        self.annotations = Annotations(self)
-        self.models = ModelVersions(self, Path(models_dir))
+        # Typed as the interface (base.Catalog's attributes are settable, so their types must match).
+        self.videos: base.Videos = Videos(self)
+        self.labels: base.Labels = Labels(self)
+        self.annotations: base.Annotations = Annotations(self)
+        self.models: base.ModelVersions = ModelVersions(self, Path(models_dir))
         self._write_lock = FileLock(Path(path).with_name(".write.lock"))
 
     def lookup(self) -> ClipLookup:

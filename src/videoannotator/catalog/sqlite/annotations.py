@@ -7,13 +7,17 @@ positive/negative votes (ties are unresolved and stay out of training).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
+import sqlite3
 from collections import Counter, defaultdict
+from typing import Any
 
 from ...errors import Conflict, InvalidInput, NotFound
+from ...names import MAX_ID
+from ..base import Row, Rows
 from ..rules import (
-    MAX_ID,
     SOURCES_MAX,
     aggregate,
     check_annotator,
@@ -25,18 +29,19 @@ from ..rules import (
 from .catalog import Catalog
 
 
-def _fingerprint(label_id, clip_ids, value, annotator, source, model_version) -> str:
+def _fingerprint(label_id: int, clip_ids: list[int], value: str, annotator: str, source: str,
+                 model_version: int | None) -> str:
     """What a request asked for, so a reused idempotency key can tell a retry from a new request."""
     request = [label_id, clip_ids, value, annotator, source, model_version]
     return hashlib.sha256(json.dumps(request, separators=(",", ":")).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Annotations:
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    def add(self, label_id: int, clip_ids, value, annotator, source="cli", model_version=None,
-            idempotency_key: str | None = None) -> list[dict]:
+    def add(self, label_id: int, clip_ids: Any, value: Any, annotator: Any, source: str = "cli",
+            model_version: int | None = None, idempotency_key: str | None = None) -> Rows:
         """Append one event per distinct clip, in one transaction; returns the events.
 
         With an ``idempotency_key`` the request is stored once: a retry with the same key
@@ -61,14 +66,13 @@ class Annotations:
                     if earlier["request"] != request:
                         raise Conflict(f"idempotency key {idempotency_key!r} was used for a different request; "
                                        "use a new key for a new request")
-                    ids = json.loads(earlier["event_ids"])
-                    return [self._event(i, db) for i in ids]
+                    return [self._event(i, db) for i in json.loads(earlier["event_ids"])]
             known = {r[0] for r in db.execute(
                 f"SELECT id FROM clips WHERE id IN ({','.join('?' * len(clip_ids))})", clip_ids)}
             missing = [c for c in clip_ids if c not in known]
             if missing:
                 raise NotFound(f"no clip with id {missing[0]}; ids come from search, feeds or `va info`")
-            ids = []
+            ids: builtins.list[int | None] = []
             for clip_id in clip_ids:
                 cur = db.execute(
                     "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, created_at)"
@@ -81,7 +85,7 @@ class Annotations:
                            (idempotency_key, request, json.dumps(ids), now))
         return [self._event(i) for i in ids]
 
-    def undo(self, label_id: int, annotator, clip_id: int | None = None) -> dict:
+    def undo(self, label_id: int, annotator: Any, clip_id: int | None = None) -> Row:
         """Undo the annotator's latest not-yet-undone event on this label (or on one clip):
         append an event restoring the value they had before it."""
         annotator = check_annotator(annotator)
@@ -89,7 +93,7 @@ class Annotations:
             undone = {r[0] for r in db.execute(
                 "SELECT undoes FROM annotations WHERE label_id=? AND annotator=? AND undoes IS NOT NULL", (label_id, annotator))}
             sql = "SELECT * FROM annotations WHERE label_id=? AND annotator=? AND undoes IS NULL"
-            params = [label_id, annotator]
+            params: builtins.list[object] = [label_id, annotator]
             if clip_id is not None:
                 sql += " AND clip_id=?"
                 params.append(int(clip_id))
@@ -108,34 +112,36 @@ class Annotations:
             )
         return self._event(cur.lastrowid)
 
-    def _event(self, event_id: int, db=None) -> dict:
+    def _event(self, event_id: int | None, db: sqlite3.Connection | None = None) -> Row:
         rows = (db or self.catalog.connection()).execute("SELECT * FROM annotations WHERE id=?", (event_id,)).fetchall()
         return dict(rows[0])
 
-    def events(self, label_id: int, since_id: int = 0) -> list[dict]:
+    def events(self, label_id: int, since_id: int = 0) -> Rows:
         return [dict(r) for r in self.catalog.query(
             "SELECT * FROM annotations WHERE label_id=? AND id>? ORDER BY id", (label_id, since_id))]
 
     def last_event_id(self, label_id: int) -> int:
         return int(self.catalog.scalar("SELECT COALESCE(MAX(id), 0) FROM annotations WHERE label_id=?", (label_id,)))
 
-    def current(self, label_id: int, up_to_id: int | None = None) -> dict[int, dict]:
+    def current(self, label_id: int, up_to_id: int | None = None) -> dict[int, Row]:
         """clip_id -> {"votes": {annotator: value}, "value": aggregated}. ``up_to_id`` replays the log
         to a past moment (the exact snapshot a model version was built on)."""
         sql = ("SELECT a.clip_id, a.annotator, a.value FROM annotations a JOIN ("
                " SELECT MAX(id) AS id FROM annotations WHERE label_id=?" + (" AND id<=?" if up_to_id else "") +
                " GROUP BY clip_id, annotator) latest ON latest.id = a.id")
         params = (label_id, up_to_id) if up_to_id else (label_id,)
-        votes: dict[int, dict] = defaultdict(dict)
+        votes: dict[int, dict[str, str]] = defaultdict(dict)
         for clip_id, annotator, value in self.catalog.query(sql, params):
             if value != "cleared":
                 votes[clip_id][annotator] = value
         return {clip: {"votes": v, "value": aggregate(v.values())} for clip, v in votes.items() if v}
 
-    def training_set(self, label_id: int, up_to_id: int | None = None) -> tuple[list[int], list[int], dict]:
+    def training_set(self, label_id: int, up_to_id: int | None = None
+                     ) -> tuple[builtins.list[int], builtins.list[int], dict[str, int]]:
         """(clip ids, 0/1 labels, counts) from the aggregated current values."""
         current = self.current(label_id, up_to_id)
-        ids, ys = [], []
+        ids: builtins.list[int] = []
+        ys: builtins.list[int] = []
         counts = Counter(entry["value"] for entry in current.values())
         for clip_id in sorted(current):
             value = current[clip_id]["value"]
@@ -145,7 +151,7 @@ class Annotations:
         return ids, ys, {k: counts.get(k, 0) for k in ("positive", "negative", "skip", "unresolved")}
 
 
-    def import_events(self, label_id: int, events: list[dict], skip: str = "same_event") -> dict:
+    def import_events(self, label_id: int, events: Rows, skip: str = "same_event") -> Row:
         """Append imported events in one transaction (all or none), in the order given.
 
         Each event: clip_id, value (positive/negative/skip/cleared), annotator, source,
@@ -156,7 +162,9 @@ class Annotations:
         already. Returns {"added", "present", "ids"}."""
         if skip not in ("same_event", "same_value"):
             raise ValueError(f"skip must be same_event or same_value, not {skip!r}")
-        added, present, ids, here = 0, 0, [], {}
+        added, present = 0, 0
+        ids: builtins.list[Any] = []
+        here: dict[Any, Any] = {}
         with self.catalog.transaction() as db:
             for e in events:
                 if skip == "same_event":

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..rules import utc_now
 from .migrations import MIGRATIONS
 
+# What ``execute`` binds: positional values (a tuple or list) or named ones.
+Params = Sequence[Any] | Mapping[str, Any]
+
 
 class Catalog:
-    def __init__(self, path: str | Path, synchronous: str = "FULL"):
+    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         """``synchronous``: SQLite's durability level. FULL (the default) fsyncs the WAL at every
         commit, so an acknowledged annotation survives a power loss; NORMAL exists only so the
         annotation benchmark can measure what FULL costs (docs/reliability.md)."""
@@ -40,7 +45,7 @@ class Catalog:
         return conn
 
     @contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (Ctrl-C included)."""
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
@@ -52,10 +57,10 @@ class Catalog:
         else:
             conn.execute("COMMIT")
 
-    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, params).fetchall()
 
-    def scalar(self, sql: str, params=()):
+    def scalar(self, sql: str, params: Params = ()) -> Any:
         row = self.connection().execute(sql, params).fetchone()
         return None if row is None else row[0]
 
@@ -85,11 +90,11 @@ class Catalog:
         return int(self.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
 
     # -- meta -------------------------------------------------------------------------
-    def get_meta(self, key: str, default=None):
+    def get_meta(self, key: str, default: Any = None) -> Any:
         value = self.scalar("SELECT value FROM meta WHERE key=?", (key,))
         return default if value is None else value
 
-    def set_meta(self, key: str, value, db: sqlite3.Connection | None = None) -> None:
+    def set_meta(self, key: str, value: object, db: sqlite3.Connection | None = None) -> None:
         (db or self.connection()).execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, str(value))
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from ..base import Row, Rows
 from ..rules import utc_now
 from .catalog import Catalog
 
@@ -27,19 +28,19 @@ def record_edit(db: sqlite3.Connection, before: sqlite3.Row, after: sqlite3.Row,
     return True
 
 
-def history(catalog: Catalog, label_id: int) -> list[dict]:
+def history(catalog: Catalog, label_id: int) -> Rows:
     """Every edit of the label, newest first: when, who, which fields, and the values before
     and after it (after = the next edit's before, or the label as it is now)."""
     rows = catalog.query("SELECT * FROM label_history WHERE label_id = ? ORDER BY id", (int(label_id),))
     now = catalog.query("SELECT * FROM labels WHERE id = ?", (int(label_id),))
     states = [_values(r) for r in rows] + ([_values(now[0])] if now else [])
-    out = []
+    out: Rows = []
     for i, r in enumerate(rows):
         out.append({"edited_at": r["edited_at"], "editor": r["editor"], "changed": r["changed"].split(","),
                     "before": states[i], "after": states[i + 1] if i + 1 < len(states) else None})
     return out[::-1]
 
 
-def _values(row) -> dict:
+def _values(row: sqlite3.Row) -> Row:
     return {"name": row["name"], "description": row["description"], "keywords": json.loads(row["keywords"]),
             "archived": bool(row["archived"])}

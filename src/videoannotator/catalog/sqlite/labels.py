@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+import sqlite3
+from typing import Any
 
 from ...errors import Conflict, InvalidInput, NotFound
-from ..rules import MAX_ID, utc_now, validate_name
+from ...names import MAX_ID
+from ..base import Row, Rows
 from ..rules import check_keywords as _keywords
+from ..rules import utc_now, validate_name
 from .catalog import Catalog
 
 
-def _row(r) -> dict:
+def _row(r: sqlite3.Row) -> Row:
     return {
         "id": r["id"],
         "name": r["name"],
@@ -23,10 +28,10 @@ def _row(r) -> dict:
 
 
 class Labels:
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    def create(self, name, description: str = "", keywords=None) -> dict:
+    def create(self, name: str, description: str = "", keywords: Any = None) -> Row:
         name = validate_name(name)
         if len(description or "") > 5000:
             raise InvalidInput("description: at most 5,000 characters")
@@ -38,9 +43,10 @@ class Labels:
                 "INSERT INTO labels(name, description, keywords, created_at, updated_at) VALUES (?,?,?,?,?)",
                 (name, description or "", json.dumps(_keywords(keywords)), now, now),
             )
+        assert cur.lastrowid is not None  # set by the INSERT
         return self.get(cur.lastrowid)
 
-    def get(self, name_or_id) -> dict:
+    def get(self, name_or_id: str | int) -> Row:
         """By name first (a workspace from before names were refused as all digits may hold
         one), then by id: an int, or a string of ASCII digits (not '²', which isdigit() takes)."""
         by_id = isinstance(name_or_id, int) and not isinstance(name_or_id, bool)
@@ -52,14 +58,15 @@ class Labels:
             raise NotFound(f"no label {name_or_id!r}; `va label list` shows the labels, `va label create` makes one")
         return _row(rows[0])
 
-    def _by_name(self, name):
+    def _by_name(self, name: object) -> builtins.list[sqlite3.Row]:
         return self.catalog.query("SELECT * FROM labels WHERE name = ?", (str(name),))
 
-    def list(self, include_archived: bool = False) -> list[dict]:
+    def list(self, include_archived: bool = False) -> Rows:
         sql = "SELECT * FROM labels" + ("" if include_archived else " WHERE archived = 0") + " ORDER BY name"
         return [_row(r) for r in self.catalog.query(sql)]
 
-    def update(self, name_or_id, *, name=None, description=None, keywords=None, archived=None, editor=None) -> dict:
+    def update(self, name_or_id: str | int, *, name: str | None = None, description: str | None = None,
+               keywords: Any = None, archived: bool | None = None, editor: str | None = None) -> Row:
         """Rename, edit the guideline or (un)archive. The values the label had before are kept in
         its history (who: ``editor``, default $VA_ANNOTATOR or the login name; when; old text),
         in the same transaction as the change (``va label history``)."""
@@ -68,18 +75,23 @@ class Labels:
 
         label = self.get(name_or_id)
         editor = check_editor(editor)
-        fields, params = [], []
+        fields: builtins.list[str] = []
+        params: builtins.list[object] = []
         if name is not None:
             new = validate_name(name)
             if new.lower() != label["name"].lower() and self._by_name(new):
                 raise Conflict(f"a label named {new!r} exists already")
-            fields.append("name = ?"), params.append(new)
+            fields.append("name = ?")
+            params.append(new)
         if description is not None:
-            fields.append("description = ?"), params.append(str(description))
+            fields.append("description = ?")
+            params.append(str(description))
         if keywords is not None:
-            fields.append("keywords = ?"), params.append(json.dumps(_keywords(keywords)))
+            fields.append("keywords = ?")
+            params.append(json.dumps(_keywords(keywords)))
         if archived is not None:
-            fields.append("archived = ?"), params.append(int(bool(archived)))
+            fields.append("archived = ?")
+            params.append(int(bool(archived)))
         if fields:
             with self.catalog.transaction() as db:
                 before = db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone()
@@ -87,7 +99,7 @@ class Labels:
                 record_edit(db, before, db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone(), editor)
         return self.get(label["id"])
 
-    def history(self, label_id: int) -> list[dict]:
+    def history(self, label_id: int) -> Rows:
         """Every edit of the label's guideline, newest first (``label_history.history``)."""
         from .label_history import history
 

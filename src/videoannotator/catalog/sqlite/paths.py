@@ -11,24 +11,29 @@ import os
 import sqlite3
 from pathlib import Path
 
+from ..base import Catalog
+from .catalog import Catalog as SQLiteConnection
+
 log = logging.getLogger(__name__)
 
 
-def absolutise_video_paths(catalog, base: str | os.PathLike | None = None) -> int:
+def absolutise_video_paths(catalog: Catalog, base: str | os.PathLike[str] | None = None) -> int:
     """Rewrite each relative video path as the absolute path of ``base / path`` (``base``:
     the current directory by default) where a file of the stored size is there; returns the
     number of rows changed. Rows whose file is not found are left as they are, and nothing
-    here raises: a workspace opens whatever its old rows say."""
+    here raises: a workspace opens whatever its old rows say. Only SQLite catalogs hold such rows."""
+    if not isinstance(catalog, SQLiteConnection):
+        return 0
     try:
         rows = catalog.query("SELECT id, path, size_bytes FROM videos WHERE path NOT LIKE '/%'")
         if not rows:
             return 0
-        base = Path(base) if base is not None else Path.cwd()
+        folder = Path(base) if base is not None else Path.cwd()
     except (sqlite3.Error, OSError):
         return 0
     found = []
     for row in rows:
-        candidate = base / row["path"]
+        candidate = folder / row["path"]
         try:
             # The size guards against another file that happens to sit at the same relative path.
             if candidate.is_file() and candidate.stat().st_size == row["size_bytes"]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
-from ..base import ClipRecord, VideoRecord
+from ..base import ClipRecord, Row, Rows, VideoRecord
 from ..rules import utc_now
 from .catalog import Catalog
 
@@ -13,7 +13,7 @@ BATCH = 900  # below SQLite's bound-parameter limit
 
 
 class Videos:
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
     def clip_count(self) -> int:
@@ -24,7 +24,7 @@ class Videos:
         return {"videos": int(self.catalog.scalar("SELECT COUNT(*) FROM videos")),
                 "clips": int(self.catalog.scalar("SELECT COUNT(*) FROM clips"))}
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> Rows:
         rows = self.catalog.query(
             "SELECT v.*, (SELECT COUNT(*) FROM clips c WHERE c.video_id = v.id) AS clips FROM videos v ORDER BY v.id")
         return [dict(r) for r in rows]
@@ -32,15 +32,15 @@ class Videos:
     def has(self, content_hash: str) -> bool:
         return self.catalog.scalar("SELECT 1 FROM videos WHERE content_hash = ?", (content_hash,)) is not None
 
-    def clip(self, clip_id: int) -> dict[str, Any] | None:
+    def clip(self, clip_id: int) -> Row | None:
         rows = self.catalog.query(
             "SELECT c.*, v.path AS video_path, v.content_hash FROM clips c JOIN videos v ON v.id = c.video_id"
             " WHERE c.id = ?", (int(clip_id),))
         return dict(rows[0]) if rows else None
 
-    def describe(self, clip_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    def describe(self, clip_ids: Iterable[int]) -> dict[int, Row]:
         """clip id -> id, video_id, position, start_s, end_s, path (the video's), content_hash."""
-        out: dict[int, dict[str, Any]] = {}
+        out: dict[int, Row] = {}
         ids = sorted({int(c) for c in clip_ids})
         for start in range(0, len(ids), BATCH):
             part = ids[start:start + BATCH]
@@ -50,12 +50,12 @@ class Videos:
                 out[r["id"]] = dict(r)
         return out
 
-    def spans(self) -> list[dict[str, Any]]:
+    def spans(self) -> Rows:
         """Every clip's id, start_s, end_s and video path, in id order."""
         return [dict(r) for r in self.catalog.query(
             "SELECT c.id, c.start_s, c.end_s, v.path FROM clips c JOIN videos v ON v.id = c.video_id ORDER BY c.id")]
 
-    def sample_frames(self, video_id: int) -> list[tuple[int, list[int]]]:
+    def sample_frames(self, video_id: int) -> builtins.list[tuple[int, builtins.list[int]]]:
         """(clip id, the frame numbers its vector was computed from) for each clip of the video."""
         rows = self.catalog.query("SELECT id, sample_frames FROM clips WHERE video_id = ? ORDER BY position",
                                   (int(video_id),))
