@@ -174,7 +174,7 @@ def commit(ws: Workspace, done: EmbeddedVideo, report: IngestReport) -> dict[str
     return entry
 
 
-def _update_index(ws) -> None:
+def _update_index(ws: Workspace) -> None:
     """Large corpora get their ANN index extended with the new clips now, not at the first search."""
     from ..search import AUTO_THRESHOLD
 
