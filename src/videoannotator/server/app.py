@@ -4,6 +4,7 @@ page (/, /static) over one shared Workspace. Routes parse, call the Workspace, f
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -17,8 +18,11 @@ from .routes import media as routes_media
 from .routes import page as routes_page
 from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
 
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
-def create_app(workspace, token: str | None = None, *, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+
+def create_app(workspace: Workspace, token: str | None = None, *, max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """The app for one Workspace. Without a token it answers only to loopback Host names;
     with one, every /api, /media and /openapi.json request must carry it."""
     if token is not None:
@@ -47,12 +51,12 @@ def _declare_errors_in_openapi(app: FastAPI) -> None:
     """/openapi.json lists the error statuses every route can answer (errors.declare_errors)."""
     generate = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = declare_errors(generate())
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 def _version() -> str:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Match, Mount
 
@@ -98,15 +100,15 @@ def declare_errors(openapi: dict) -> dict:
     return openapi
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-async def _va_error(request, exc: VAError):
+async def _va_error(request: Request, exc: VAError) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message)
 
 
-async def _http_error(request, exc: HTTPException):
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     method, path = request.method, request.url.path
     if exc.status_code == 404 and exc.detail == "Not Found":
         message = f"no such route: {method} {path}; /openapi.json lists the API"
@@ -162,24 +164,26 @@ def validation_message(errors) -> str:
     return message
 
 
-async def _validation_error(request, exc: RequestValidationError):
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     return error_response(422, "invalid_input", validation_message(exc.errors()))
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(VAError, _va_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    # Starlette types a handler as taking any Exception; it calls each with its own class only.
+    app.add_exception_handler(VAError, _va_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
 
 
 def disk_full(exc: BaseException) -> bool:
     """ENOSPC anywhere in the exception's chain, or the catalog's 'database or disk is full'."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if is_disk_full(exc):
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if is_disk_full(current):
             return True
-        exc = exc.__cause__ or exc.__context__
+        current = current.__cause__ or current.__context__
     return False
 
 

@@ -9,8 +9,12 @@ import copy
 import logging
 import re
 import sys
+from typing import TYPE_CHECKING, Any
 
 from .security import check_bind
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#\s]*", re.IGNORECASE)
 
@@ -31,7 +35,7 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def log_config() -> dict:
+def log_config() -> dict[str, Any]:
     """uvicorn's logging setup, with the access log's tokens redacted."""
     from uvicorn.config import LOGGING_CONFIG
 
@@ -41,7 +45,7 @@ def log_config() -> dict:
     return config
 
 
-def serve(workspace, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
           log_level: str = "info") -> None:
     """Serve until interrupted. A non-loopback ``host`` without ``token`` raises VAError."""
     check_bind(host, token)
