@@ -18,12 +18,21 @@ import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..embed.base import l2_normalise
 from ..errors import InvalidInput
 from .datasets import Concept, Dataset
+
+if TYPE_CHECKING:
+    from ..embed.base import Embedder
+
+Images = npt.NDArray[np.uint8]  # (n, 28, 28) grey
+Vectors = npt.NDArray[np.float32]
+Rows = npt.NDArray[np.int64]
 
 DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
 FILES = (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -68,7 +77,7 @@ CONCEPTS = (
 )
 
 
-def _read_idx(path: Path) -> np.ndarray:
+def _read_idx(path: Path) -> Images:
     """An IDX file (MNIST's format: big-endian header, then uint8 data), gzipped."""
     with gzip.open(path, "rb") as fh:
         data = fh.read()
@@ -80,7 +89,7 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def load_images(folder: str | Path = DEFAULT_DIR) -> tuple[np.ndarray, np.ndarray]:
+def load_images(folder: str | os.PathLike[str] = DEFAULT_DIR) -> tuple[Images, Rows]:
     """All 70,000 images (train then test) as (70000, 28, 28) uint8, and their classes."""
     folder = Path(folder)
     if not all((folder / f).exists() for pair in FILES for f in pair):
@@ -93,12 +102,12 @@ def load_images(folder: str | Path = DEFAULT_DIR) -> tuple[np.ndarray, np.ndarra
     return np.concatenate(images), np.concatenate(classes).astype(np.int64)
 
 
-def sample_order(total: int = 70_000) -> np.ndarray:
+def sample_order(total: int = 70_000) -> Rows:
     """The fixed order images are sampled (and cached) in: a sample of n is its first n."""
     return np.random.default_rng(PERMUTATION_SEED).permutation(total)
 
 
-def render(images: np.ndarray, mode: str = RENDER) -> list[np.ndarray]:
+def render(images: Images, mode: str = RENDER) -> list[Images]:
     """Grey 28x28 images as the embedder sees them (it upscales and repeats the channel)."""
     if mode not in RENDERS:
         raise InvalidInput(f"render must be one of {', '.join(RENDERS)}")
@@ -112,9 +121,9 @@ def cache_dir(embedder_name: str, mode: str = RENDER) -> Path:
     return Path(Settings.from_env().cache).expanduser() / "eval" / "fashion-mnist" / f"{safe}-{mode}-p{PERMUTATION_SEED}"
 
 
-def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-minilm", device: str = "cpu",
-                 mode: str = RENDER, progress: bool = True, embedder=None,
-                 offset: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+def embed_sample(n: int, images: Images, embedder_name: str = "conse-effnet-minilm", device: str = "cpu",
+                 mode: str = RENDER, progress: bool = True, embedder: Embedder | None = None,
+                 offset: int = 0) -> tuple[Vectors, Vectors, dict[str, Any]]:
     """(joint (n, 384), features (n, 1280), timing) for images offset..offset+n-1 of the sample order.
 
     Chunks of ``CHUNK`` images are read from the cache or embedded and written to it
@@ -124,7 +133,8 @@ def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-
 
     order = sample_order(len(images))  # whole chunks are embedded, so caches of any n agree
     folder = cache_dir(embedder_name, mode)
-    joint, feats = [], []
+    joint: list[Vectors] = []
+    feats: list[Vectors] = []
     embedded, t_embed = 0, 0.0
     first = offset - offset % CHUNK
     chunks = range(first, offset + n, CHUNK)
@@ -136,7 +146,7 @@ def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-
     for start in chunks:
         stop = min(start + CHUNK, len(images))
         path = folder / f"chunk-{start // CHUNK:04d}.npz"
-        data = None
+        data: tuple[Vectors, Vectors] | None = None
         if path.exists():
             try:
                 with np.load(path) as z:
@@ -175,7 +185,7 @@ def embed_sample(n: int, images: np.ndarray, embedder_name: str = "conse-effnet-
     return np.concatenate(joint)[skip:skip + n], np.concatenate(feats)[skip:skip + n], timing
 
 
-def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def concept_rows(spec: ConceptSpec, classes: Rows) -> tuple[Rows, Rows]:
     """(positive rows, negative rows) of a concept over a sample's classes.
 
     A rare concept keeps the first m of its positives (in sample order) so that they make
@@ -192,7 +202,8 @@ def concept_rows(spec: ConceptSpec, classes: np.ndarray) -> tuple[np.ndarray, np
 FEATURE_KINDS = ("product", "full")
 
 
-def classifier_features(raw: np.ndarray, embedder_name: str, embedder=None, kind: str = "product") -> np.ndarray | None:
+def classifier_features(raw: Vectors, embedder_name: str, embedder: Embedder | None = None,
+                        kind: str = "product") -> Vectors | None:
     """What the classifier trains on for these images. 'product': what the product's Build
     trains on, the embedder's classifier features of the cached raw 1,280-d features (for
     the default embedder, the fixed projection of ``head_projection``, without loading the
@@ -211,8 +222,8 @@ def classifier_features(raw: np.ndarray, embedder_name: str, embedder=None, kind
     return project_features(raw, head_projection(ConSEEmbedder.feature_dim))
 
 
-def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
-         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder=None, offset: int = 0,
+def load(n: int = DEFAULT_SAMPLE, folder: str | os.PathLike[str] = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
+         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder: Embedder | None = None, offset: int = 0,
          features: str = "product") -> Dataset:
     """The Fashion-MNIST suite as a Dataset (embedding what the cache lacks).
 
@@ -228,7 +239,7 @@ def load(n: int = DEFAULT_SAMPLE, folder: str | Path = DEFAULT_DIR, embedder_nam
     feats = classifier_features(raw, embedder_name, embedder, features)
     rows = sample_order(len(images))[offset:offset + n]
     sample_classes = classes[rows]
-    concepts = []
+    concepts: list[Concept] = []
     for spec in CONCEPTS:
         pos, neg = concept_rows(spec, sample_classes)
         concepts.append(Concept(spec.name, pos, neg, spec.description, list(spec.keywords)))

@@ -9,41 +9,51 @@ median, are reported beside it.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: An experiment's results (``simulate.run_experiment``): the JSON written to results.json.
+Results = dict[str, Any]
 
 N_LABEL_BOOTSTRAP = 2000
 
 
-def _labels(out: dict) -> dict:
+def _labels(out: Results) -> dict[str, dict[str, Any]]:
     return {name: lab for name, lab in out["labels"].items() if not lab.get("skipped")}
 
 
-def _ap(lab: dict, method: str, budget: int):
+def _ap(lab: dict[str, Any], method: str, budget: int | str) -> float | None:
     entry = lab["methods"].get(method, {}).get(str(budget))
     return None if entry is None else entry["ap"]
 
 
-def summarise(out: dict) -> dict:
+def summarise(out: Results) -> dict[str, Any]:
     methods = out["config"]["method_names"]
     budgets = out["config"]["budgets"]
     labels = _labels(out)
     va_methods = [m for m in methods if m == "va" or m.startswith("va:")]
     baselines = [m for m in methods if m not in va_methods]
-    median_ap = {}
+    median_ap: dict[str, dict[str, float | None]] = {}
     for m in methods:
         median_ap[m] = {}
         for b in budgets:
             vals = [v for v in (_ap(lab, m, b) for lab in labels.values()) if v is not None]
             median_ap[m][str(b)] = round(float(np.median(vals)), 4) if vals else None
-    gains = {}
+    gains: dict[str, dict[str, dict[str, Any]]] = {}
     rng = np.random.default_rng(0)
     for va in va_methods:
         gains[va] = {}
         for b in budgets:
-            rows = []
+            rows: list[tuple[float, dict[str, Any]]] = []  # (va's AP, every baseline's AP: none missing)
             for lab in labels.values():
                 v = _ap(lab, va, b)
                 base = {m: _ap(lab, m, b) for m in baselines}
@@ -55,7 +65,7 @@ def summarise(out: dict) -> dict:
             best = np.array([v - max(base.values()) for v, base in rows])
             idx = rng.integers(0, best.size, size=(N_LABEL_BOOTSTRAP, best.size))
             low, high = np.percentile(np.median(best[idx], axis=1), [2.5, 97.5])
-            top_single = max(baselines, key=lambda m: median_ap[m][str(b)] if median_ap[m][str(b)] is not None else -1)
+            top_single = max(baselines, key=lambda m: ap if (ap := median_ap[m][str(b)]) is not None else -1)
             gains[va][str(b)] = {
                 "labels": int(best.size),
                 "vs_best_baseline": round(float(np.median(best)), 4),
@@ -69,15 +79,15 @@ def summarise(out: dict) -> dict:
             "median_ap": median_ap, "gain": gains, "baselines": baselines, "va_methods": va_methods}
 
 
-def _fmt(x, digits=3) -> str:
+def _fmt(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def _signed(x) -> str:
+def _signed(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:+.1f}"
 
 
-def gains_lines(out: dict) -> list[str]:
+def gains_lines(out: Results) -> list[str]:
     """The per-budget median gains, one line each (what `va eval` prints)."""
     lines = []
     for va, by_budget in out["summary"]["gain"].items():
@@ -89,7 +99,7 @@ def gains_lines(out: dict) -> list[str]:
     return lines
 
 
-def markdown(out: dict) -> str:
+def markdown(out: Results) -> str:
     s = out["summary"]
     cfg = out["config"]
     budgets = [str(b) for b in cfg["budgets"]]
@@ -154,16 +164,16 @@ def markdown(out: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _build_ms(out: dict) -> dict:
-    per_method = {}
+def _build_ms(out: Results) -> dict[str, float]:
+    per_method: dict[str, list[float]] = {}
     for lab in _labels(out).values():
         for m, traces in lab.get("va_traces", {}).items():
             per_method.setdefault(m, []).extend(t["build_ms_median"] for t in traces if t.get("build_ms_median"))
     return {m: float(np.median(v)) for m, v in per_method.items() if v}
 
 
-def _feed_shares(out: dict) -> dict:
-    shares = {}
+def _feed_shares(out: Results) -> dict[str, dict[str, float]]:
+    shares: dict[str, dict[str, int]] = {}
     for lab in _labels(out).values():
         for m, traces in lab.get("va_traces", {}).items():
             acc = shares.setdefault(m, {"search": 0})
@@ -171,7 +181,7 @@ def _feed_shares(out: dict) -> dict:
                 acc["search"] += tr.get("before_first_build", 0)
                 for arm, n in tr.get("feed_clips", {}).items():
                     acc[arm] = acc.get(arm, 0) + n
-    result = {}
+    result: dict[str, dict[str, float]] = {}
     for m, acc in shares.items():
         total = sum(acc.values())
         if total:
@@ -179,7 +189,7 @@ def _feed_shares(out: dict) -> dict:
     return result
 
 
-def plot(out: dict, path) -> Path:
+def plot(out: Results, path: str | os.PathLike[str]) -> Path:
     """AP against annotations: the median over labels per method (left), and each label (right)."""
     import matplotlib
 
@@ -196,10 +206,10 @@ def plot(out: dict, path) -> Path:
     grid = fig.add_gridspec(max(1, nrows), 2 + ncols, width_ratios=[1.2, 1.2] + [1] * ncols)
     colours = {m: plt.cm.tab10(i % 10) for i, m in enumerate(methods)}
 
-    def draw(ax, series, title, small=False):
+    def draw(ax: Axes, series: Callable[[str, int], float | None], title: str, small: bool = False) -> None:
         for m in methods:
             xs = [b for b in budgets if series(m, b) is not None]
-            ys = [series(m, b) for b in xs]
+            ys = [y for y in (series(m, b) for b in xs) if y is not None]  # all of them: xs has no gaps
             if not xs:
                 continue
             style = "--" if m == "zero-shot" else "-"
@@ -220,15 +230,15 @@ def plot(out: dict, path) -> Path:
     main.legend(loc="lower right", fontsize=9)
     for i, (name, lab) in enumerate(labels.items()):
         ax = fig.add_subplot(grid[i // ncols, 2 + i % ncols])
-        draw(ax, lambda m, b, lab=lab: _ap(lab, m, b), f"{name} ({lab['info']['heldout_positive_rate']:.0%} pos)",
+        draw(ax, functools.partial(_ap, lab), f"{name} ({lab['info']['heldout_positive_rate']:.0%} pos)",
              small=True)
-    path = Path(path)
-    fig.savefig(path, dpi=110)
+    out_path = Path(path)
+    fig.savefig(out_path, dpi=110)
     plt.close(fig)
-    return path
+    return out_path
 
 
-def write_outputs(out: dict, folder) -> dict:
+def write_outputs(out: Results, folder: str | os.PathLike[str]) -> dict[str, str]:
     """results.json, results.md and ap-vs-annotations.png in ``folder``; returns their paths."""
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
@@ -240,7 +250,7 @@ def write_outputs(out: dict, folder) -> dict:
     return {k: str(v) for k, v in paths.items()}
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):

@@ -16,18 +16,27 @@ The truth file (``truth.json``) is a workspace-suite labels file::
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+Image8 = npt.NDArray[np.uint8]  # grey (H, W) or RGB (H, W, 3)
 
 MOTIONS = ("static", "zoom-in", "zoom-out", "pan-left", "pan-right")
 
 
-def _frames_of_shot(image: np.ndarray, n_frames: int, size: tuple[int, int], motion: str,
-                    background: int) -> list[np.ndarray]:
+def _frames_of_shot(image: npt.ArrayLike, n_frames: int, size: tuple[int, int], motion: str,
+                    background: int) -> list[Image8]:
     """The frames of one shot: the image centred on a canvas, seen through a moving window."""
     from PIL import Image
 
@@ -35,10 +44,10 @@ def _frames_of_shot(image: np.ndarray, n_frames: int, size: tuple[int, int], mot
     # Work at 1.5x the output size so zooms and pans resample real detail.
     cw, ch = int(width * 1.5), int(height * 1.5)
     side = int(ch * 0.9)
-    grey = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB").resize((side, side), Image.BICUBIC)
+    grey = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
     canvas = Image.new("RGB", (cw, ch), (background,) * 3)
     canvas.paste(grey, ((cw - side) // 2, (ch - side) // 2))
-    frames = []
+    frames: list[Image8] = []
     for i in range(n_frames):
         t = i / max(1, n_frames - 1)
         scale = {"zoom-in": 1.0 - 0.25 * t, "zoom-out": 0.75 + 0.25 * t}.get(motion, 0.85)
@@ -47,11 +56,11 @@ def _frames_of_shot(image: np.ndarray, n_frames: int, size: tuple[int, int], mot
         x0 = (cw - bw) / 2 + shift
         y0 = (ch - bh) / 2
         box = (x0, y0, x0 + bw, y0 + bh)
-        frames.append(np.asarray(canvas.resize((width, height), Image.BILINEAR, box=box)))
+        frames.append(np.asarray(canvas.resize((width, height), Image.Resampling.BILINEAR, box=box)))
     return frames
 
 
-def write_video(path: Path, frames, fps: int) -> int:
+def write_video(path: Path, frames: Iterable[Image8], fps: int) -> int:
     """Encode RGB frames to an H.264 MP4 with PyAV; returns the frame count."""
     import av
 
@@ -78,9 +87,9 @@ def write_video(path: Path, frames, fps: int) -> int:
     return count
 
 
-def make_slideshow(path, images, labels, *, fps: int = 25, size: tuple[int, int] = (320, 240),
+def make_slideshow(path: str | os.PathLike[str], images: Sequence[npt.ArrayLike], labels: Sequence[Iterable[str]], *, fps: int = 25, size: tuple[int, int] = (320, 240),
                    shot_seconds: tuple[float, float] = (1.0, 2.5), background: int = 255, seed: int = 0,
-                   keys=None) -> dict:
+                   keys: Sequence[object] | None = None) -> dict[str, Any]:
     """Write one video, one shot per image; returns its truth (cuts, shots with labels).
 
     ``labels[i]``: the label names image i shows. ``keys[i]``: what to record as the image.
@@ -94,13 +103,13 @@ def make_slideshow(path, images, labels, *, fps: int = 25, size: tuple[int, int]
     lengths = [round(rng.uniform(*shot_seconds) * fps) for _ in images]
     motions = [MOTIONS[int(rng.integers(len(MOTIONS)))] for _ in images]
 
-    def frames():
+    def frames() -> Iterator[Image8]:
         for image, n, motion in zip(images, lengths, motions):
             yield from _frames_of_shot(image, n, size, motion, background)
 
     total = write_video(path, frames(), fps)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
-    shots = []
+    shots: list[dict[str, Any]] = []
     for i, (start, n) in enumerate(zip(starts, lengths)):
         shots.append({"video": path.name, "start_frame": int(start), "end_frame": int(start + n),
                       "start": round(start / fps, 4), "end": round((start + n) / fps, 4),
@@ -109,8 +118,8 @@ def make_slideshow(path, images, labels, *, fps: int = 25, size: tuple[int, int]
     return {"video": path.name, "frames": total, "fps": fps, "cuts": [int(s) for s in starts[1:]], "shots": shots}
 
 
-def make_fashion_slideshows(folder, n_videos: int = 4, shots_per_video: int = 100, seed: int = 0,
-                            images_dir=None, fps: int = 25) -> Path:
+def make_fashion_slideshows(folder: str | os.PathLike[str], n_videos: int = 4, shots_per_video: int = 100,
+                            seed: int = 0, images_dir: str | os.PathLike[str] | None = None, fps: int = 25) -> Path:
     """Slideshows of Fashion-MNIST images (the suite's non-rare concepts); returns truth.json."""
     from . import fashion
 
@@ -121,7 +130,7 @@ def make_fashion_slideshows(folder, n_videos: int = 4, shots_per_video: int = 10
     # Images the Fashion-MNIST suite's default sample does not use: the two suites stay apart.
     order = fashion.sample_order(len(images))[::-1]
     picked = order[: n_videos * shots_per_video]
-    truth = {"labels": {s.name: {"description": s.description, "keywords": list(s.keywords)} for s in specs},
+    truth: dict[str, Any] = {"labels": {s.name: {"description": s.description, "keywords": list(s.keywords)} for s in specs},
              "shots": [], "cuts": {}, "fps": fps, "source": "fashion-mnist"}
     for v in range(n_videos):
         rows = picked[v * shots_per_video:(v + 1) * shots_per_video]
@@ -136,12 +145,13 @@ def make_fashion_slideshows(folder, n_videos: int = 4, shots_per_video: int = 10
     return out
 
 
-def match_cuts(true_cuts, detected, tolerance: int = 2) -> dict:
+def match_cuts(true_cuts: Iterable[int], detected: Iterable[int], tolerance: int = 2) -> dict[str, Any]:
     """Precision/recall of detected cut frames against true ones, within +-tolerance frames."""
     true_cuts = sorted(int(c) for c in true_cuts)
     detected = sorted(int(c) for c in detected)
-    used = set()
-    matched, missed = 0, []
+    used: set[int] = set()
+    matched = 0
+    missed: list[int] = []
     for c in true_cuts:
         hit = next((j for j, d in enumerate(detected) if j not in used and abs(d - c) <= tolerance), None)
         if hit is None:
@@ -157,7 +167,8 @@ def match_cuts(true_cuts, detected, tolerance: int = 2) -> dict:
             "precision": round(precision, 4), "f1": round(f1, 4), "missed": missed, "spurious": spurious}
 
 
-def score_cuts(truth_file, settings=None, tolerance: int = 2) -> dict:
+def score_cuts(truth_file: str | os.PathLike[str], settings: Settings | None = None,
+               tolerance: int = 2) -> dict[str, Any]:
     """Run the product's shot detection on each video of a truth file; score its cuts."""
     from ..config import Settings
     from ..ingest.embedding import segment_options
@@ -166,7 +177,7 @@ def score_cuts(truth_file, settings=None, tolerance: int = 2) -> dict:
     truth_path = Path(truth_file)
     truth = json.loads(truth_path.read_text())
     settings = settings or Settings.from_env()
-    per_video = {}
+    per_video: dict[str, dict[str, Any]] = {}
     totals = {"matched": 0, "true": 0, "detected": 0}
     for video, cuts in truth.get("cuts", {}).items():
         stats = SegmentStats()

@@ -11,17 +11,27 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from .datasets import Dataset, load_generic, load_paper, load_workspace
 
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..workspace import Workspace
+    from .simulate import EvalConfig
+
 SUITES = ("fashion-mnist", "generic", "paper", "workspace", "slideshow", "synthetic")
 
 
-def load_suite(suite: str, *, data=None, labels_file=None, sample: int | None = None, workspace=None,
-               device: str = "cpu", progress: bool = True, labels=None, offset: int = 0,
+def load_suite(suite: str, *, data: str | os.PathLike[str] | None = None,
+               labels_file: str | os.PathLike[str] | None = None, sample: int | None = None,
+               workspace: Workspace | None = None, device: str = "cpu", progress: bool = True,
+               labels: Sequence[str] | None = None, offset: int = 0,
                fashion_features: str = "product") -> Dataset:
     """The Dataset of a suite (all but 'slideshow', which ``run_slideshow`` builds)."""
     if suite == "fashion-mnist":
@@ -40,6 +50,8 @@ def load_suite(suite: str, *, data=None, labels_file=None, sample: int | None = 
     elif suite == "workspace":
         if not labels_file:
             raise InvalidInput("--suite workspace needs --labels-file FILE (see docs/evaluation.md)")
+        if workspace is None:
+            raise InvalidInput("--suite workspace needs a workspace (--home)")
         ds = load_workspace(workspace, labels_file)
     elif suite == "synthetic":
         from .synthetic import make_synthetic
@@ -50,8 +62,9 @@ def load_suite(suite: str, *, data=None, labels_file=None, sample: int | None = 
     return ds.select(labels) if labels else ds
 
 
-def run_slideshow(folder, config, *, n_videos: int = 4, shots_per_video: int = 60, seed: int = 0,
-                  settings=None, progress: bool = True, labels=None) -> dict:
+def run_slideshow(folder: str | os.PathLike[str], config: EvalConfig | None, *, n_videos: int = 4,
+                  shots_per_video: int = 60, seed: int = 0, settings: Settings | None = None, progress: bool = True,
+                  labels: Sequence[str] | None = None) -> dict[str, Any]:
     """Generate -> ingest -> experiment -> shot-detection scores, in ``folder``."""
     from ..config import Settings
     from ..workspace import Workspace
@@ -60,7 +73,7 @@ def run_slideshow(folder, config, *, n_videos: int = 4, shots_per_video: int = 6
 
     folder = Path(folder).expanduser()
     settings = settings or Settings.from_env()
-    timings = {}
+    timings: dict[str, float] = {}
     t = time.perf_counter()
     videos = folder / "videos"
     truth = videos / "truth.json"
