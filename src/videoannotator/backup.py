@@ -26,10 +26,15 @@ import shutil
 import sys
 import time
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .catalog.rules import utc_now
 from .catalog.sqlite import snapshot
 from .errors import Conflict, DiskFull, StorageError, VAError, is_disk_full
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .workspace import Workspace
 
 MANIFEST = "manifest.json"
 FORMAT = "videoannotator-backup"
@@ -63,7 +68,7 @@ def _skipped(name: str) -> bool:
 
 
 # -- backup -----------------------------------------------------------------------------------
-def backup(ws, dest, progress: bool = True) -> dict:
+def backup(ws: Workspace, dest: str | os.PathLike[str], progress: bool = True) -> dict[str, Any]:
     """Copy the live workspace ``ws`` into ``dest`` (a new or empty directory); returns the
     manifest. Any failure removes the partial backup and leaves the workspace untouched."""
     dest = Path(dest).expanduser().resolve()
@@ -80,15 +85,16 @@ def backup(ws, dest, progress: bool = True) -> dict:
             catalog_bytes = ws.catalog.snapshot_to(dest / CATALOG)
             counts, schema_version, meta = snapshot.facts(dest / CATALOG)
             names = data_files(home)
-            sizes = {}
+            sizes: dict[str, int] = {}
             for name in names:
                 try:
                     sizes[name] = (home / name).stat().st_size
                 except FileNotFoundError:
                     pass  # a cache file replaced meanwhile (e.g. models/clusters-*.npy)
             _check_space(dest, sum(sizes.values()))
-            entries = [{"path": CATALOG, "bytes": catalog_bytes, "blake2b": _digest_file(dest / CATALOG)}]
-            skipped = []
+            entries: list[dict[str, Any]] = [
+                {"path": CATALOG, "bytes": catalog_bytes, "blake2b": _digest_file(dest / CATALOG)}]
+            skipped: list[str] = []
             bar = _bar(sum(sizes.values()), f"backup {dest.name}", progress)
             try:
                 for name in sizes:
@@ -100,7 +106,7 @@ def backup(ws, dest, progress: bool = True) -> dict:
                 bar.close()
         for entry in entries[1:]:
             entry["path"] = Path(entry.pop("source")).relative_to(home).as_posix()
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "created_at": utc_now(), "source": str(home),
             "schema_version": schema_version, "embedder": meta.get("embedder"), "counts": counts,
             "excluded": "catalog -wal/-shm (folded into the copy), .write.lock, temporary files, previews/ "
@@ -128,7 +134,8 @@ def _check_dest(dest: Path, home: Path) -> None:
 
 
 # -- restore ----------------------------------------------------------------------------------
-def restore(src, home, progress: bool = True, settings=None) -> dict:
+def restore(src: str | os.PathLike[str], home: str | os.PathLike[str], progress: bool = True,
+            settings: Settings | None = None) -> dict[str, Any]:
     """Bring the backup at ``src`` back into ``home`` (new or empty): verify every file against
     the manifest while copying, then open the workspace and check its counts. Any failure
     leaves ``home`` as it was (empty or absent)."""
@@ -173,7 +180,7 @@ def restore(src, home, progress: bool = True, settings=None) -> dict:
             "seconds": round(time.perf_counter() - started, 2)}
 
 
-def read_manifest(src: Path) -> dict:
+def read_manifest(src: Path) -> dict[str, Any]:
     if not src.is_dir():
         raise VAError(f"no backup at {src}: not a directory; give the folder `va backup` wrote")
     path = src / MANIFEST
@@ -197,7 +204,7 @@ def read_manifest(src: Path) -> dict:
     return manifest
 
 
-def _checked_entries(src: Path, manifest: dict) -> list[dict]:
+def _checked_entries(src: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """The manifest's files, each inside the backup, present and of the right size."""
     entries = manifest["files"]
     if not any(e["path"] == CATALOG for e in entries):
@@ -216,7 +223,7 @@ def _checked_entries(src: Path, manifest: dict) -> list[dict]:
     return entries
 
 
-def _workspace_counts(ws) -> dict:
+def _workspace_counts(ws: Workspace) -> dict[str, int]:
     found = ws.catalog.table_counts()
     rows = int(ws.vectors().shape[0])
     if rows != ws.clip_count():
@@ -224,12 +231,12 @@ def _workspace_counts(ws) -> dict:
     return found
 
 
-def _pairs(wrong: dict) -> str:
+def _pairs(wrong: dict[str, tuple[int, int]]) -> str:
     return ", ".join(f"{k} {a} vs {b}" for k, (a, b) in wrong.items())
 
 
 # -- files ------------------------------------------------------------------------------------
-def _copy_file(source: Path, target: Path, bar) -> dict:
+def _copy_file(source: Path, target: Path, bar: _Progress) -> dict[str, Any]:
     """Copy with a BLAKE2b digest of what was read, fsynced; returns the manifest entry."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.blake2b(digest_size=32)
@@ -253,7 +260,7 @@ def _digest_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w") as fh:
         json.dump(data, fh, indent=1)
@@ -320,6 +327,14 @@ def _user_error(exc: BaseException, target: Path, doing: str) -> BaseException:
     return exc
 
 
+class _Progress(Protocol):
+    """What a copy reports bytes to: a tqdm bar, or nothing."""
+
+    def update(self, n: int, /) -> object: ...
+
+    def close(self) -> None: ...
+
+
 class _NoBar:
     def update(self, n: int) -> None:
         pass
@@ -328,7 +343,7 @@ class _NoBar:
         pass
 
 
-def _bar(total: int, desc: str, progress: bool):
+def _bar(total: int, desc: str, progress: bool) -> _Progress:
     """A byte progress bar on stderr for copies worth watching (over 32 MB)."""
     if not progress or total < 32 * 1024 * 1024:
         return _NoBar()

@@ -7,8 +7,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar, overload
+
+_T = TypeVar("_T")
 
 
 def _default_home() -> str:
@@ -19,8 +23,12 @@ def _default_cache() -> str:
     return str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "videoannotator")
 
 
-def setting(default, doc: str):
-    """A dataclass field carrying its one-line doc."""
+@overload
+def setting(default: Callable[[], _T], doc: str) -> _T: ...
+@overload
+def setting(default: _T, doc: str) -> _T: ...
+def setting(default: Any, doc: str) -> Any:
+    """A dataclass field carrying its one-line doc (``default``: a value, or a function that makes one)."""
     if callable(default):
         return field(default_factory=default, metadata={"doc": doc})
     return field(default=default, metadata={"doc": doc})
@@ -43,8 +51,8 @@ class Settings:
     max_pixels: int = setting(8192 * 8192, "Pixel budget: a video whose picture (width x height) is larger is refused at ingest with one line; the default admits 8K (7680x4320) and 8192x8192. Pictures above 2048 wide are decoded at reduced size where the codec allows (MPEG-1/2/4, MJPEG).")
 
     @classmethod
-    def from_env(cls, **overrides) -> Settings:
-        values = {}
+    def from_env(cls, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {}
         for f in fields(cls):
             env = os.environ.get("VA_" + f.name.upper())
             if env is not None:
@@ -55,14 +63,14 @@ class Settings:
     @classmethod
     def docs(cls) -> list[tuple[str, str, object, str]]:
         """(name, env var, default, doc) for each setting."""
-        out = []
+        out: list[tuple[str, str, object, str]] = []
         for f in fields(cls):
             default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
             out.append((f.name, "VA_" + f.name.upper(), default, f.metadata["doc"]))
         return out
 
 
-def _coerce(type_name, raw: str):
+def _coerce(type_name: str | type[Any], raw: str) -> int | float | str:
     t = type_name if isinstance(type_name, str) else type_name.__name__
     if t == "int":
         return int(raw)

@@ -35,11 +35,23 @@ import csv
 import io
 import json
 import math
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .catalog.rules import aggregate, check_annotator, utc_now
-from .catalog.sqlite.imports import ClipLookup
 from .errors import ImportMismatch, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from .catalog.base import ClipLookup
+    from .workspace import Workspace
+
+#: One row of an export file (a JSON object, or a CSV row by header), and its events.
+Row = dict[str, Any]
+Rows = list[tuple[int, Row]]  # (line number, row)
+Event = dict[str, Any]
+_T = TypeVar("_T")
 
 MAX_ROWS = 2_000_000
 MAX_ID = 2**62
@@ -48,13 +60,14 @@ CURRENT_VALUES = ("positive", "negative", "skip", "unresolved")
 EVENT_VALUES = ("positive", "negative", "skip", "cleared")
 
 
-def import_annotations(ws, label, path, annotator: str | None = None) -> dict:
+def import_annotations(ws: Workspace, label: str | int, path: str | os.PathLike[str],
+                       annotator: str | None = None) -> dict[str, Any]:
     """Import an export of annotations or events into ``label`` (created if missing), all or
     nothing; returns what was read, added and left out."""
     path = Path(path)
     rows, fmt = read_rows(path)
     kind = _kind(rows, path)
-    lookup = ClipLookup(ws.catalog)
+    lookup = ws.catalog.lookup()
     if kind == "annotations":
         events, problems, left_out = _from_current(rows, lookup, annotator)
         skip = "same_value"
@@ -70,6 +83,8 @@ def import_annotations(ws, label, path, annotator: str | None = None) -> dict:
         target = ws.labels.get(label)
         created = False
     except NotFound:
+        if not isinstance(label, str):
+            raise  # an id names an existing label; only a name can be created
         target, created = ws.labels.create(label), True
     stored = ws.annotations.import_events(target["id"], events, skip=skip)
     return {"label": target["name"], "created_label": created, "file": str(path), "format": fmt, "kind": kind,
@@ -78,7 +93,7 @@ def import_annotations(ws, label, path, annotator: str | None = None) -> dict:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def read_rows(path: Path) -> tuple[list[tuple[int, dict]], str]:
+def read_rows(path: Path) -> tuple[Rows, str]:
     """(line number, row) pairs and the format, 'jsonl' or 'csv'; CSV cells un-guarded."""
     if not path.is_file():
         raise InvalidInput(f"no file {path}; give a file written by `va export LABEL --what annotations|events`")
@@ -99,8 +114,8 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict]], str]:
     return rows, fmt
 
 
-def _jsonl_rows(text: str, path: Path) -> list[tuple[int, dict]]:
-    rows = []
+def _jsonl_rows(text: str, path: Path) -> Rows:
+    rows: Rows = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -114,9 +129,9 @@ def _jsonl_rows(text: str, path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
-def _csv_rows(text: str, path: Path) -> list[tuple[int, dict]]:
+def _csv_rows(text: str, path: Path) -> Rows:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    rows = []
+    rows: Rows = []
     try:
         for row in reader:
             if None in row or None in row.values():
@@ -135,7 +150,7 @@ def unguard(cell: str) -> str:
     return cell
 
 
-def _kind(rows, path: Path) -> str:
+def _kind(rows: Rows, path: Path) -> str:
     keys = set(rows[0][1])
     if {"clip_id", "value", "annotator", "created_at"} <= keys:
         return "events"
@@ -146,12 +161,16 @@ def _kind(rows, path: Path) -> str:
 
 
 # -- rows -> events ---------------------------------------------------------------------------
-def _from_current(rows, lookup: ClipLookup, annotator) -> tuple[list[dict], list[str], list[str]]:
+def _from_current(rows: Rows, lookup: ClipLookup, annotator: str | None) -> tuple[list[Event], list[str], list[str]]:
     from .catalog.rules import check_editor
 
     default_annotator = check_editor(annotator)
     now = utc_now()
-    events, problems, left_out, seen, hashes = [], [], [], {}, {}
+    events: list[Event] = []
+    problems: list[str] = []
+    left_out: list[str] = []
+    seen: dict[int, int] = {}  # clip id -> line
+    hashes: dict[str, str | None] = {}  # video path -> content hash
     for n, row in rows:
         value = _choice(row.get("value"), CURRENT_VALUES, "value", n)
         votes = row.get("votes")
@@ -183,7 +202,7 @@ def _from_current(rows, lookup: ClipLookup, annotator) -> tuple[list[dict], list
     return events, problems, left_out
 
 
-def _match_current(row, n, lookup: ClipLookup, hashes: dict) -> tuple[int | None, str]:
+def _match_current(row: Row, n: int, lookup: ClipLookup, hashes: dict[str, str | None]) -> tuple[int | None, str]:
     """This workspace's clip for an annotation row, or (None, why)."""
     from .ingest.pipeline import content_hash
 
@@ -205,7 +224,8 @@ def _match_current(row, n, lookup: ClipLookup, hashes: dict) -> tuple[int | None
                 hashes[video] = content_hash(Path(video))
             except Exception:  # noqa: BLE001 - an unreadable file just does not match by content
                 hashes[video] = None
-        video_id = lookup.video_by_hash(hashes[video]) if hashes[video] else None
+        known_hash = hashes[video]
+        video_id = lookup.video_by_hash(known_hash) if known_hash else None
     if video_id is None:
         named = lookup.videos_named(PurePath(video).name)
         if len(named) > 1:
@@ -219,10 +239,10 @@ def _match_current(row, n, lookup: ClipLookup, hashes: dict) -> tuple[int | None
     return clip_id, ""
 
 
-def _from_events(rows, lookup: ClipLookup) -> tuple[list[dict], list[str]]:
-    events = []
+def _from_events(rows: Rows, lookup: ClipLookup) -> tuple[list[Event], list[str]]:
+    events: list[Event] = []
     for n, row in rows:
-        event = {"clip_id": _int(row.get("clip_id"), "clip_id", n),
+        event: Event = {"clip_id": _int(row.get("clip_id"), "clip_id", n),
                  "value": _choice(row.get("value"), EVENT_VALUES, "value", n),
                  "annotator": _checked(check_annotator, row.get("annotator"), n),
                  "source": str(row.get("source") or "import")[:64],
@@ -236,7 +256,9 @@ def _from_events(rows, lookup: ClipLookup) -> tuple[list[dict], list[str]]:
         events.append(event)
     if all(e["ref"] is not None for e in events):
         events.sort(key=lambda e: e["ref"])  # the log's order, whatever the file's
-    problems, by_line, by_id = [], dict(rows), []
+    problems: list[str] = []
+    by_line = dict(rows)
+    by_id: list[Event] = []
     for e in events:
         row = by_line[e["line"]]
         if row.get("content_hash") and row.get("position") not in (None, ""):  # a file that names the clip
@@ -253,7 +275,7 @@ def _from_events(rows, lookup: ClipLookup) -> tuple[list[dict], list[str]]:
     return events, problems
 
 
-def _where(row) -> str:
+def _where(row: Row) -> str:
     if row.get("video"):
         try:
             return f"{row['video']} {float(row['start']):.3f}-{float(row['end']):.3f} s"
@@ -262,14 +284,14 @@ def _where(row) -> str:
     return "no video named"
 
 
-def _choice(value, allowed, what, n) -> str:
+def _choice(value: object, allowed: Sequence[str], what: str, n: int) -> str:
     v = str(value or "").strip().lower()
     if v not in allowed:
         raise InvalidInput(f"line {n}: {what} {value!r} is not one of {', '.join(allowed)}")
     return v
 
 
-def _int(value, what, n) -> int:
+def _int(value: object, what: str, n: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InvalidInput(f"line {n}: {what} {value!r} is not a whole number")
     text = str(value).strip()
@@ -278,7 +300,7 @@ def _int(value, what, n) -> int:
     return int(text)
 
 
-def _float(value, what, n) -> float:
+def _float(value: Any, what: str, n: int) -> float:  # Any: float() takes whatever the file holds
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -288,7 +310,7 @@ def _float(value, what, n) -> float:
     return number
 
 
-def _checked(check, value, n):
+def _checked(check: Callable[[Any], _T], value: object, n: int) -> _T:
     try:
         return check(value)
     except InvalidInput as exc:
