@@ -65,7 +65,7 @@ class Settings:
         """(name, env var, default, doc) for each setting."""
         out: list[tuple[str, str, object, str]] = []
         for f in fields(cls):
-            default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+            default = f.default_factory() if callable(f.default_factory) else f.default
             out.append((f.name, "VA_" + f.name.upper(), default, f.metadata["doc"]))
         return out
 
