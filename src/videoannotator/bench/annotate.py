@@ -27,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,11 +95,11 @@ def run(writers: int = 20, each: int = 500, rounds: int = 2, clips: int = 50, fo
     if not (1 <= writers <= 200 and 1 <= each <= 100_000 and 1 <= rounds <= 20 and 1 <= clips <= 100_000):
         raise ValueError("writers 1-200, each 1-100,000, rounds 1-20, clips 1-100,000")
     host = machine(folder)
-    runs = {"FULL": [], "NORMAL": []}
+    runs: dict[str, list[dict[str, Any]]] = {"FULL": [], "NORMAL": []}
     for r in range(rounds):
         for synchronous in (("FULL", "NORMAL") if r % 2 == 0 else ("NORMAL", "FULL")):
             runs[synchronous].append(one_run(synchronous, writers, each, clips, folder))
-    out = {"writers": writers, "each": each, "rounds": rounds, "clips": clips, "machine": host}
+    out: dict[str, Any] = {"writers": writers, "each": each, "rounds": rounds, "clips": clips, "machine": host}
     for mode, results in runs.items():
         out[f"synchronous={mode}"] = {
             "acknowledged": [x["acknowledged"] for x in results], "stored": [x["stored"] for x in results],
@@ -160,13 +161,14 @@ def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str |
 
 
 def _workspace(home: Path, clips: int) -> None:
+    from ..catalog.base import ClipRecord, VideoRecord
     from ..workspace import Workspace
 
     ws = Workspace(home, embedder=DEFAULT_EMBEDDER)
-    video = {"path": str(home / "bench.mp4"), "content_hash": "bench-" + os.urandom(8).hex(),
+    video: VideoRecord = {"path": str(home / "bench.mp4"), "content_hash": "bench-" + os.urandom(8).hex(),
              "duration": float(clips), "fps": 25.0, "width": 160, "height": 120, "frame_count": 25 * clips,
              "size_bytes": 0, "codec": "h264"}
-    shots = [{"start": float(i), "end": i + 1.0, "start_frame": 25 * i, "end_frame": 25 * i + 25,
+    shots: list[ClipRecord] = [{"start": float(i), "end": i + 1.0, "start_frame": 25 * i, "end_frame": 25 * i + 25,
               "sample_frames": [25 * i + 12]} for i in range(clips)]
     vectors = np.random.default_rng(0).normal(size=(clips, DEFAULT_DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 HOST = "http://127.0.0.1"  # a loopback Host: the server refuses others without a token
 POSITIVE_EXPECTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
@@ -79,7 +80,11 @@ def run(app, *, max_examples: int = 10, seed: int = 0, workers: int = 1, max_fai
     if paths is not None:
         schema = schema.include(path=paths)
     started = time.perf_counter()
-    requests, statuses, failures, errors, examples = 0, Counter(), Counter(), [], []
+    requests = 0
+    statuses: Counter[int] = Counter()
+    failures: Counter[str] = Counter()
+    errors: list[str] = []
+    examples: list[str] = []
     for event in engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             recorder = event.recorder
@@ -95,7 +100,8 @@ def run(app, *, max_examples: int = 10, seed: int = 0, workers: int = 1, max_fai
                     if len(examples) < max_failures:
                         examples.append(_describe(check, recorder.cases[case_id].value))
         elif isinstance(event, (events.NonFatalError, events.FatalError)):
-            errors.append(str(getattr(event, "info", None) and event.info.format() or event)[:2000])
+            info = getattr(event, "info", None)
+            errors.append(str(info.format() if info is not None else event)[:2000])
     return {
         "requests": requests,
         "server_errors": sum(n for status, n in statuses.items() if status >= 500),
@@ -129,7 +135,7 @@ def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str 
         ws.ingest([Path(v) for v in videos], progress=False)
         prepare(ws)
         app = create_app(ws)
-        total = {"requests": 0, "server_errors": 0, "undeclared_statuses": 0, "undeclared_content_types": 0,
+        total: dict[str, Any] = {"requests": 0, "server_errors": 0, "undeclared_statuses": 0, "undeclared_content_types": 0,
                  "check_failures": Counter(), "statuses": Counter(), "engine_errors": [], "failure_examples": [],
                  "seconds": 0.0,
                  "runs": 0, "clips": ws.clip_count(), "max_examples": max_examples}

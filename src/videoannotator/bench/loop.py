@@ -109,7 +109,9 @@ def run(clips: int = 500_000, dim: int = DEFAULT_DIM, annotations: int = 1000, r
         baseline_rss = _rss_bytes("VmRSS")
         peak_reset = _reset_peak_rss()
         cold = build_model(X, ids, labeled_ids[earlier], labels[earlier], seed=seed, n_feed=n_feed)
-        totals, cpu, stages = [], [], {}
+        totals: list[float] = []
+        cpu: list[float] = []
+        stages: dict[str, list[float]] = {}
         load_before = os.getloadavg()[0]
         for _ in range(repeats):
             cpu_start = time.process_time()

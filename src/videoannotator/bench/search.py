@@ -22,11 +22,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from ..names import DEFAULT_DIM
 from ..search import AUTO_THRESHOLD, open_index
+from ..search.ann import AnnIndex
 from ..search.exact import ExactIndex
 
 _BLOCK = 65536
@@ -114,14 +116,14 @@ def _bench_corpus(name: str, workdir: Path, clips: int, dim: int, queries: int, 
     index_path = workdir / f"{name}.index"
     head = clips - min(1000, clips // 10)
     start, cpu = time.perf_counter(), time.process_time()
-    ann = open_index(index_path, ids[:head], matrix[:head], kind="ann", save=False)
+    ann = cast(AnnIndex, open_index(index_path, ids[:head], matrix[:head], kind="ann", save=False))
     out["ann_build_s"] = round(time.perf_counter() - start, 2)
     out["ann_build_cpu_s"] = round(time.process_time() - cpu, 2)
     start = time.perf_counter()
     ann.save(index_path)
     out["ann_save_s"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    ann = open_index(index_path, ids, matrix, kind="ann")  # load + add the new rows + save
+    ann = cast(AnnIndex, open_index(index_path, ids, matrix, kind="ann"))  # load + add the new rows + save
     out[f"ann_load_add_{clips - head}_save_s"] = round(time.perf_counter() - start, 2)
     out["ann_index_mb"] = round(index_path.stat().st_size / 2**20, 1)
     out["nlist"], out["nprobe"] = ann.nlist, ann._nprobe()
@@ -152,7 +154,7 @@ def run(
     ``noise`` is the clustered corpus's noise norm (1.5: top-100 cosines ~0.3–0.4; higher
     is closer to random); ``nprobes`` adds a sweep of the ANN index's ``nprobe``.
     """
-    result = {
+    result: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "python": platform.python_version(),
                     # Other work on the machine inflates latencies: record how busy it was.
                     "loadavg_1min_at_start": round(os.getloadavg()[0], 2)},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .app import Context, LazyChoice, cli, emit, json_option
+from .app import LazyChoice, cli, emit, json_option
 
 SUITE_HELP = ("fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
               "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
@@ -110,7 +110,7 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
     from ..eval.strategies import DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD
     from ..eval.suites import load_suite, run_slideshow
 
-    obj: Context = ctx.obj
+    obj = ctx.obj
     started = time.perf_counter()
     config = EvalConfig(budgets=_csv(budgets, int) or DEFAULT_BUDGETS, seeds=seeds, methods=_csv(methods) or METHODS,
                         mixes=_csv(mix) or (DEFAULT_MIX,), k=k or DEFAULT_K, reward=reward or DEFAULT_REWARD,
