@@ -377,3 +377,16 @@ def test_bench_loop_runs_small():
     assert figures["median_ms"] > 0 and figures["min_ms"] <= figures["median_ms"]
     assert set(figures["stages_median_ms"]) >= {"fit", "score", "cv", "feeds"}
     assert figures["peak_rss_over_matrix"] > 0
+
+
+def test_single_thread_blas_limits_every_pool_and_restores():
+    from threadpoolctl import threadpool_info
+
+    from videoannotator.learn.classifier import single_thread_blas
+
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    with single_thread_blas():
+        with single_thread_blas():  # nested: shares the outer limit
+            assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert [pool["num_threads"] for pool in threadpool_info()] == before

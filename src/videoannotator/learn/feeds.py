@@ -59,32 +59,33 @@ def _as_exclude_array(exclude: Exclude) -> npt.NDArray[Any]:
 def _select(key: npt.NDArray[Any], ids: npt.ArrayLike, n: int, exclude: Exclude,
             offset: int) -> npt.NDArray[Any]:
     """Ids of the clips ranked [offset, offset + n) by (key, id) ascending, skipping exclude."""
-    ids = np.asarray(ids)
-    if key.shape != ids.shape or key.ndim != 1:
-        raise ValueError(f"scores and ids must be 1-D and aligned; got {key.shape} and {ids.shape}")
+    ids_: npt.NDArray[Any] = np.asarray(ids)
+    if key.shape != ids_.shape or key.ndim != 1:
+        raise ValueError(f"scores and ids must be 1-D and aligned; got {key.shape} and {ids_.shape}")
     if n < 0 or offset < 0:
         raise ValueError(f"n and offset must be >= 0; got n={n}, offset={offset}")
     excluded = _as_exclude_array(exclude)
     total = key.shape[0]
     if n == 0 or total == 0:
-        return ids[:0].copy()
+        none: npt.NDArray[Any] = ids_[:0].copy()
+        return none
     # NaN scores (a broken vector) rank last instead of poisoning the partition.
     if key.dtype.kind == "f" and np.isnan(key).any():
         key = np.where(np.isnan(key), np.inf, key)
     # Enough candidates that, after dropping excluded ids, the page is still full.
     need = min(total, offset + n + excluded.size)
     if need < total:
-        part = np.argpartition(key, need - 1)[:need]
-        kth = key[part].max()
-        # Everything tied with the k-th key competes too, so ties resolve by id, not by
-        # argpartition's internal order.
+        # The need-th smallest key (np.partition moves values only: ~3x faster than
+        # argpartition), then everything up to it: ties with it compete too, so they
+        # resolve by id, not by the partition's internal order.
+        kth = np.partition(key, need - 1)[need - 1]
         candidates = np.flatnonzero(key <= kth)
     else:
         candidates = np.arange(total)
-    candidates = candidates[np.lexsort((ids[candidates], key[candidates]))]
+    candidates = candidates[np.lexsort((ids_[candidates], key[candidates]))]
     if excluded.size:
-        candidates = candidates[~np.isin(ids[candidates], excluded)]
-    return ids[candidates[offset:offset + n]]
+        candidates = candidates[~np.isin(ids_[candidates], excluded)]
+    return ids_[candidates[offset:offset + n]]
 
 
 def top_positive_feed(scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
@@ -123,19 +124,27 @@ def random_keys(ids: npt.ArrayLike, seed: int) -> npt.NDArray[np.uint64]:
     Integer ids are hashed directly; other ids (strings) by their position.
     """
     ids = np.asarray(ids)
-    if ids.dtype.kind in "iu":
-        z = ids.astype(np.uint64)
-    else:
-        z = np.arange(ids.shape[0], dtype=np.uint64)
+    n = ids.shape[0]
+    source: npt.NDArray[Any] = ids if ids.dtype.kind in "iu" else np.arange(n)
+    out = np.empty(n, dtype=np.uint64)
+    # In blocks that stay in cache, in place with one scratch block: a fresh 8-byte-per-clip
+    # temporary per step would cost more in page faults than the arithmetic.
+    block = 1 << 15
+    tmp = np.empty(min(n, block), dtype=np.uint64)
     with np.errstate(over="ignore"):  # uint64 arithmetic wraps mod 2^64 on purpose
         seed_mix = (np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF) ^ _MIX2) * _GOLDEN
-        z = z * _GOLDEN + seed_mix
-        z ^= z >> np.uint64(30)
-        z *= _MIX1
-        z ^= z >> np.uint64(27)
-        z *= _MIX2
-        z ^= z >> np.uint64(31)
-    return z
+        for start in range(0, n, block):
+            z = out[start:start + block]
+            scratch = tmp[:z.shape[0]]
+            z[...] = source[start:start + block]  # wraps negative ids as astype(np.uint64) does
+            z *= _GOLDEN
+            z += seed_mix
+            for shift, mix in ((30, _MIX1), (27, _MIX2), (31, None)):
+                np.right_shift(z, np.uint64(shift), out=scratch)
+                z ^= scratch
+                if mix is not None:
+                    z *= mix
+    return out
 
 
 def random_feed(scores: npt.ArrayLike | None, ids: npt.ArrayLike, n: int, seed: int = 0,

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score  # type: ignore[import-untyped]
-from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
+from sklearn.metrics import average_precision_score  # type: ignore[import-untyped, unused-ignore]
+from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped, unused-ignore]
 
 from .classifier import cross_fit_decision
 
