@@ -370,6 +370,7 @@ def test_build_with_unsorted_ids_and_extra_exclusions(store, rng):
         assert not np.isin(feed_ids, skipped).any()
 
 
+@pytest.mark.bench  # a benchmark's smoke run: `make bench`, not `make test`
 def test_bench_loop_runs_small():
     from videoannotator.bench.loop import run
 

@@ -253,6 +253,7 @@ def test_open_index_builds_persists_and_adds_only_new_rows(tmp_path, clustered):
     assert len(rebuilt) == 20_000 and rebuilt.trained_on == 20_000
 
 
+@pytest.mark.bench  # a benchmark's smoke run: `make bench`, not `make test`
 def test_bench_runs_small():
     result = run(clips=3000, dim=32, queries=5, k=10, data=("clustered",))
     figures = result["datasets"]["clustered"]

@@ -139,7 +139,7 @@ def run(clips: int = 500_000, dim: int = DEFAULT_DIM, annotations: int = 1000, r
         "load_avg_1m_before": round(load_before, 2),
         "stages_median_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
         "cold_build_ms": cold.timings_ms,
-        "newton_iterations_warm": int(result.metrics["newton_iterations"]),
+        "fit_iterations_warm": int(result.metrics["fit_iterations"]),
         "cv_ap": result.metrics["cv"].get("ap"),
         "matrix_bytes": matrix_bytes,
         "baseline_rss_bytes": baseline_rss,

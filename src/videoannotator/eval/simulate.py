@@ -17,6 +17,7 @@ import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -129,7 +130,7 @@ def run_label(dataset: Dataset, name: str, config: EvalConfig) -> LabelResult:
     if y_held.sum() == 0 or y_held.sum() == y_held.size or y_pool.sum() == 0:
         result.skipped = "the held-out split or the pool lacks a positive or a negative; give the label more examples"
         return result
-    X_train = dataset.train_matrix(config.train_on)
+    X_train = dataset.train_matrix(_resolved(config, dataset).train_on or "joint")
     X_pool_train = np.ascontiguousarray(X_train[pool_rows])
     X_held_train = np.ascontiguousarray(X_train[held_rows])
     X_pool_search = np.ascontiguousarray(dataset.vectors[pool_rows])
@@ -151,7 +152,7 @@ def run_label(dataset: Dataset, name: str, config: EvalConfig) -> LabelResult:
     for seed in range(config.seeds):
         rng = np.random.default_rng([seed, 7])
         answers = y_pool ^ (rng.random(y_pool.size) < config.noise).astype(np.int8)
-        pool = Pool(X_pool_train, X_pool_search, text, annotate=lambda pos, a=answers: a[np.asarray(pos)], C=config.C)
+        pool = Pool(X_pool_train, X_pool_search, text, annotate=partial(_answer, answers), C=config.C)
         selections = {}
         for method in config.methods:
             if method in STRATEGIES:
@@ -230,7 +231,7 @@ def run_experiment(dataset: Dataset, config: EvalConfig | None = None, embedder=
     out = {
         "suite": dataset.name,
         "dataset": {"name": dataset.name, "clips": int(dataset.keys.size), "dim": int(dataset.vectors.shape[1]),
-                    "train_dim": int(dataset.train_matrix(config.train_on).shape[1]),
+                    "train_dim": int(dataset.train_matrix(_resolved(config, dataset).train_on or "joint").shape[1]),
                     "embedder": dataset.embedder, "meta": dataset.meta},
         "config": {**asdict(config), "method_names": config.method_names()},
         "labels": {r.name: {"info": r.info, "skipped": r.skipped,
@@ -241,3 +242,8 @@ def run_experiment(dataset: Dataset, config: EvalConfig | None = None, embedder=
     }
     out["summary"] = report.summarise(out)
     return out
+
+
+def _answer(answers: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The simulated annotator: the (noisy) truth at the pool positions asked about."""
+    return answers[np.asarray(positions)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str
     order: list[int] = []
     answers: list[int] = []
     sets: dict[int, np.ndarray] = {}
-    trace = {"before_first_build": 0, "rounds": 0, "feed_clips": {}, "rewards": {}}
+    trace: dict[str, Any] = {"before_first_build": 0, "rounds": 0, "feed_clips": {}, "rewards": {}}
 
     def take(positions) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.int64)
@@ -158,7 +159,9 @@ def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str
         trace["before_first_build"] = len(order)
 
     # 2. Build -> feeds -> annotate, round after round.
-    previous, clusters, pending, build_ms = None, None, [], []
+    previous, clusters = None, None
+    pending: list[str] = []
+    build_ms: list[float] = []
     while len(order) < checkpoints[-1] and not annotated.all():
         # The build's cross-validation changes no model, score or feed; only the cv-gain
         # reward reads it, so otherwise the cheapest one (2 folds) saves most of its time.

@@ -191,8 +191,6 @@ def build_model(X_all: npt.NDArray[Any], ids: npt.ArrayLike, labeled_ids: npt.Ar
     metrics = {
         "n_labeled": int(y.size), "n_positive": n_pos, "n_negative": n_neg,
         "fit_iterations": int(probe.n_iter_), "warm_start": coef0 is not None,
-        # The old name, for readers not yet moved to "fit_iterations" (bench/loop.py).
-        "newton_iterations": int(probe.n_iter_),
         "cv": cv, "diversity": spread,
     }
     timings["total"] = round((time.perf_counter() - t_start) * 1000, 2)
