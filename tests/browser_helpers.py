@@ -21,8 +21,14 @@ from pathlib import Path
 import httpx
 
 CHROMIUM = os.environ.get("VA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIEWPORT = {"width": 1440, "height": 900}
 
@@ -37,8 +43,9 @@ def running_server(app):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # log_config=None: keep the test's logging setup (ERROR records still fail a test).
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, server_header=False,
-                            lifespan="off")
+    config = uvicorn.Config(
+        app, log_config=None, log_level="warning", access_log=False, server_header=False, lifespan="off"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
@@ -63,8 +70,9 @@ def va_serve_process(home):
         port = probe.getsockname()[1]
     va = Path(sys.executable).with_name("va")
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in the finally below; not a pipe: a full pipe would stall the server
-    process = subprocess.Popen([str(va), "--home", str(home), "serve", "--port", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(va), "--home", str(home), "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, text=True
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60

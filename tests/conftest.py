@@ -43,7 +43,8 @@ FETCH_SCRIPT = ROOT / "scripts" / "fetch-sample-media"
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "allow_error_logs: the test expects ERROR log records; without it any ERROR record fails the test")
+        "markers", "allow_error_logs: the test expects ERROR log records; without it any ERROR record fails the test"
+    )
 
 
 # --- fail on unexpected ERROR logs ------------------------------------------------------
@@ -70,8 +71,11 @@ def _fail_on_error_logs(item, phase):
         root.removeHandler(handler)
     if handler.records:
         lines = "\n".join(f"  {r.name} {r.levelname}: {r.getMessage()}" for r in handler.records)
-        pytest.fail(f"unexpected ERROR log records during {phase} (mark the test "
-                    f"@pytest.mark.allow_error_logs if they are expected):\n{lines}", pytrace=False)
+        pytest.fail(
+            f"unexpected ERROR log records during {phase} (mark the test "
+            f"@pytest.mark.allow_error_logs if they are expected):\n{lines}",
+            pytrace=False,
+        )
     return result
 
 
@@ -112,13 +116,21 @@ def sample_media(fetch_script) -> Path:
     dest = fetch_script.default_dest()
     missing = [name for name in fetch_script.SOURCE_NAMES if not _present(dest / name)]
     if missing:
-        result = subprocess.run([sys.executable, str(FETCH_SCRIPT), "--dest", str(dest), "--only", *missing],
-                                capture_output=True, text=True, timeout=1800, check=False)
+        result = subprocess.run(
+            [sys.executable, str(FETCH_SCRIPT), "--dest", str(dest), "--only", *missing],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
         still = [name for name in missing if not _present(dest / name)]
         if still:
-            pytest.fail(f"sample media missing from {dest}: {', '.join(still)}. scripts/fetch-sample-media "
-                        f"said:\n{result.stdout}{result.stderr}\nRun `make media` on a machine that reaches the "
-                        "Debian archive and PyPI.", pytrace=False)
+            pytest.fail(
+                f"sample media missing from {dest}: {', '.join(still)}. scripts/fetch-sample-media "
+                f"said:\n{result.stdout}{result.stderr}\nRun `make media` on a machine that reaches the "
+                "Debian archive and PyPI.",
+                pytrace=False,
+            )
     return dest
 
 
@@ -164,8 +176,9 @@ def cut_video(tmp_path_factory):
     directory = tmp_path_factory.mktemp("cut-videos")
     made: dict[tuple, CutVideo] = {}
 
-    def make(segments=(40, 30, 50), *, similar=False, fps=25, size=(160, 120), codec=None, suffix=".mp4",
-             seed=0, stamp=False) -> CutVideo:
+    def make(
+        segments=(40, 30, 50), *, similar=False, fps=25, size=(160, 120), codec=None, suffix=".mp4", seed=0, stamp=False
+    ) -> CutVideo:
         key = (tuple(segments), similar, fps, tuple(size), codec, suffix, seed, stamp)
         if key not in made:
             path = directory / f"{'similar' if similar else 'cuts'}-{len(made)}{suffix}"
@@ -203,13 +216,29 @@ def tiny_clip_dir(tmp_path_factory):
     (folder / "vocab.json").write_text(json.dumps(vocab))
     (folder / "merges.txt").write_text("#version: 0.2\n")
     tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    special = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"],
-               "pad_token_id": vocab["<|endoftext|>"]}
+    special = {
+        "bos_token_id": vocab["<|startoftext|>"],
+        "eos_token_id": vocab["<|endoftext|>"],
+        "pad_token_id": vocab["<|endoftext|>"],
+    }
     config = transformers.CLIPConfig(
-        text_config={"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                     "num_attention_heads": 2, "max_position_embeddings": 32, **special},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                       "image_size": 32, "patch_size": 8},
+        text_config={
+            "vocab_size": len(vocab),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 32,
+            **special,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
         projection_dim=24,
     )
     torch.manual_seed(0)

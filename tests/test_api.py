@@ -53,6 +53,7 @@ def client(empty_ws):
 def test_library_errors_keep_their_status_and_code(client):
     assert_error(client.get("/api/labels/nope"), 404, "not_found")
     assert client.post("/api/labels", json={"name": "dup"}).status_code == 201
+
     def create(name):
         return client.post("/api/labels", json={"name": name})
 
@@ -63,29 +64,39 @@ def test_library_errors_keep_their_status_and_code(client):
     assert "positive" in message and "negative" in message
     assert_error(client.post("/api/labels/dup/undo", json={"annotator": "ann"}), 404, "not_found")
     assert_error(client.get("/api/labels/dup/feeds/random"), 404, "not_found")  # no model yet
-    assert_error(client.post("/api/labels/dup/annotations",
-                             json={"clip_ids": [3], "value": "positive", "annotator": "ann"}), 404, "not_found")
+    assert_error(
+        client.post("/api/labels/dup/annotations", json={"clip_ids": [3], "value": "positive", "annotator": "ann"}),
+        404,
+        "not_found",
+    )
 
 
-@pytest.mark.parametrize("method, path, body, field", [
-    ("post", "/api/labels/dup/annotations", {"clip_ids": [-1], "value": "positive", "annotator": "a"}, "clip_ids"),
-    ("post", "/api/labels/dup/annotations", {"clip_ids": [1], "value": "maybe", "annotator": "a"}, "value"),
-    ("post", "/api/labels/dup/annotations", {"clip_ids": [*range(1001)], "value": "skip", "annotator": "a"},
-     "clip_ids"),
-    ("post", "/api/labels/dup/annotations", {"clip_ids": [], "value": "skip", "annotator": "a"}, "clip_ids"),
-    ("post", "/api/labels/dup/annotations", {"clip_ids": [1], "value": "skip", "annotator": "a" * 65}, "annotator"),
-    ("post", "/api/labels/dup/annotations", {"clip_ids": [1], "value": "skip"}, "annotator"),
-    ("post", "/api/labels", {"name": "x", "colour": "red"}, "colour"),
-    ("post", "/api/labels", {"name": "x", "description": "d" * 5001}, "description"),
-    ("post", "/api/labels/dup/build", {"seed": -1}, "seed"),
-    ("get", "/api/search?q=ship&k=0", None, "k"),
-    ("get", "/api/search?q=ship&k=1001", None, "k"),
-    ("get", "/api/search?q=ship&offset=-3", None, "offset"),
-    ("get", "/api/search?k=5", None, "q"),
-    ("get", "/api/labels/dup/feeds/sideways", None, "feed"),
-    ("get", "/api/labels/dup/review?filter=everything", None, "filter"),
-    ("get", "/api/clips/abc", None, "clip_id"),
-])
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [
+        ("post", "/api/labels/dup/annotations", {"clip_ids": [-1], "value": "positive", "annotator": "a"}, "clip_ids"),
+        ("post", "/api/labels/dup/annotations", {"clip_ids": [1], "value": "maybe", "annotator": "a"}, "value"),
+        (
+            "post",
+            "/api/labels/dup/annotations",
+            {"clip_ids": [*range(1001)], "value": "skip", "annotator": "a"},
+            "clip_ids",
+        ),
+        ("post", "/api/labels/dup/annotations", {"clip_ids": [], "value": "skip", "annotator": "a"}, "clip_ids"),
+        ("post", "/api/labels/dup/annotations", {"clip_ids": [1], "value": "skip", "annotator": "a" * 65}, "annotator"),
+        ("post", "/api/labels/dup/annotations", {"clip_ids": [1], "value": "skip"}, "annotator"),
+        ("post", "/api/labels", {"name": "x", "colour": "red"}, "colour"),
+        ("post", "/api/labels", {"name": "x", "description": "d" * 5001}, "description"),
+        ("post", "/api/labels/dup/build", {"seed": -1}, "seed"),
+        ("get", "/api/search?q=ship&k=0", None, "k"),
+        ("get", "/api/search?q=ship&k=1001", None, "k"),
+        ("get", "/api/search?q=ship&offset=-3", None, "offset"),
+        ("get", "/api/search?k=5", None, "q"),
+        ("get", "/api/labels/dup/feeds/sideways", None, "feed"),
+        ("get", "/api/labels/dup/review?filter=everything", None, "filter"),
+        ("get", "/api/clips/abc", None, "clip_id"),
+    ],
+)
 def test_validation_errors_are_422_and_name_the_field(client, method, path, body, field):
     kwargs = {"json": body} if body is not None else {}
     error = assert_error(getattr(client, method)(path, **kwargs), 422, "invalid_input")
@@ -106,15 +117,18 @@ def test_unknown_route_wrong_method_and_oversized_body(client):
     assert_error(client.post("/api/labels", json={"name": "big", "description": "x" * (1 << 21)}), 413, "too_large")
 
 
-@pytest.mark.parametrize("method, path, allow", [
-    ("PUT", "/api/labels/dup", "GET, PATCH"),  # two routes share the path: both methods listed
-    ("DELETE", "/api/labels/dup", "GET, PATCH"),
-    ("OPTIONS", "/api/labels", "GET, POST"),
-    ("PUT", "/api/labels", "GET, POST"),
-    ("GET", "/api/labels/dup/build", "POST"),
-    ("POST", "/media/clips/3/thumb.jpg", "GET"),
-    ("POST", "/static/app.js", "GET, HEAD"),
-])
+@pytest.mark.parametrize(
+    "method, path, allow",
+    [
+        ("PUT", "/api/labels/dup", "GET, PATCH"),  # two routes share the path: both methods listed
+        ("DELETE", "/api/labels/dup", "GET, PATCH"),
+        ("OPTIONS", "/api/labels", "GET, POST"),
+        ("PUT", "/api/labels", "GET, POST"),
+        ("GET", "/api/labels/dup/build", "POST"),
+        ("POST", "/media/clips/3/thumb.jpg", "GET"),
+        ("POST", "/static/app.js", "GET, HEAD"),
+    ],
+)
 def test_a_method_the_path_does_not_take_is_405_with_every_allowed_method(client, method, path, allow):
     # Not JSON either: the method is refused before the body's type matters (405, not 415).
     response = client.request(method, path, content=b"x=1", headers={"content-type": "text/plain"})
@@ -131,30 +145,36 @@ def test_a_write_to_a_real_route_still_needs_json(client):
 BIG = 9223372036854775808  # 2**63: once a 500 (SQLite's integers stop at 2**63 - 1)
 
 
-@pytest.mark.parametrize("path, field", [
-    (f"/api/labels/dup/export/model?version={BIG}", "version"),
-    (f"/api/labels/dup/feeds/random?version={BIG}", "version"),
-    (f"/api/labels/dup/histogram?version={BIG}", "version"),
-    ("/api/labels/dup/histogram?version=9007199254740992", "version"),  # 2**53: past MAX_ID
-    (f"/api/clips/{BIG}", "clip_id"),
-    (f"/api/clips/{BIG}/similar", "clip_id"),
-    (f"/media/clips/{BIG}/thumb.jpg", "clip_id"),
-    (f"/api/search?q=ship&k={BIG}", "k"),
-    (f"/api/labels/dup/feeds/random?seed={BIG}", "seed"),
-])
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        (f"/api/labels/dup/export/model?version={BIG}", "version"),
+        (f"/api/labels/dup/feeds/random?version={BIG}", "version"),
+        (f"/api/labels/dup/histogram?version={BIG}", "version"),
+        ("/api/labels/dup/histogram?version=9007199254740992", "version"),  # 2**53: past MAX_ID
+        (f"/api/clips/{BIG}", "clip_id"),
+        (f"/api/clips/{BIG}/similar", "clip_id"),
+        (f"/media/clips/{BIG}/thumb.jpg", "clip_id"),
+        (f"/api/search?q=ship&k={BIG}", "k"),
+        (f"/api/labels/dup/feeds/random?seed={BIG}", "seed"),
+    ],
+)
 def test_huge_integers_in_the_url_are_422_naming_the_parameter(client, path, field):
     client.post("/api/labels", json={"name": "dup"})
     assert field in assert_error(client.get(path), 422, "invalid_input")["message"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"clip_ids": [True], "value": "positive", "annotator": "a"}, "clip_ids.0"),  # once stored as clip 1
-    ({"clip_ids": ["1"], "value": "positive", "annotator": "a"}, "clip_ids.0"),
-    ({"clip_ids": [1.5], "value": "positive", "annotator": "a"}, "clip_ids.0"),
-    ({"clip_ids": [BIG], "value": "positive", "annotator": "a"}, "clip_ids.0"),
-    ({"clip_ids": [1], "value": "positive", "annotator": "a", "model_version": True}, "model_version"),
-    ({"clip_ids": [1], "value": "positive", "annotator": "a", "model_version": BIG}, "model_version"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"clip_ids": [True], "value": "positive", "annotator": "a"}, "clip_ids.0"),  # once stored as clip 1
+        ({"clip_ids": ["1"], "value": "positive", "annotator": "a"}, "clip_ids.0"),
+        ({"clip_ids": [1.5], "value": "positive", "annotator": "a"}, "clip_ids.0"),
+        ({"clip_ids": [BIG], "value": "positive", "annotator": "a"}, "clip_ids.0"),
+        ({"clip_ids": [1], "value": "positive", "annotator": "a", "model_version": True}, "model_version"),
+        ({"clip_ids": [1], "value": "positive", "annotator": "a", "model_version": BIG}, "model_version"),
+    ],
+)
 def test_clip_ids_and_versions_in_bodies_are_whole_json_numbers(client, empty_ws, body, field):
     client.post("/api/labels", json={"name": "dup"})
     response = client.post("/api/labels/dup/annotations", json=body)
@@ -162,13 +182,16 @@ def test_clip_ids_and_versions_in_bodies_are_whole_json_numbers(client, empty_ws
     assert empty_ws.annotations.events(empty_ws.labels.get("dup")["id"]) == []
 
 
-@pytest.mark.parametrize("path, body, field", [
-    ("/api/labels/dup/undo", {"annotator": "a", "clip_id": True}, "clip_id"),
-    ("/api/labels/dup/build", {"seed": True}, "seed"),
-    ("/api/labels/dup/build", {"seed": "7"}, "seed"),
-    ("/api/labels/dup/build", {"n_feed": False}, "n_feed"),
-    ("/api/labels/dup", {"archived": "yes"}, "archived"),
-])
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/labels/dup/undo", {"annotator": "a", "clip_id": True}, "clip_id"),
+        ("/api/labels/dup/build", {"seed": True}, "seed"),
+        ("/api/labels/dup/build", {"seed": "7"}, "seed"),
+        ("/api/labels/dup/build", {"n_feed": False}, "n_feed"),
+        ("/api/labels/dup", {"archived": "yes"}, "archived"),
+    ],
+)
 def test_other_body_numbers_and_flags_are_typed(client, path, body, field):
     client.post("/api/labels", json={"name": "dup"})
     method = client.patch if path == "/api/labels/dup" else client.post
@@ -184,8 +207,17 @@ def test_an_all_digit_label_name_is_refused_in_one_line(client, name):
     assert_error(client.patch("/api/labels/ok", json={"name": name}), 422, "invalid_input")
 
 
-@pytest.mark.parametrize("path", ["/api/labels/%C2%B2", "/api/labels/%D9%A3", "/api/labels/99999999999999999999999",
-                                  "/api/labels/-1", "/api/labels/%C2%B2/review", "/api/labels/%C2%B2/feeds/random"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/labels/%C2%B2",
+        "/api/labels/%D9%A3",
+        "/api/labels/99999999999999999999999",
+        "/api/labels/-1",
+        "/api/labels/%C2%B2/review",
+        "/api/labels/%C2%B2/feeds/random",
+    ],
+)
 def test_unicode_digits_and_huge_ids_are_no_such_label(client, path):
     client.post("/api/labels", json={"name": "first"})  # id 1 and 2 exist: '²' must not reach them
     client.post("/api/labels", json={"name": "second"})
@@ -220,10 +252,13 @@ def test_unexpected_exception_is_500_without_traceback_and_logged(empty_ws, capl
     assert logged and logged[0].exc_info and "secret internals" in str(logged[0].exc_info[1])
 
 
-@pytest.mark.parametrize("error", [
-    OSError(errno.ENOSPC, "No space left on device"),
-    sqlite3.OperationalError("database or disk is full"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        sqlite3.OperationalError("database or disk is full"),
+    ],
+)
 def test_a_full_disk_in_any_route_is_507_naming_the_disk(empty_ws, monkeypatch, error):
     def full(*args, **kwargs):
         raise error
@@ -240,8 +275,9 @@ def small_disk(tmp_path):
     """A 4 MiB tmpfs, where the machine lets this process mount one."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True,
-                          check=False)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, check=False
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
     try:
@@ -295,19 +331,36 @@ def test_the_names_have_one_source(client):
 
 def test_openapi_schema_lists_the_api(client):
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/info", "/api/labels", "/api/labels/{name}", "/api/search", "/api/clips/{clip_id}",
-                 "/api/clips/{clip_id}/similar", "/api/labels/{name}/annotations", "/api/labels/{name}/undo",
-                 "/api/labels/{name}/build", "/api/labels/{name}/feeds/{feed}", "/api/labels/{name}/review",
-                 "/api/labels/{name}/versions", "/api/labels/{name}/export/model",
-                 "/api/labels/{name}/export/annotations", "/media/clips/{clip_id}/thumb.jpg",
-                 "/media/clips/{clip_id}/preview.webm"):
+    for path in (
+        "/api/info",
+        "/api/labels",
+        "/api/labels/{name}",
+        "/api/search",
+        "/api/clips/{clip_id}",
+        "/api/clips/{clip_id}/similar",
+        "/api/labels/{name}/annotations",
+        "/api/labels/{name}/undo",
+        "/api/labels/{name}/build",
+        "/api/labels/{name}/feeds/{feed}",
+        "/api/labels/{name}/review",
+        "/api/labels/{name}/versions",
+        "/api/labels/{name}/export/model",
+        "/api/labels/{name}/export/annotations",
+        "/media/clips/{clip_id}/thumb.jpg",
+        "/media/clips/{clip_id}/preview.webm",
+    ):
         assert path in paths, path
 
 
 def test_label_lifecycle(client):
-    created = client.post("/api/labels", json={"name": "establishing-shots",
-                                                "description": "Extremely wide shot that sets the location",
-                                                "keywords": ["Landscapes", "Buildings"]})
+    created = client.post(
+        "/api/labels",
+        json={
+            "name": "establishing-shots",
+            "description": "Extremely wide shot that sets the location",
+            "keywords": ["Landscapes", "Buildings"],
+        },
+    )
     assert created.status_code == 201
     label = created.json()
     assert label["keywords"] == ["Landscapes", "Buildings"] and not label["archived"]
@@ -601,8 +654,11 @@ def test_repeated_clip_ids_in_one_request_count_once(api, ws, votes):
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "caf\u00e9"])
 def test_a_malformed_idempotency_key_is_422(client, key):
     client.post("/api/labels", json={"name": "dup"})
-    response = client.post("/api/labels/dup/annotations", json={"clip_ids": [1], "value": "skip", "annotator": "a"},
-                           headers={"idempotency-key": key.encode("utf-8")})
+    response = client.post(
+        "/api/labels/dup/annotations",
+        json={"clip_ids": [1], "value": "skip", "annotator": "a"},
+        headers={"idempotency-key": key.encode("utf-8")},
+    )
     message = assert_error(response, 422, "invalid_input")["message"]
     assert "idempotency-key" in message and "e.g. a UUID" in message
 

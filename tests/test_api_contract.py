@@ -61,19 +61,22 @@ def test_the_run_counts_a_server_error_and_an_undeclared_status(contract_ws, mon
 HUGE = "123456789012345678901"  # 21 digits: once an OverflowError traceback from SQLite
 
 
-@pytest.mark.parametrize("args, option", [
-    (["annotate", "ships", HUGE, "positive"], "CLIP_IDS"),
-    (["annotate", "ships", "--", "-1", "positive"], "CLIP_IDS"),
-    (["search", "--like", HUGE], "--like"),
-    (["search", "ship", "-k", "0"], "-k"),
-    (["search", "ship", "--offset", HUGE], "--offset"),
-    (["undo", "ships", "--clip", HUGE], "--clip"),
-    (["build", "ships", "--seed", HUGE], "--seed"),
-    (["feed", "ships", "-n", HUGE], "-n"),
-    (["feed", "ships", "--seed", "-4"], "--seed"),
-    (["export", "ships", "--what", "model", "--version", HUGE], "--version"),
-    (["export", "ships", "--what", "model", "--version", "0"], "--version"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["annotate", "ships", HUGE, "positive"], "CLIP_IDS"),
+        (["annotate", "ships", "--", "-1", "positive"], "CLIP_IDS"),
+        (["search", "--like", HUGE], "--like"),
+        (["search", "ship", "-k", "0"], "-k"),
+        (["search", "ship", "--offset", HUGE], "--offset"),
+        (["undo", "ships", "--clip", HUGE], "--clip"),
+        (["build", "ships", "--seed", HUGE], "--seed"),
+        (["feed", "ships", "-n", HUGE], "-n"),
+        (["feed", "ships", "--seed", "-4"], "--seed"),
+        (["export", "ships", "--what", "model", "--version", HUGE], "--version"),
+        (["export", "ships", "--what", "model", "--version", "0"], "--version"),
+    ],
+)
 def test_cli_integers_out_of_range_are_a_usage_line(tmp_home, capsys, args, option):
     with pytest.raises(SystemExit) as exit_info:
         main(["--home", str(tmp_home), *args])

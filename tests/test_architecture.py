@@ -66,11 +66,19 @@ def test_sql_and_sqlite_live_only_in_the_catalog_package():
         rel = path.relative_to(PACKAGE)
         if rel.parts[0] in ("catalog", "bench"):  # bench/: developer tools measuring SQLite itself
             continue
-        imports_sqlite = any(isinstance(n, ast.Import) and any(a.name == "sqlite3" for a in n.names)
-                             or isinstance(n, ast.ImportFrom) and n.module == "sqlite3" for n in ast.walk(tree))
+        imports_sqlite = any(
+            isinstance(n, ast.Import)
+            and any(a.name == "sqlite3" for a in n.names)
+            or isinstance(n, ast.ImportFrom)
+            and n.module == "sqlite3"
+            for n in ast.walk(tree)
+        )
         strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-        docstrings = {ast.get_docstring(n) for n in ast.walk(tree)
-                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+        docstrings = {
+            ast.get_docstring(n)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        }
         sql = [s for s in strings if s not in docstrings and SQL.search(s)]
         if imports_sqlite or sql:
             wrong.append(f"{rel}: {'imports sqlite3 ' if imports_sqlite else ''}{sql[:1]}")
@@ -82,15 +90,26 @@ def test_the_check_itself_finds_sql():
     assert not SQL.search("select the clips you want") and not SQL.search("Update the label")
 
 
-PROTOCOLS = {"Catalog": (base.Catalog, SQLiteCatalog), "Videos": (base.Videos, None),
-             "Labels": (base.Labels, None), "Annotations": (base.Annotations, None),
-             "ModelVersions": (base.ModelVersions, None), "ClipLookup": (base.ClipLookup, None)}
+PROTOCOLS = {
+    "Catalog": (base.Catalog, SQLiteCatalog),
+    "Videos": (base.Videos, None),
+    "Labels": (base.Labels, None),
+    "Annotations": (base.Annotations, None),
+    "ModelVersions": (base.ModelVersions, None),
+    "ClipLookup": (base.ClipLookup, None),
+}
 
 
 def _implementation(name, tmp_path):
     catalog = SQLiteCatalog(tmp_path / "catalog.sqlite", tmp_path / "models")
-    return {"Catalog": catalog, "Videos": catalog.videos, "Labels": catalog.labels,
-            "Annotations": catalog.annotations, "ModelVersions": catalog.models, "ClipLookup": catalog.lookup()}[name]
+    return {
+        "Catalog": catalog,
+        "Videos": catalog.videos,
+        "Labels": catalog.labels,
+        "Annotations": catalog.annotations,
+        "ModelVersions": catalog.models,
+        "ClipLookup": catalog.lookup(),
+    }[name]
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
@@ -106,7 +125,7 @@ def test_the_sqlite_catalog_implements_the_interface(name, tmp_path):
         if inspect.isfunction(wanted):
             want = [p for p in inspect.signature(wanted).parameters if p != "self"]
             have = list(inspect.signature(getattr(impl, member)).parameters)
-            assert have[:len(want)] == want, f"{type(impl).__name__}.{member}{have} does not take {want}"
+            assert have[: len(want)] == want, f"{type(impl).__name__}.{member}{have} does not take {want}"
 
 
 def test_the_local_engine_returns_results_and_errors_in_order():

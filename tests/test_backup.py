@@ -95,11 +95,17 @@ def events(home) -> dict[int, dict]:
 def test_backup_under_load_keeps_every_acknowledged_annotation(source, tmp_path):
     out_dir, stop = tmp_path / "acks", tmp_path / "stop"
     out_dir.mkdir()
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(source), LABEL, f"w{i}",
-                                 str(out_dir / f"w{i}.acks"), str(stop), "8"]) for i in range(4)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(source), LABEL, f"w{i}", str(out_dir / f"w{i}.acks"), str(stop), "8"]
+        )
+        for i in range(4)
+    ]
     try:
-        wait_for(lambda: all(n >= 16 for n in per_writer(acknowledged(out_dir), 4)),
-                 what="every writer to annotate every clip twice")
+        wait_for(
+            lambda: all(n >= 16 for n in per_writer(acknowledged(out_dir), 4)),
+            what="every writer to annotate every clip twice",
+        )
         ws = Workspace(source)
         before = acknowledged(out_dir)  # read just before the backup starts: acknowledged by then
         report = backup(ws, tmp_path / "backup", progress=False)
@@ -120,7 +126,11 @@ def test_backup_under_load_keeps_every_acknowledged_annotation(source, tmp_path)
     missing = sorted(set(before) - set(copy))
     assert not missing, f"{len(missing)} acknowledged annotations missing from the restore, e.g. {missing[:5]}"
     for event_id, (writer, clip, value) in before.items():
-        assert (copy[event_id]["annotator"], copy[event_id]["clip_id"], copy[event_id]["value"]) == (writer, clip, value)
+        assert (copy[event_id]["annotator"], copy[event_id]["clip_id"], copy[event_id]["value"]) == (
+            writer,
+            clip,
+            value,
+        )
     # One consistent snapshot: exactly the source's events up to the newest one copied, no hole, nothing invented.
     newest = max(copy)
     assert copy == {i: e for i, e in original.items() if i <= newest}
@@ -130,11 +140,15 @@ def test_backup_under_load_keeps_every_acknowledged_annotation(source, tmp_path)
     assert ws.info()["clips"] == src.info()["clips"] == 8
     assert np.array_equal(np.asarray(ws.vectors()), np.asarray(src.vectors()))
     assert np.array_equal(np.asarray(ws.train_vectors()), np.asarray(src.train_vectors()))
-    assert sorted(p.name for p in (restored / "thumbs").iterdir()) == sorted(p.name for p in (source / "thumbs").iterdir())
+    assert sorted(p.name for p in (restored / "thumbs").iterdir()) == sorted(
+        p.name for p in (source / "thumbs").iterdir()
+    )
     assert not list((restored / "previews").iterdir()), "previews/ is a cache and stays out of the backup"
     assert [v["version"] for v in ws.models.list(ws.labels.get(LABEL)["id"])] == [1]
     built = ws.build(LABEL)
-    assert built["version"] == 2 and built["metrics"]["counts"]["positive"] == built["metrics"]["counts"]["negative"] == 4
+    assert (
+        built["version"] == 2 and built["metrics"]["counts"]["positive"] == built["metrics"]["counts"]["negative"] == 4
+    )
     hits = ws.search("a red picture", k=5)
     assert len(hits) == 5 and all(0 <= h["clip_id"] < 8 for h in hits)
 
@@ -210,8 +224,12 @@ def test_backup_to_a_full_disk_says_so_and_leaves_nothing(source, quiet_backup, 
     size = catalog // 2 if full_during == "catalog" else catalog + others // 2
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size // 1024 + 1}k", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size // 1024 + 1}k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here ({made.stderr.strip()})")
     try:

@@ -25,8 +25,10 @@ import pytest
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError as exc:  # pragma: no cover - a setup problem, said plainly
-    raise ImportError("the browser tests need Playwright: pip install playwright (and apt-get install chromium; "
-                      "never `playwright install`)") from exc
+    raise ImportError(
+        "the browser tests need Playwright: pip install playwright (and apt-get install chromium; "
+        "never `playwright install`)"
+    ) from exc
 
 from browser_helpers import (
     ARTIFACTS,
@@ -131,8 +133,9 @@ def create_label(api, name, description="", keywords=()):
 
 
 def annotate(api, name, clip_ids, value, annotator="setup"):
-    response = api.post(f"/api/labels/{name}/annotations",
-                        json={"clip_ids": list(clip_ids), "value": value, "annotator": annotator})
+    response = api.post(
+        f"/api/labels/{name}/annotations", json={"clip_ids": list(clip_ids), "value": value, "annotator": annotator}
+    )
     assert response.status_code == 201, response.text
 
 
@@ -157,8 +160,9 @@ def focused_clip(page) -> int:
 
 
 def measures(page, name):
-    return page.evaluate("(name) => performance.getEntriesByName(name).map(e => ({duration: e.duration, "
-                         "detail: e.detail}))", name)
+    return page.evaluate(
+        "(name) => performance.getEntriesByName(name).map(e => ({duration: e.duration, detail: e.detail}))", name
+    )
 
 
 # -- the whole loop, keyboard first ----------------------------------------------------------------
@@ -226,7 +230,8 @@ def test_create_search_annotate_build_review_reload(page, problems, base_url, ws
     expect(page.locator(".model-panel .ap-value")).to_have_text(re.compile(r"^[01]\.\d\d$"))
     expect(page.locator(".model-panel .metric.ap")).to_contain_text("95% interval")
     assert page.locator("canvas.histogram").evaluate(
-        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0)")
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0)"
+    )
     expect(page.locator(".model-panel .diversity")).to_contain_text("positives")
     expect(page.locator(".model-panel .change")).to_contain_text("first model")
     shot(page, "05-built")
@@ -322,8 +327,10 @@ def test_undo_and_the_player_from_the_keyboard(page, problems, named, base_url, 
     expect(player.locator(".labels-on-clip")).to_contain_text(name)
     expect(player.locator(".context-item.current")).to_have_count(1)
     shot(page, "09-player")
-    playing = ("() => { const v = document.querySelector('#player-dialog .main-video');"
-               " return v && !v.paused && v.currentTime > 0; }")
+    playing = (
+        "() => { const v = document.querySelector('#player-dialog .main-video');"
+        " return v && !v.paused && v.currentTime > 0; }"
+    )
     page.wait_for_function(playing, timeout=60_000)
     page.keyboard.press(" ")  # Space pauses the player, and plays it again
     page.wait_for_function("() => document.querySelector('#player-dialog .main-video').paused")
@@ -359,8 +366,11 @@ def test_every_action_works_with_the_mouse(page, problems, named, base_url, api,
         cards.nth(i).locator("[data-act=negative]").click()
     cards.nth(6).locator("[data-act=skip]").click()
     wait_for(lambda: len(current_values(ws, name)) == 7, what="seven clicks stored")
-    assert current_values(ws, name) == {**{c: "positive" for c in ids[:3]}, **{c: "negative" for c in ids[3:6]},
-                                        ids[6]: "skip"}
+    assert current_values(ws, name) == {
+        **{c: "positive" for c in ids[:3]},
+        **{c: "negative" for c in ids[3:6]},
+        ids[6]: "skip",
+    }
     page.locator(".counts button", has_text="Undo").click()
     wait_for(lambda: ids[6] not in current_values(ws, name), what="undo by click")
     expect(page.locator(".toast")).to_contain_text(f"clip #{ids[6]} is not annotated now")
@@ -403,8 +413,10 @@ def test_every_action_works_with_the_mouse(page, problems, named, base_url, api,
 
 # -- video ---------------------------------------------------------------------------------------------
 def test_a_clip_really_plays_in_chromium(page, problems, named, base_url, api, ws):
-    clips = ws.catalog.query("SELECT c.id, c.start_s, c.end_s FROM clips c JOIN videos v ON v.id = c.video_id "
-                             "WHERE v.path LIKE '%freecol%' AND c.end_s - c.start_s > 4 ORDER BY c.id")
+    clips = ws.catalog.query(
+        "SELECT c.id, c.start_s, c.end_s FROM clips c JOIN videos v ON v.id = c.video_id "
+        "WHERE v.path LIKE '%freecol%' AND c.end_s - c.start_s > 4 ORDER BY c.id"
+    )
     clip = dict(clips[1])
     length = clip["end_s"] - clip["start_s"]
     page.goto(f"{base_url}#/clips/{clip['id']}")
@@ -415,8 +427,12 @@ def test_a_clip_really_plays_in_chromium(page, problems, named, base_url, api, w
     assert abs(duration - length) < 0.3, (duration, length)  # the preview is exactly the clip
     # sample the playhead every 100 ms until it has moved on by half a second
     video.evaluate("v => { window.vaTimes = [v.currentTime]; }")
-    page.wait_for_function("""() => { const t = document.querySelector('.main-video').currentTime;
-        window.vaTimes.push(t); return t > window.vaTimes[0] + 0.5; }""", polling=100, timeout=60_000)
+    page.wait_for_function(
+        """() => { const t = document.querySelector('.main-video').currentTime;
+        window.vaTimes.push(t); return t > window.vaTimes[0] + 0.5; }""",
+        polling=100,
+        timeout=60_000,
+    )
     times = page.evaluate("window.vaTimes")
     assert times[-1] > times[0] + 0.5, times  # it plays
     assert all(0 <= t <= length + 0.05 for t in times), (times, length)  # within [0, end - start]
@@ -556,8 +572,11 @@ def _benchmark(browser, base_url, name, ws) -> dict:
     expect(page.locator(".grid-wrap[data-feed=top_positive] .card").first).to_be_visible()
     page.keyboard.press("j")
     # the annotator looks at the first clip while the app builds the other three feeds out of sight
-    page.wait_for_function("""(feeds) => feeds.every(
-        f => document.querySelectorAll(`.grid-wrap[data-feed=${f}] .card`).length >= 100)""", arg=FEEDS)
+    page.wait_for_function(
+        """(feeds) => feeds.every(
+        f => document.querySelectorAll(`.grid-wrap[data-feed=${f}] .card`).length >= 100)""",
+        arg=FEEDS,
+    )
     for _ in range(2):
         for key, feed in (("2", "top_negative"), ("3", "borderline"), ("4", "random"), ("1", "top_positive")):
             before = len(measures(page, "va:feed-switch"))
@@ -579,7 +598,6 @@ def _benchmark(browser, base_url, name, ws) -> dict:
     builds = [m["duration"] for m in measures(page, "va:cards") if m["detail"]["cards"] == 100]
     results["feed_switch_100_cards_ms"]["build_100_cards"] = _summary(builds) if builds else None
 
-
     # an annotation keypress -> the server's answer that it is stored
     page.reload()
     expect(page.locator(".grid-wrap[data-feed=top_positive] .card").first).to_be_visible()
@@ -588,8 +606,11 @@ def _benchmark(browser, base_url, name, ws) -> dict:
         annotated = focused_clip(page)
         page.keyboard.press("pn"[i % 2])
         # stored (the measure), and the focus on the next clip, before the next key
-        page.wait_for_function("""([n, clip]) => performance.getEntriesByName('va:annotate').length >= n
-            && document.activeElement.dataset.clip !== String(clip)""", arg=[i + 1, annotated])
+        page.wait_for_function(
+            """([n, clip]) => performance.getEntriesByName('va:annotate').length >= n
+            && document.activeElement.dataset.clip !== String(clip)""",
+            arg=[i + 1, annotated],
+        )
     annotate_ms = [m["duration"] for m in measures(page, "va:annotate")]
     assert len(annotate_ms) == 30 and len(current_values(ws, name)) == 10 + 30
     results["annotation_keypress_to_stored_ms"] = _summary(annotate_ms)
@@ -600,8 +621,12 @@ def _benchmark(browser, base_url, name, ws) -> dict:
 
 def _summary(values):
     values = sorted(values)
-    return {"n": len(values), "median": round(statistics.median(values), 1), "min": round(values[0], 1),
-            "max": round(values[-1], 1)}
+    return {
+        "n": len(values),
+        "median": round(statistics.median(values), 1),
+        "min": round(values[0], 1),
+        "max": round(values[-1], 1),
+    }
 
 
 def _machine(browser):
@@ -611,8 +636,14 @@ def _machine(browser):
             cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "load_average_1min_before": round(os.getloadavg()[0], 2),
-            "chromium": browser.version, "python": platform.python_version(), "system": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_average_1min_before": round(os.getloadavg()[0], 2),
+        "chromium": browser.version,
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
 
 
 def test_every_key_is_documented():

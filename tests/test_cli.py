@@ -36,8 +36,18 @@ CLI_DIR = PACKAGE / "cli"
 CLI_MODULES = sorted(p.stem for p in CLI_DIR.glob("*.py") if p.stem != "__init__")
 VA = str(Path(sys.executable).with_name("va"))
 # What the CLI must reach only through the Workspace (docs/architecture.md: the shells are thin).
-BELOW_THE_WORKSPACE = ("catalog", "ingest", "loop", "learn", "search", "importer", "backup", "vectors", "media",
-                       "embed")
+BELOW_THE_WORKSPACE = (
+    "catalog",
+    "ingest",
+    "loop",
+    "learn",
+    "search",
+    "importer",
+    "backup",
+    "vectors",
+    "media",
+    "embed",
+)
 # Commands that print nothing of their own (serve logs requests until stopped).
 NO_OUTPUT = {("serve",)}
 
@@ -55,8 +65,10 @@ def test_the_modules_exist():
 
 @pytest.mark.parametrize("first", CLI_MODULES)
 def test_each_module_imports_first_in_a_fresh_process(first):
-    result = _python(f"import videoannotator.cli.{first}; from videoannotator.cli import cli, main, printable; "
-                     "print(len(cli.commands))")
+    result = _python(
+        f"import videoannotator.cli.{first}; from videoannotator.cli import cli, main, printable; "
+        "print(len(cli.commands))"
+    )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) >= 15
 
@@ -175,13 +187,16 @@ def _param(path, name) -> click.Parameter:
     return next(p for p in command.params if p.name == name)
 
 
-@pytest.mark.parametrize(("path", "param", "names"), [
-    (("feed",), "name", FEED_NAMES),
-    (("annotate",), "value", VOTE_VALUES),
-    (("review",), "filter_", REVIEW_FILTERS),
-    (("export",), "what", EXPORT_WHAT),
-    (("export",), "fmt", EXPORT_FORMATS),
-])
+@pytest.mark.parametrize(
+    ("path", "param", "names"),
+    [
+        (("feed",), "name", FEED_NAMES),
+        (("annotate",), "value", VOTE_VALUES),
+        (("review",), "filter_", REVIEW_FILTERS),
+        (("export",), "what", EXPORT_WHAT),
+        (("export",), "fmt", EXPORT_FORMATS),
+    ],
+)
 def test_choices_come_from_names(path, param, names):
     assert tuple(_param(path, param).type.choices) == tuple(names)
 
@@ -189,7 +204,7 @@ def test_choices_come_from_names(path, param, names):
 def test_feed_help_lists_exactly_the_feed_names():
     result = subprocess.run([VA, "feed", "--help"], capture_output=True, text=True, timeout=60, check=True)
     usage = result.stdout.split("\n\n")[0]
-    listed = usage[usage.index("[", usage.index("LABEL")) + 1:usage.rindex("]")].split("|")
+    listed = usage[usage.index("[", usage.index("LABEL")) + 1 : usage.rindex("]")].split("|")
     assert tuple(listed) == FEED_NAMES
 
 
@@ -224,11 +239,27 @@ def home(tmp_path_factory) -> Path:
     no decoding or model needed), a label and a dozen annotations."""
     home = tmp_path_factory.mktemp("cli") / "home"
     ws = Workspace(home, embedder=DEFAULT_EMBEDDER)
-    video = {"path": str(home / "synthetic.mp4"), "content_hash": "synthetic-" + os.urandom(8).hex(),
-             "duration": float(CLIPS), "fps": 25.0, "width": 160, "height": 120, "frame_count": 25 * CLIPS,
-             "size_bytes": 0, "codec": "h264"}
-    shots = [{"start": float(i), "end": i + 1.0, "start_frame": 25 * i, "end_frame": 25 * i + 25,
-              "sample_frames": [25 * i + 12]} for i in range(CLIPS)]
+    video = {
+        "path": str(home / "synthetic.mp4"),
+        "content_hash": "synthetic-" + os.urandom(8).hex(),
+        "duration": float(CLIPS),
+        "fps": 25.0,
+        "width": 160,
+        "height": 120,
+        "frame_count": 25 * CLIPS,
+        "size_bytes": 0,
+        "codec": "h264",
+    }
+    shots = [
+        {
+            "start": float(i),
+            "end": i + 1.0,
+            "start_frame": 25 * i,
+            "end_frame": 25 * i + 25,
+            "sample_frames": [25 * i + 12],
+        }
+        for i in range(CLIPS)
+    ]
     vectors = np.random.default_rng(0).normal(size=(CLIPS, DEFAULT_DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ws.commit_video(video, shots, vectors)
@@ -257,7 +288,7 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
 
     def run(*args):
         path = tuple(a for a in args if not a.startswith("-"))
-        ran.update(p for p, _ in _commands() if path[:len(p)] == p)
+        ran.update(p for p, _ in _commands() if path[: len(p)] == p)
         return as_json(home, *args)
 
     assert run("info")["clips"] == CLIPS
@@ -294,8 +325,16 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
     assert run("bench", "search", "--clips", "2000", "--queries", "3", "-k", "10", "--data", "clustered")["datasets"]
 
     # What this test leaves to the slow ones below (models, real video, schemathesis, servers).
-    elsewhere = {("ingest",), ("reembed",), ("eval",), ("eval", "slideshow"), ("eval", "cuts"),
-                 ("bench", "ingest"), ("bench", "annotate"), ("bench", "api")}
+    elsewhere = {
+        ("ingest",),
+        ("reembed",),
+        ("eval",),
+        ("eval", "slideshow"),
+        ("eval", "cuts"),
+        ("bench", "ingest"),
+        ("bench", "annotate"),
+        ("bench", "api"),
+    }
     missing = {p for p, _ in _commands()} - ran - elsewhere - NO_OUTPUT
     assert not missing, f"commands with no JSON test: {sorted(missing)}"
 
@@ -323,8 +362,13 @@ def test_export_writes_the_format_asked(home):
 
 
 def test_errors_are_one_line_through_the_console_script(home):
-    result = subprocess.run([VA, "--home", str(home), "feed", "no-such-label", "--json"], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [VA, "--home", str(home), "feed", "no-such-label", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ") and "no label 'no-such-label'" in result.stderr
     assert result.stderr.count("\n") == 1
@@ -354,8 +398,24 @@ def test_eval_slideshow_and_cuts_print_json(tmp_path):
     assert made["videos"] == 1 and made["shots"] == 5
     scored = as_json(tmp_path, "eval", "cuts", made["truth"])
     assert 0 <= scored["recall"] <= 1
-    results = as_json(tmp_path, "eval", "--suite", "synthetic", "--sample", "600", "--budgets", "25", "--seeds", "1",
-                      "--jobs", "1", "--methods", "va,random", "--out", str(tmp_path / "out"))
+    results = as_json(
+        tmp_path,
+        "eval",
+        "--suite",
+        "synthetic",
+        "--sample",
+        "600",
+        "--budgets",
+        "25",
+        "--seeds",
+        "1",
+        "--jobs",
+        "1",
+        "--methods",
+        "va,random",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert set(results["summary"]["gain"]["va"]) == {"25"}
 
 
@@ -364,7 +424,12 @@ def test_bench_annotate_and_api_print_json(tmp_path, cut_video):
     figures = as_json(tmp_path, "bench", "annotate", "--writers", "2", "--each", "5", "--rounds", "1", "--clips", "5")
     assert figures["synchronous=FULL"]["runs"][0]["lost"] == 0
     video = cut_video((30, 30, 30, 30, 30)).path  # the contract run needs 4 clips or more
-    result = subprocess.run([VA, "bench", "api", str(video), "--requests", "1", "--max-examples", "1", "--json"],
-                            capture_output=True, text=True, timeout=900, check=False)
+    result = subprocess.run(
+        [VA, "bench", "api", str(video), "--requests", "1", "--max-examples", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr  # 1: something failed
     assert json.loads(result.stdout)["requests"] >= 1

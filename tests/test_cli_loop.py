@@ -36,7 +36,9 @@ def va_json(home, *args):
 
 
 def test_label_search_annotate_build_feeds_review_export(home):
-    label = va_json(home, "label", "create", "ships", "--description", "A sailing ship at sea", "--keywords", "ship, sea")
+    label = va_json(
+        home, "label", "create", "ships", "--description", "A sailing ship at sea", "--keywords", "ship, sea"
+    )
     assert label["keywords"] == ["ship", "sea"]
     assert "already" in va(home, "label", "create", "ships", ok=False).stderr
 

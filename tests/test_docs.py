@@ -41,5 +41,6 @@ def test_every_test_reliability_md_names_exists():
         source = ROOT / "tests" / file
         assert source.is_file(), f"docs/reliability.md names {file}, which is not in tests/"
         if test:
-            assert re.search(rf"^def {test}\(", source.read_text(), re.MULTILINE), \
+            assert re.search(rf"^def {test}\(", source.read_text(), re.MULTILINE), (
                 f"docs/reliability.md names {file}::{test}, which does not exist"
+            )

@@ -129,8 +129,9 @@ def test_hf_clip_missing_model_says_what_to_do(tmp_path, monkeypatch):
 def test_hf_clip_rejects_a_model_without_image_and_text_encoders(tmp_path):
     import transformers
 
-    config = transformers.BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
-                                     intermediate_size=8)
+    config = transformers.BertConfig(
+        vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8
+    )
     transformers.BertModel(config).save_pretrained(tmp_path)
     (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\ncat")
     transformers.BertTokenizer(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)

@@ -69,8 +69,10 @@ def test_zs_top_with_only_positives_scores_the_positive_rate(separable_results):
 def test_summary_gain_is_va_minus_best_baseline(separable_results):
     s = separable_results["summary"]
     for b, g in s["gain"]["va"].items():
-        per_label = [lab["methods"]["va"][b]["ap"] - max(lab["methods"][m][b]["ap"] for m in s["baselines"])
-                     for lab in separable_results["labels"].values()]
+        per_label = [
+            lab["methods"]["va"][b]["ap"] - max(lab["methods"][m][b]["ap"] for m in s["baselines"])
+            for lab in separable_results["labels"].values()
+        ]
         assert g["vs_best_baseline"] == pytest.approx(float(np.median(per_label)), abs=1e-4)
         assert g["vs_best_baseline_ci"][0] <= g["vs_best_baseline"] <= g["vs_best_baseline_ci"][1]
 
@@ -83,6 +85,7 @@ def test_heldout_clips_never_reach_a_strategy(separable, monkeypatch):
         def spy(positions):
             seen.append(np.array(X_search[np.asarray(positions)]))
             return annotate(positions)
+
         return real_pool(X_train, X_search, text, spy, C)
 
     monkeypatch.setattr(simulate, "Pool", spying_pool)
@@ -112,8 +115,9 @@ def test_va_stops_exactly_at_each_budget_and_never_repeats_a_clip(separable):
     concept = separable.concepts[1]
     rows = concept.rows
     y = concept.truth(rows)
-    pool = strategies.Pool(separable.vectors[rows], separable.vectors[rows], concept.text_vector,
-                           annotate=lambda pos: y[np.asarray(pos)])
+    pool = strategies.Pool(
+        separable.vectors[rows], separable.vectors[rows], concept.text_vector, annotate=lambda pos: y[np.asarray(pos)]
+    )
     sel = strategies.va_selection(pool, (10, 35, 60), seed=0, k=20, mix="ucb")
     assert sorted(sel.sets) == [10, 35, 60]
     for b, positions in sel.sets.items():
@@ -125,8 +129,12 @@ def test_va_stops_exactly_at_each_budget_and_never_repeats_a_clip(separable):
 def test_baseline_training_sets(separable):
     concept = separable.concepts[0]
     rows = concept.rows
-    pool = strategies.Pool(separable.vectors[rows], separable.vectors[rows], concept.text_vector,
-                           annotate=lambda pos: concept.truth(rows[np.asarray(pos)]))
+    pool = strategies.Pool(
+        separable.vectors[rows],
+        separable.vectors[rows],
+        concept.text_vector,
+        annotate=lambda pos: concept.truth(rows[np.asarray(pos)]),
+    )
     zs = pool.zero_shot_scores()
     top = strategies.zs_top_selection(pool, (20,), 0).sets[20]
     assert set(top.tolist()) == set(np.argsort(-zs)[:20].tolist())
@@ -166,8 +174,14 @@ def test_round_robin_and_unknown_mix():
 
 # -- datasets --------------------------------------------------------------------------------
 def test_generic_format_round_trip(tmp_path, separable):
-    ds = Dataset("g", np.array([f"k{i}" for i in range(separable.keys.size)]), separable.vectors,
-                 separable.concepts, features=separable.vectors[:, ::-1].copy(), embedder=None)
+    ds = Dataset(
+        "g",
+        np.array([f"k{i}" for i in range(separable.keys.size)]),
+        separable.vectors,
+        separable.concepts,
+        features=separable.vectors[:, ::-1].copy(),
+        embedder=None,
+    )
     save_generic(ds, tmp_path / "g")
     back = load_generic(tmp_path / "g")
     assert back.keys.tolist() == ds.keys.tolist()
@@ -194,7 +208,9 @@ def test_paper_layout_adapter(tmp_path):
     h5py = pytest.importorskip("h5py")
     rng = np.random.default_rng(0)
     keys = [f"shot{i}" for i in range(60)]
-    (tmp_path / "shot-data.csv").write_text("key,cluster_index\n" + "".join(f"{k},{i % 5}\n" for i, k in enumerate(keys)))
+    (tmp_path / "shot-data.csv").write_text(
+        "key,cluster_index\n" + "".join(f"{k},{i % 5}\n" for i, k in enumerate(keys))
+    )
     with h5py.File(tmp_path / "embeddings.h5", "w") as hf:
         hf["embeddings"] = rng.standard_normal((60, 8)).astype(np.float32)
     (tmp_path / "agg").mkdir()
@@ -202,8 +218,9 @@ def test_paper_layout_adapter(tmp_path):
     data.append({"key": "unknown-shot", "agg": True, "pos_cnt": 2})
     (tmp_path / "agg" / "aerial.json").write_text(json.dumps({"data": data}))
     (tmp_path / "text-embeddings.json").write_text(json.dumps({"aerial": rng.standard_normal(8).tolist()}))
-    (tmp_path / "task_descriptions.json").write_text(json.dumps(
-        {"aerial": {"description": "A shot from above", "keywords": "Drone Shots, Overhead"}}))
+    (tmp_path / "task_descriptions.json").write_text(
+        json.dumps({"aerial": {"description": "A shot from above", "keywords": "Drone Shots, Overhead"}})
+    )
     ds = load_paper(tmp_path)
     c = ds.concept("aerial")
     assert c.positives.tolist() == list(range(10)) and c.negatives.tolist() == list(range(10, 40))
@@ -216,10 +233,27 @@ def test_workspace_suite_from_clip_ids_and_from_shots(tmp_path):
     from videoannotator.workspace import Workspace
 
     ws = Workspace(tmp_path / "home")
-    clips = [{"start": i * 1.0, "end": (i + 1) * 1.0, "start_frame": i * 25, "end_frame": (i + 1) * 25,
-              "sample_frames": [i * 25]} for i in range(6)]
-    info = {"path": "/videos/show.mp4", "content_hash": "hash", "duration": 6.0, "fps": 25.0, "width": 64,
-            "height": 48, "frame_count": 150, "size_bytes": 1, "codec": "h264"}
+    clips = [
+        {
+            "start": i * 1.0,
+            "end": (i + 1) * 1.0,
+            "start_frame": i * 25,
+            "end_frame": (i + 1) * 25,
+            "sample_frames": [i * 25],
+        }
+        for i in range(6)
+    ]
+    info = {
+        "path": "/videos/show.mp4",
+        "content_hash": "hash",
+        "duration": 6.0,
+        "fps": 25.0,
+        "width": 64,
+        "height": 48,
+        "frame_count": 150,
+        "size_bytes": 1,
+        "codec": "h264",
+    }
     vectors = np.random.default_rng(0).standard_normal((6, 384)).astype(np.float32)
     ws.commit_video(info, clips, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
     by_ids = tmp_path / "ids.json"
@@ -236,10 +270,17 @@ def test_workspace_suite_from_clip_ids_and_from_shots(tmp_path):
     assert ws2.train_space == "features" and np.array_equal(ds2.features, feats)
     assert ds2.train_matrix("features").shape == (6, 16)
     by_shots = tmp_path / "shots.json"
-    by_shots.write_text(json.dumps({
-        "labels": {"red": {"description": "Red"}},
-        "shots": [{"video": "show.mp4", "start": 0.0, "end": 2.1, "labels": ["red"]},
-                  {"video": "show.mp4", "start": 2.1, "end": 5.0, "labels": []}]}))
+    by_shots.write_text(
+        json.dumps(
+            {
+                "labels": {"red": {"description": "Red"}},
+                "shots": [
+                    {"video": "show.mp4", "start": 0.0, "end": 2.1, "labels": ["red"]},
+                    {"video": "show.mp4", "start": 2.1, "end": 5.0, "labels": []},
+                ],
+            }
+        )
+    )
     ds = load_workspace(ws, by_shots)
     assert ds.concept("red").positives.tolist() == [0, 1]
     assert ds.concept("red").negatives.tolist() == [2, 3, 4]  # clip 5 overlaps no shot
@@ -255,17 +296,52 @@ def test_cli_writes_table_plot_and_json(tmp_path):
     from videoannotator.cli import eval as cli_eval  # noqa: F401  (registers `va eval`)
 
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["eval", "--suite", "synthetic", "--sample", "1200", "--budgets", "25,50",
-                                      "--seeds", "1", "--jobs", "1", "--out", str(out), "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "--suite",
+            "synthetic",
+            "--sample",
+            "1200",
+            "--budgets",
+            "25,50",
+            "--seeds",
+            "1",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data["summary"]["gain"]["va"]) == {"25", "50"}
     md = (out / "results.md").read_text()
     assert "## Median AP over labels" in md and "| va |" in md and "best baseline" in md
     assert (out / "ap-vs-annotations.png").read_bytes()[:4] == b"\x89PNG"
-    human = CliRunner().invoke(cli, ["eval", "--suite", "synthetic", "--sample", "1200", "--budgets", "25",
-                                     "--seeds", "1", "--jobs", "2", "--methods", "va,random", "-q",
-                                     "--out", str(out)])
+    human = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "--suite",
+            "synthetic",
+            "--sample",
+            "1200",
+            "--budgets",
+            "25",
+            "--seeds",
+            "1",
+            "--jobs",
+            "2",
+            "--methods",
+            "va,random",
+            "-q",
+            "--out",
+            str(out),
+        ],
+    )
     assert human.exit_code == 0, human.output
     assert "median AP gain over the best baseline" in human.output
 
@@ -279,8 +355,12 @@ def test_config_rejects_bad_values():
 
 def test_markdown_reports_skipped_labels(separable_results):
     out = json.loads(json.dumps(separable_results))
-    out["labels"]["tiny"] = {"info": {"heldout_positives": 0, "heldout": 3, "heldout_positive_rate": 0.0},
-                             "skipped": "no positive held out", "methods": {}, "va_traces": {}}
+    out["labels"]["tiny"] = {
+        "info": {"heldout_positives": 0, "heldout": 3, "heldout_positive_rate": 0.0},
+        "skipped": "no positive held out",
+        "methods": {},
+        "va_traces": {},
+    }
     out["summary"] = report.summarise(out)
     assert out["summary"]["skipped"] == ["tiny"]
     assert "skipped: no positive held out" in report.markdown(out)
@@ -359,7 +439,14 @@ def test_slideshow_suite_end_to_end(tmp_path):
     from videoannotator.eval.suites import run_slideshow
 
     settings = Settings.from_env(shot_detector="content-edges")
-    out = run_slideshow(tmp_path, EvalConfig(budgets=(5, 10), seeds=1, k=5, jobs=1), n_videos=1,
-                        shots_per_video=24, progress=False, settings=settings, labels=["upper-body"])
+    out = run_slideshow(
+        tmp_path,
+        EvalConfig(budgets=(5, 10), seeds=1, k=5, jobs=1),
+        n_videos=1,
+        shots_per_video=24,
+        progress=False,
+        settings=settings,
+        labels=["upper-body"],
+    )
     assert out["shot_detection"]["true"] == 23 and out["shot_detection"]["recall"] == 1.0
     assert out["summary"]["labels"] == 1 and out["dataset"]["clips"] == 24

@@ -51,8 +51,13 @@ def test_script_lists_every_design_file(fetch_script):
 def test_second_run_fetches_nothing(sample_media):
     before = (sample_media / "bikes.mp4").stat()
     started = time.monotonic()
-    result = subprocess.run([sys.executable, str(FETCH_SCRIPT), "--only", "bikes.mp4", "--dest", str(sample_media)],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, str(FETCH_SCRIPT), "--only", "bikes.mp4", "--dest", str(sample_media)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:2] == ["present", "bikes.mp4"]
     assert len(result.stdout.splitlines()) == 1
@@ -62,8 +67,13 @@ def test_second_run_fetches_nothing(sample_media):
 
 
 def test_unknown_name_is_refused_with_the_list(sample_media):
-    result = subprocess.run([sys.executable, str(FETCH_SCRIPT), "--only", "nope.mp4", "--dest", str(sample_media)],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, str(FETCH_SCRIPT), "--only", "nope.mp4", "--dest", str(sample_media)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "nope.mp4" in result.stderr and "bikes.mp4" in result.stderr
 
@@ -121,8 +131,9 @@ def test_real_media_probes(sample_media, name):
 # --- tests/videos.py ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix, codec", [(".mp4", "h264"), (".avi", "mpeg4"), (".mkv", "h264"),
-                                           (".webm", "vp8"), (".mpg", "mpeg1video")])
+@pytest.mark.parametrize(
+    "suffix, codec", [(".mp4", "h264"), (".avi", "mpeg4"), (".mkv", "h264"), (".webm", "vp8"), (".mpg", "mpeg1video")]
+)
 def test_generated_video_has_the_frames_and_duration_asked_for(tmp_path, suffix, codec):
     segments = [30, 20, 25]
     cuts = make_cut_video(tmp_path / f"v{suffix}", segments, fps=25, size=(96, 64))
@@ -214,7 +225,8 @@ def test_marked_test_may_log_errors():
 
 def test_unexpected_error_log_fails_the_test(tmp_path):
     (tmp_path / "conftest.py").write_text(Path(__file__).with_name("conftest.py").read_text())
-    (tmp_path / "test_logs.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_logs.py").write_text(
+        textwrap.dedent("""
         import logging, pytest
 
         def test_warning_is_fine():
@@ -226,10 +238,28 @@ def test_unexpected_error_log_fails_the_test(tmp_path):
         @pytest.mark.allow_error_logs
         def test_error_allowed():
             logging.getLogger("x").error("expected")
-    """))
+    """)
+    )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,
-                             "--rootdir", str(tmp_path), str(tmp_path)],
-                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            os.devnull,
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert "1 failed, 2 passed" in result.stdout, result.stdout + result.stderr
     assert "unexpected ERROR log records" in result.stdout and "boom in thread" in result.stdout

@@ -50,8 +50,13 @@ def homes(tmp_path_factory):
 
 
 def export(home, tmp_path, what, fmt) -> Path:
-    result = subprocess.run([VA, "--home", str(home), "export", LABEL, "--what", what, "--format", fmt],
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [VA, "--home", str(home), "export", LABEL, "--what", what, "--format", fmt],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     path = tmp_path / f"{what}.{fmt}"
     path.write_text(result.stdout)
@@ -68,8 +73,10 @@ def by_clip(ws, label) -> dict:
 
 
 def log(ws, label) -> list[tuple]:
-    return [(e["clip_id"], e["annotator"], e["value"], e["source"], e["created_at"])
-            for e in ws.annotations.events(ws.labels.get(label)["id"])]
+    return [
+        (e["clip_id"], e["annotator"], e["value"], e["source"], e["created_at"])
+        for e in ws.annotations.events(ws.labels.get(label)["id"])
+    ]
 
 
 def test_annotations_jsonl_round_trip_into_videos_ingested_in_another_order(homes, tmp_path):
@@ -89,8 +96,13 @@ def test_annotations_jsonl_round_trip_into_videos_ingested_in_another_order(home
 def test_annotations_csv_round_trip_as_one_vote_per_row(homes, tmp_path):
     a, b = Workspace(homes["A"]), Workspace(homes["B"])
     path = export(homes["A"], tmp_path, "annotations", "csv")
-    result = subprocess.run([VA, "--home", str(homes["B"]), "import", "ships-csv", str(path), "-a", "importer"],
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [VA, "--home", str(homes["B"]), "import", "ships-csv", str(path), "-a", "importer"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("not imported:") == 1 and "unresolved" in result.stderr  # the tie
     want = {key: entry["value"] for key, entry in by_clip(a, LABEL).items() if entry["value"] != "unresolved"}
@@ -124,8 +136,13 @@ def test_events_round_trip_where_the_clip_ids_agree(homes, tmp_path, fmt):
 def test_rows_matching_no_clip_are_listed_and_nothing_is_imported(homes, tmp_path):
     d = Workspace(homes["D"])  # has video one only: the rows of video two match nothing
     path = export(homes["A"], tmp_path, "annotations", "jsonl")
-    result = subprocess.run([VA, "--home", str(homes["D"]), "import", LABEL, str(path)],
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [VA, "--home", str(homes["D"]), "import", LABEL, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     rows_of_two = [json.loads(x) for x in path.read_text().splitlines() if "two.mp4" in x]
@@ -181,7 +198,8 @@ def test_rows_naming_content_and_position_match_whatever_the_ids(homes, tmp_path
     assert [(r["content_hash"], r["position"]) for r in rows] == [key(a, e["clip_id"]) for e in original]
     import_annotations(b, "ships-named", path)
     copied = b.annotations.events(b.labels.get("ships-named")["id"])
-    assert [(key(b, e["clip_id"]), e["annotator"], e["value"]) for e in copied] == \
-           [(key(a, e["clip_id"]), e["annotator"], e["value"]) for e in original]
+    assert [(key(b, e["clip_id"]), e["annotator"], e["value"]) for e in copied] == [
+        (key(a, e["clip_id"]), e["annotator"], e["value"]) for e in original
+    ]
     assert any(e["clip_id"] != c["clip_id"] for e, c in zip(original, copied)), "the ids should differ in B"
     assert by_clip(b, "ships-named") == by_clip(a, LABEL)

@@ -285,8 +285,13 @@ def test_killed_process_then_rerun_is_consistent(tmp_path, sample_media, cut_vid
     # killed while embedding: a long second video; killed at its commit: a short one (it is embedded whole first)
     second = sample_media / "wannaworktogether.mp4" if where == "embedding" else cut_video([40, 30, 50]).path
     videos = [sample_media / "bikes.mp4", second]
-    killed = subprocess.run([sys.executable, "-c", KILLED_INGEST, where, "--home", str(home), "ingest", "-q",
-                             *map(str, videos)], capture_output=True, text=True, timeout=600, check=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_INGEST, where, "--home", str(home), "ingest", "-q", *map(str, videos)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr  # the hook fired: the ingest did not finish
     rows_on_disk = (home / "vectors.f32").stat().st_size  # before any other process opens the workspace
     info = json.loads(run_va(home, "info", "--json").stdout)

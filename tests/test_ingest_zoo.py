@@ -43,8 +43,9 @@ def run_va(home, *args, cwd=None, env=None, timeout=600):
     cmd = [VA, "--home", str(home), *map(str, args)]
     if os.geteuid() == 0:
         cmd = AS_ORDINARY_ROOT + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False, env={**os.environ, **(env or {})}
+    )
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -56,7 +57,9 @@ def stored_state(home: Path) -> dict:
     db = sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True)
     try:
         videos = db.execute("SELECT id, path, content_hash, duration, width, height FROM videos ORDER BY id").fetchall()
-        clips = db.execute("SELECT id, video_id, position, start_s, end_s, sample_frames FROM clips ORDER BY id").fetchall()
+        clips = db.execute(
+            "SELECT id, video_id, position, start_s, end_s, sample_frames FROM clips ORDER BY id"
+        ).fetchall()
         dims = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('dim', 'feature_dim')").fetchall())
     finally:
         db.close()
@@ -132,8 +135,17 @@ def zoo(tmp_path, cut_video, bad_media):
         "missing.mp4": ["no such file"],
     }
     # Relative arguments, run from `root`; `--` lets a name start with a dash.
-    args = ["folder", "still.png", "photo.jpg", "still.gif", "tone.m4a", "loop-a", "dangling.mp4", "missing.mp4",
-            "-lead dash.mp4"]
+    args = [
+        "folder",
+        "still.png",
+        "photo.jpg",
+        "still.gif",
+        "tone.m4a",
+        "loop-a",
+        "dangling.mp4",
+        "missing.mp4",
+        "-lead dash.mp4",
+    ]
     try:
         yield root, args, good_paths, bad
     finally:
@@ -174,13 +186,15 @@ def test_the_locked_folder_really_is_unreadable_to_the_ingest(zoo):
     """Guards the zoo itself: as root the folder would be read and the test prove nothing."""
     root = zoo[0]
     cmd = ["ls", str(root / "folder" / "locked")]
-    result = subprocess.run(AS_ORDINARY_ROOT + cmd if os.geteuid() == 0 else cmd, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        AS_ORDINARY_ROOT + cmd if os.geteuid() == 0 else cmd, capture_output=True, text=True, check=False
+    )
     assert result.returncode != 0 and "Permission denied" in result.stderr
 
 
 def _fill(path: Path, leave: int) -> None:
     """Write zeros to ``path`` until about ``leave`` bytes are free on its filesystem."""
+
     def free():
         st = os.statvfs(path.parent)
         return st.f_bavail * st.f_frsize
@@ -201,8 +215,9 @@ def small_disk(tmp_path):
         pytest.skip("mounting a small tmpfs needs root")
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         pytest.skip(f"this machine does not allow a tmpfs mount: {result.stderr.strip()}")
     try:
@@ -278,8 +293,12 @@ def test_a_huge_mjpeg_is_decoded_at_reduced_size_and_still_looks_right(tmp_path)
     assert stats.decoded_size == (1024, 576)  # lowres: a quarter of each side, never held at full size
     image = clips[0].images[0]
     assert image.shape == (180, 320, 3)
-    for (y, x), colour in {(40, 80): (220, 30, 30), (40, 240): (30, 220, 30), (140, 80): (30, 30, 220),
-                           (140, 240): (128, 128, 128)}.items():
+    for (y, x), colour in {
+        (40, 80): (220, 30, 30),
+        (40, 240): (30, 220, 30),
+        (140, 80): (30, 30, 220),
+        (140, 240): (128, 128, 128),
+    }.items():
         np.testing.assert_allclose(image[y, x], colour, atol=12)
 
 
@@ -289,8 +308,9 @@ def test_small_videos_are_decoded_at_full_size(cut_video):
     assert stats.decoded_size == (160, 120)
 
 
-def test_relative_paths_are_stored_absolute_and_old_rows_are_fixed_where_found(tmp_path, cut_video, embedder,
-                                                                             monkeypatch):
+def test_relative_paths_are_stored_absolute_and_old_rows_are_fixed_where_found(
+    tmp_path, cut_video, embedder, monkeypatch
+):
     project = tmp_path / "project"
     (project / "clips").mkdir(parents=True)
     shutil.copy(cut_video([30, 30], seed=401).path, project / "clips" / "x.mp4")

@@ -29,10 +29,17 @@ def test_every_edit_keeps_the_old_values_and_who_made_it(tmp_home, monkeypatch):
     ws.labels.update("establishing", archived=True)  # editor defaults to $VA_ANNOTATOR
     entries = history(ws.catalog, lab["id"])
     assert [(e["editor"], e["changed"]) for e in entries] == [
-        ("carol", ["archived"]), ("bob", ["name", "keywords"]), ("ann", ["description"])]
+        ("carol", ["archived"]),
+        ("bob", ["name", "keywords"]),
+        ("ann", ["description"]),
+    ]
     oldest = entries[-1]
-    assert oldest["before"] == {"name": "wide", "description": "A wide shot", "keywords": ["landscape"],
-                                "archived": False}
+    assert oldest["before"] == {
+        "name": "wide",
+        "description": "A wide shot",
+        "keywords": ["landscape"],
+        "archived": False,
+    }
     assert oldest["after"]["description"] == "Extremely wide shot that sets the location"
     assert entries[1]["before"]["name"] == "wide" and entries[1]["after"]["name"] == "establishing"
     assert entries[0]["after"]["archived"] is True and entries[0]["edited_at"] >= oldest["edited_at"]
@@ -46,15 +53,33 @@ def test_history_through_the_cli_and_the_api(tmp_home):
     ws = Workspace(tmp_home)
     ws.labels.create("chase", "A car chase")
     env = {"VA_ANNOTATOR": "dana", "PATH": "/usr/bin:/bin"}
-    edit = subprocess.run([VA, "--home", str(tmp_home), "label", "edit", "chase", "-d", "Two or more cars, fast"],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    edit = subprocess.run(
+        [VA, "--home", str(tmp_home), "label", "edit", "chase", "-d", "Two or more cars, fast"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert edit.returncode == 0, edit.stderr
-    shown = subprocess.run([VA, "--home", str(tmp_home), "label", "history", "chase"],
-                           capture_output=True, text=True, timeout=120, check=False)
+    shown = subprocess.run(
+        [VA, "--home", str(tmp_home), "label", "history", "chase"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert shown.returncode == 0, shown.stderr
     assert "dana" in shown.stdout and '"A car chase" -> "Two or more cars, fast"' in shown.stdout
-    as_json = json.loads(subprocess.run([VA, "--home", str(tmp_home), "label", "history", "chase", "--json"],
-                                        capture_output=True, text=True, timeout=120, check=True).stdout)
+    as_json = json.loads(
+        subprocess.run(
+            [VA, "--home", str(tmp_home), "label", "history", "chase", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    )
     with TestClient(create_app(ws), base_url="http://127.0.0.1") as client:
         response = client.get("/api/labels/chase/history")
         assert response.status_code == 200

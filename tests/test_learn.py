@@ -43,6 +43,7 @@ def rng():
 
 # --- classifier -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("C", [0.1, 1.0, 30.0])
 @pytest.mark.parametrize("class_weight", ["balanced", None])
 def test_probe_agrees_with_sklearn_logistic_regression(rng, C, class_weight):
@@ -52,8 +53,9 @@ def test_probe_agrees_with_sklearn_logistic_regression(rng, C, class_weight):
 
     X, y = planted(rng, 600, 64)
     ours = LinearProbe(C=C, class_weight=class_weight).fit(X, y)
-    ref = LogisticRegression(C=C, class_weight=class_weight, solver="newton-cholesky", tol=1e-12,
-                             max_iter=1000).fit(X.astype(np.float64), y)
+    ref = LogisticRegression(C=C, class_weight=class_weight, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(
+        X.astype(np.float64), y
+    )
     assert np.abs(ours.predict_proba(X) - ref.predict_proba(X)).max() < 1e-5
     assert np.abs(ours.coef_ - ref.coef_[0]).max() < 1e-4
     assert abs(ours.intercept_ - ref.intercept_[0]) < 1e-4
@@ -148,6 +150,7 @@ def test_score_corpus_chunks_a_memmap(tmp_path, rng):
 
 # --- feeds ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def corpus(rng):
     n = 5000
@@ -216,6 +219,7 @@ def test_ties_break_by_id(rng):
 
 
 # --- metrics ----------------------------------------------------------------------------
+
 
 def test_average_precision_by_definition(rng):
     """AP = mean over the positives of the precision at their score (a tie group counts whole)."""
@@ -287,6 +291,7 @@ def test_cv_ap_interval_contains_estimate_and_random_labels_score_low(rng):
 
 # --- diversity --------------------------------------------------------------------------
 
+
 def test_spread_annotations_score_higher_than_clumped(rng):
     centres = unit_rows(rng, 10, 32) * 4
     X = (centres[rng.integers(0, 10, 4000)] + 0.1 * rng.standard_normal((4000, 32))).astype(np.float32)
@@ -306,6 +311,7 @@ def test_spread_annotations_score_higher_than_clumped(rng):
 
 
 # --- build ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def store(tmp_path, rng):
@@ -335,8 +341,9 @@ def test_build_fits_scores_and_feeds_exclude_annotations(store, rng):
     # The top positive feed's clips are mostly true positives.
     assert truth[np.searchsorted(ids, result.feeds["top_positive"])].mean() > 0.8
     # Cached clusters are not recomputed; a warm start lands on the same model.
-    again = build_model(X, ids, ids[rows], truth[rows], seed=1, n_feed=25,
-                        previous=result.model, clusters=result.clusters)
+    again = build_model(
+        X, ids, ids[rows], truth[rows], seed=1, n_feed=25, previous=result.model, clusters=result.clusters
+    )
     assert "clusters" not in again.timings_ms
     assert np.abs(again.model.coef - result.model.coef).max() < 1e-4
     assert again.metrics["warm_start"] is True

@@ -18,17 +18,26 @@ def decode(path, width=None, height=None):
     """(times, RGB frames) of the first video stream."""
     with av.open(str(path)) as container:
         frames = list(container.decode(video=0))
-    return ([float(f.time) for f in frames],
-            [f.to_ndarray(width=width or f.width, height=height or f.height, format="rgb24").astype(np.float32)
-             for f in frames])
+    return (
+        [float(f.time) for f in frames],
+        [
+            f.to_ndarray(width=width or f.width, height=height or f.height, format="rgb24").astype(np.float32)
+            for f in frames
+        ],
+    )
 
 
 def stream_facts(path):
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         count = sum(1 for _ in container.decode(stream))
-        return stream.codec_context.name, stream.codec_context.width, stream.codec_context.height, count, \
-            container.duration / 1e6
+        return (
+            stream.codec_context.name,
+            stream.codec_context.width,
+            stream.codec_context.height,
+            count,
+            container.duration / 1e6,
+        )
 
 
 def test_freecol_five_seconds(tmp_path, freecol):
@@ -104,8 +113,10 @@ def test_range_after_the_end_is_a_media_error(tmp_path, bikes):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("kind, message", [("garbage", "corrupt"), ("text", "corrupt"), ("empty", "empty"),
-                                           ("audio_only", "no video stream")])
+@pytest.mark.parametrize(
+    "kind, message",
+    [("garbage", "corrupt"), ("text", "corrupt"), ("empty", "empty"), ("audio_only", "no video stream")],
+)
 def test_bad_sources_are_media_errors(tmp_path, bad_media, kind, message):
     with pytest.raises(MediaError, match=message):
         render_preview(bad_media[kind], 0.0, 1.0, tmp_path / "out" / "p.webm")

@@ -27,8 +27,10 @@ from videoannotator.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 # What any `va info`, `va annotate` or `va serve` start does: open the workspace and read it.
-OPEN_AND_READ = ("import sys; from videoannotator.workspace import Workspace; ws = Workspace(sys.argv[1]); "
-                 "ws.vectors(); ws.train_vectors(); print(ws.info()['vectors'])")
+OPEN_AND_READ = (
+    "import sys; from videoannotator.workspace import Workspace; ws = Workspace(sys.argv[1]); "
+    "ws.vectors(); ws.train_vectors(); print(ws.info()['vectors'])"
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +44,9 @@ def three_videos(cut_video):
 
 
 def open_in_another_process(home) -> int:
-    done = subprocess.run([sys.executable, "-c", OPEN_AND_READ, str(home)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_READ, str(home)], capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split()[-1])
 
@@ -170,8 +173,10 @@ def test_two_ingests_of_one_file_store_it_once(tmp_path, three_videos, embedder)
     home = tmp_path / "home"
     first, second = Workspace(home, embedder=embedder), Workspace(home, embedder=embedder)
     reports = []
-    threads = [threading.Thread(target=lambda w=w: reports.append(w.ingest(three_videos[:1], progress=False)))
-               for w in (first, second)]
+    threads = [
+        threading.Thread(target=lambda w=w: reports.append(w.ingest(three_videos[:1], progress=False)))
+        for w in (first, second)
+    ]
     for t in threads:
         t.start()
     for t in threads:

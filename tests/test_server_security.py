@@ -77,8 +77,14 @@ def test_public_bind_with_token_is_allowed_and_a_weak_token_is_not():
 @pytest.mark.slow
 def test_va_serve_on_public_address_without_token_prints_one_line(tmp_home):
     env = {k: v for k, v in os.environ.items() if k != "VA_TOKEN"}
-    result = subprocess.run([VA, "--home", str(tmp_home), "serve", "--host", "0.0.0.0"],
-                            capture_output=True, text=True, timeout=120, env=env, check=False)
+    result = subprocess.run(
+        [VA, "--home", str(tmp_home), "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "token" in lines[0], result.stderr
@@ -116,8 +122,12 @@ def test_real_server_on_loopback_answers(tmp_home):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([VA, "--home", str(tmp_home), "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [VA, "--home", str(tmp_home), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -126,7 +136,9 @@ def test_real_server_on_loopback_answers(tmp_home):
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"va serve did not answer: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+                    pytest.fail(
+                        f"va serve did not answer: {proc.stderr.read() if proc.poll() is not None else 'timeout'}"
+                    )
                 time.sleep(0.2)
         assert response.status_code == 200 and response.json() == {"labels": []}
         assert "server" not in response.headers
@@ -146,7 +158,7 @@ def test_access_log_line_redacts_the_token():
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(AccessFormatter("%(client_addr)s - \"%(request_line)s\" %(status_code)s", use_colors=False))
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
     redact = log_config()["filters"]["redact_tokens"]["()"]()
     logger = logging.getLogger("va-test-access")
     logger.propagate, logger.level = False, logging.INFO
@@ -168,8 +180,13 @@ def test_access_log_line_redacts_the_token():
 def test_va_serve_access_log_never_shows_the_token(tmp_home):
     port = _free_port()
     env = {**os.environ, "VA_TOKEN": TOKEN}
-    proc = subprocess.Popen([VA, "--home", str(tmp_home), "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [VA, "--home", str(tmp_home), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         _wait_for(proc, port)
         assert httpx.get(f"http://127.0.0.1:{port}/?token={TOKEN}", timeout=5).status_code == 303
@@ -201,14 +218,17 @@ def _wait_for(proc, port):
 
 
 # -- cross-site writes, content type, size, Host ------------------------------------------------
-@pytest.mark.parametrize("headers", [
-    {"origin": "http://evil.example"},
-    {"origin": "http://127.0.0.1.evil.example"},
-    {"origin": "null"},
-    {"origin": "http://127.0.0.1:8080"},
-    {"sec-fetch-site": "cross-site"},
-    {"sec-fetch-site": "same-site"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "http://evil.example"},
+        {"origin": "http://127.0.0.1.evil.example"},
+        {"origin": "null"},
+        {"origin": "http://127.0.0.1:8080"},
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+    ],
+)
 def test_cross_site_post_is_rejected(client, ws, headers):
     assert_error(client.post("/api/labels", json={"name": "csrf"}, headers=headers), 403, "cross_site")
     assert_error(client.patch("/api/labels/whatever", json={"archived": True}, headers=headers), 403)
@@ -220,12 +240,15 @@ def test_same_origin_post_is_accepted(client):
     assert client.post("/api/labels", json={"name": "same-origin"}, headers=headers).status_code == 201
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"data": {"name": "form"}},
-    {"content": '{"name": "text"}', "headers": {"content-type": "text/plain"}},
-    {"files": {"name": ("x.txt", b"multipart")}},
-    {"content": '{"name": "none"}'},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": {"name": "form"}},
+        {"content": '{"name": "text"}', "headers": {"content-type": "text/plain"}},
+        {"files": {"name": ("x.txt", b"multipart")}},
+        {"content": '{"name": "none"}'},
+    ],
+)
 def test_non_json_writes_are_rejected(client, ws, kwargs):
     assert_error(client.post("/api/labels", **kwargs), 415, "unsupported_media_type")
     assert ws.labels.list() == []
@@ -263,8 +286,13 @@ def test_loopback_host_header_is_served(client, host):
 
 # -- headers, escaping, paths -------------------------------------------------------------------
 def test_security_headers_on_every_kind_of_response(client):
-    for response in (client.get("/api/labels"), client.get("/"), client.get("/no/such/route"),
-                     client.post("/api/labels", data={"x": "1"}), client.get("/media/clips/7/thumb.jpg")):
+    for response in (
+        client.get("/api/labels"),
+        client.get("/"),
+        client.get("/no/such/route"),
+        client.post("/api/labels", data={"x": "1"}),
+        client.get("/media/clips/7/thumb.jpg"),
+    ):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
@@ -287,18 +315,21 @@ def test_markup_in_label_text_comes_back_as_json_data(client):
     assert XSS not in client.get("/").text
 
 
-@pytest.mark.parametrize("path", [
-    "/media/clips/../../etc/passwd",
-    "/media/clips/..%2F..%2Fetc%2Fpasswd/thumb.jpg",
-    "/media/clips/%2e%2e/thumb.jpg",
-    "/media/clips/%2e%2e%2f%2e%2e%2fetc%2fpasswd/preview.webm",
-    "/media/clips/-1/thumb.jpg",
-    "/media/clips/1e3/thumb.jpg",
-    "/media/clips/0x10/thumb.jpg",
-    "/media/clips/99999999999999999999999/thumb.jpg",
-    "/media/clips/0/../../../../etc/passwd",
-    "/static/../../../../etc/passwd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/clips/../../etc/passwd",
+        "/media/clips/..%2F..%2Fetc%2Fpasswd/thumb.jpg",
+        "/media/clips/%2e%2e/thumb.jpg",
+        "/media/clips/%2e%2e%2f%2e%2e%2fetc%2fpasswd/preview.webm",
+        "/media/clips/-1/thumb.jpg",
+        "/media/clips/1e3/thumb.jpg",
+        "/media/clips/0x10/thumb.jpg",
+        "/media/clips/99999999999999999999999/thumb.jpg",
+        "/media/clips/0/../../../../etc/passwd",
+        "/static/../../../../etc/passwd",
+    ],
+)
 def test_path_like_clip_ids_never_reach_the_file_system(client, path):
     response = client.get(path)
     assert response.status_code in (404, 422), (path, response.status_code)

@@ -71,8 +71,7 @@ def cut_positions(segments: Sequence[int]) -> list[int]:
     return [int(x) for x in np.cumsum(segments)[:-1]]
 
 
-def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int = 25,
-                codec: str | None = None) -> int:
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int = 25, codec: str | None = None) -> int:
     """Encode RGB uint8 frames (H x W x 3, even sides) to ``path``; return the frame count."""
     path = Path(path)
     codec = codec or DEFAULT_CODECS.get(path.suffix.lower(), "libx264")
@@ -142,7 +141,7 @@ def stamp_frame(rgb: np.ndarray, index: int) -> np.ndarray:
     rows = _stamp_rows(height)
     for bit in range(STAMP_BITS):
         x0, x1 = bit * width // STAMP_BITS, (bit + 1) * width // STAMP_BITS
-        rgb[height - rows:, x0:x1] = 255 if (index >> bit) & 1 else 0
+        rgb[height - rows :, x0:x1] = 255 if (index >> bit) & 1 else 0
     return rgb
 
 
@@ -150,19 +149,25 @@ def read_stamp(rgb: np.ndarray) -> int:
     """The frame index ``stamp_frame`` drew, read back from a decoded (maybe rescaled) frame."""
     height, width = rgb.shape[:2]
     rows = max(1, round(_stamp_rows(120) / 120 * height))  # stamps are read at their relative size
-    band = np.asarray(rgb[height - rows:], dtype=np.float32).mean(axis=(0, 2))
+    band = np.asarray(rgb[height - rows :], dtype=np.float32).mean(axis=(0, 2))
     value = 0
     for bit in range(STAMP_BITS):
         x0, x1 = bit * width // STAMP_BITS, (bit + 1) * width // STAMP_BITS
         margin = max(1, (x1 - x0) // 4)
-        if band[x0 + margin:x1 - margin].mean() > 128:
+        if band[x0 + margin : x1 - margin].mean() > 128:
             value |= 1 << bit
     return value
 
 
-def make_cut_video(path: str | Path, segments: Sequence[int], fps: int = 25,
-                   size: tuple[int, int] = (160, 120), codec: str | None = None,
-                   seed: int = 0, stamp: bool = False) -> list[int]:
+def make_cut_video(
+    path: str | Path,
+    segments: Sequence[int],
+    fps: int = 25,
+    size: tuple[int, int] = (160, 120),
+    codec: str | None = None,
+    seed: int = 0,
+    stamp: bool = False,
+) -> list[int]:
     """Write a video whose segment ``k`` lasts ``segments[k]`` frames and looks unlike its neighbours.
 
     ``stamp=True`` draws each frame's index as a barcode along the bottom (``read_stamp``
@@ -203,9 +208,14 @@ def _drawing(index: int, size: tuple[int, int], seed: int) -> np.ndarray:
     return np.asarray(image, dtype=np.float32)
 
 
-def make_similar_cut_video(path: str | Path, segments: Sequence[int], fps: int = 25,
-                           size: tuple[int, int] = (160, 120), codec: str | None = None,
-                           seed: int = 0) -> list[int]:
+def make_similar_cut_video(
+    path: str | Path,
+    segments: Sequence[int],
+    fps: int = 25,
+    size: tuple[int, int] = (160, 120),
+    codec: str | None = None,
+    seed: int = 0,
+) -> list[int]:
     """Like ``make_cut_video``, but every segment is a different line drawing on white.
 
     The cuts are real (the whole picture changes) yet small in colour terms, so the
@@ -246,12 +256,17 @@ def make_truncated_copy(src: str | Path, path: str | Path, fraction: float = 0.3
     return path
 
 
-_AUDIO_CODECS = {".m4a": ("aac", "ipod"), ".mp4": ("aac", "mp4"), ".ogg": ("libopus", "ogg"),
-                 ".opus": ("libopus", "ogg"), ".wav": ("pcm_s16le", "wav"), ".flac": ("flac", "flac")}
+_AUDIO_CODECS = {
+    ".m4a": ("aac", "ipod"),
+    ".mp4": ("aac", "mp4"),
+    ".ogg": ("libopus", "ogg"),
+    ".opus": ("libopus", "ogg"),
+    ".wav": ("pcm_s16le", "wav"),
+    ".flac": ("flac", "flac"),
+}
 
 
-def make_audio_only(path: str | Path, seconds: float = 1.0, frequency: float = 440.0,
-                    sample_rate: int = 48000) -> Path:
+def make_audio_only(path: str | Path, seconds: float = 1.0, frequency: float = 440.0, sample_rate: int = 48000) -> Path:
     """A real, playable sound file with no video stream: a sine tone (.m4a, .ogg, .wav, .flac)."""
     path = Path(path)
     codec, fmt = _AUDIO_CODECS[path.suffix.lower()]
@@ -264,7 +279,7 @@ def make_audio_only(path: str | Path, seconds: float = 1.0, frequency: float = 4
         sample_format = stream.codec_context.format.name
         resampler = av.AudioResampler(format=sample_format, layout="mono", rate=sample_rate)
         for start in range(0, samples, frame_size):
-            chunk = tone[start:start + frame_size]
+            chunk = tone[start : start + frame_size]
             frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
             frame.sample_rate = sample_rate
             frame.pts = start
@@ -333,8 +348,9 @@ def make_huge_y4m(path: str | Path, width: int = 100_000, height: int = 100_000)
     return path
 
 
-def make_flat_video(path: str | Path, size: tuple[int, int], frames: int = 4, codec: str = "mjpeg",
-                    fps: int = 25) -> Path:
+def make_flat_video(
+    path: str | Path, size: tuple[int, int], frames: int = 4, codec: str = "mjpeg", fps: int = 25
+) -> Path:
     """A large picture that costs little to encode: four flat quadrants (red, green, blue,
     grey), for tests of the pixel budget and reduced-size decoding. ``mjpeg`` can be decoded
     at 1/2, 1/4 or 1/8 of its size; ``libx264`` cannot."""
@@ -342,9 +358,9 @@ def make_flat_video(path: str | Path, size: tuple[int, int], frames: int = 4, co
     width, height = _check_size(size)
     rgb = np.empty((height, width, 3), dtype=np.uint8)
     rgb[: height // 2, : width // 2] = (220, 30, 30)
-    rgb[: height // 2, width // 2:] = (30, 220, 30)
-    rgb[height // 2:, : width // 2] = (30, 30, 220)
-    rgb[height // 2:, width // 2:] = (128, 128, 128)
+    rgb[: height // 2, width // 2 :] = (30, 220, 30)
+    rgb[height // 2 :, : width // 2] = (30, 30, 220)
+    rgb[height // 2 :, width // 2 :] = (128, 128, 128)
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)

@@ -93,7 +93,8 @@ def backup(ws: Workspace, dest: str | os.PathLike[str], progress: bool = True) -
                     pass  # a cache file replaced meanwhile (e.g. models/clusters-*.npy)
             _check_space(dest, sum(sizes.values()))
             entries: list[dict[str, Any]] = [
-                {"path": CATALOG, "bytes": catalog_bytes, "blake2b": _digest_file(dest / CATALOG)}]
+                {"path": CATALOG, "bytes": catalog_bytes, "blake2b": _digest_file(dest / CATALOG)}
+            ]
             skipped: list[str] = []
             bar = _bar(sum(sizes.values()), f"backup {dest.name}", progress)
             try:
@@ -107,11 +108,17 @@ def backup(ws: Workspace, dest: str | os.PathLike[str], progress: bool = True) -
         for entry in entries[1:]:
             entry["path"] = Path(entry.pop("source")).relative_to(home).as_posix()
         manifest: dict[str, Any] = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "created_at": utc_now(), "source": str(home),
-            "schema_version": schema_version, "embedder": meta.get("embedder"), "counts": counts,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_at": utc_now(),
+            "source": str(home),
+            "schema_version": schema_version,
+            "embedder": meta.get("embedder"),
+            "counts": counts,
             "excluded": "catalog -wal/-shm (folded into the copy), .write.lock, temporary files, previews/ "
-                        "(re-rendered on demand)",
-            "skipped": skipped, "files": entries,
+            "(re-rendered on demand)",
+            "skipped": skipped,
+            "files": entries,
         }
         _write_json(dest / MANIFEST, manifest)
         _fsync_dir(dest)
@@ -119,8 +126,14 @@ def backup(ws: Workspace, dest: str | os.PathLike[str], progress: bool = True) -
         _remove_partial(dest, created)
         raise _user_error(exc, dest, "back up to") from None
     total = sum(e["bytes"] for e in manifest["files"])
-    return {"backup": str(dest), "files": len(manifest["files"]), "bytes": total, "counts": counts,
-            "schema_version": schema_version, "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "backup": str(dest),
+        "files": len(manifest["files"]),
+        "bytes": total,
+        "counts": counts,
+        "schema_version": schema_version,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def _check_dest(dest: Path, home: Path) -> None:
@@ -129,13 +142,13 @@ def _check_dest(dest: Path, home: Path) -> None:
     if dest.exists() and not dest.is_dir():
         raise Conflict(f"{dest} exists and is not a directory; pick a new or empty directory for the backup")
     if dest.is_dir() and any(dest.iterdir()):
-        raise Conflict(f"{dest} is not empty; pick a new or empty directory for the backup "
-                       "(nothing there was changed)")
+        raise Conflict(f"{dest} is not empty; pick a new or empty directory for the backup (nothing there was changed)")
 
 
 # -- restore ----------------------------------------------------------------------------------
-def restore(src: str | os.PathLike[str], home: str | os.PathLike[str], progress: bool = True,
-            settings: Settings | None = None) -> dict[str, Any]:
+def restore(
+    src: str | os.PathLike[str], home: str | os.PathLike[str], progress: bool = True, settings: Settings | None = None
+) -> dict[str, Any]:
     """Bring the backup at ``src`` back into ``home`` (new or empty): verify every file against
     the manifest while copying, then open the workspace and check its counts. Any failure
     leaves ``home`` as it was (empty or absent)."""
@@ -157,8 +170,10 @@ def restore(src: str | os.PathLike[str], home: str | os.PathLike[str], progress:
             for entry in entries:
                 copied = _copy_file(src / entry["path"], home / entry["path"], bar)
                 if copied["blake2b"] != entry["blake2b"]:
-                    raise VAError(f"backup {src} is damaged: {entry['path']} does not match its checksum in "
-                                  f"{MANIFEST}; nothing was restored; use another backup")
+                    raise VAError(
+                        f"backup {src} is damaged: {entry['path']} does not match its checksum in "
+                        f"{MANIFEST}; nothing was restored; use another backup"
+                    )
         finally:
             bar.close()
         _fsync_dir(home)
@@ -170,14 +185,22 @@ def restore(src: str | os.PathLike[str], home: str | os.PathLike[str], progress:
         expected = manifest["counts"]
         wrong = {k: (found[k], expected[k]) for k in expected if k in found and found[k] != expected[k]}
         if wrong:
-            raise StorageError(f"the restored workspace holds {_pairs(wrong)} (found, expected by the manifest); "
-                               "nothing was kept; use another backup")
+            raise StorageError(
+                f"the restored workspace holds {_pairs(wrong)} (found, expected by the manifest); "
+                "nothing was kept; use another backup"
+            )
     except BaseException as exc:  # noqa: BLE001 - whatever stopped it (Ctrl-C too), home goes back to empty
         _remove_partial(home, created)
         raise _user_error(exc, home, "restore into") from None
-    return {"home": str(home), "backup": str(src), "backup_created_at": manifest["created_at"],
-            "files": len(entries), "bytes": sum(e["bytes"] for e in entries), "counts": found,
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "home": str(home),
+        "backup": str(src),
+        "backup_created_at": manifest["created_at"],
+        "files": len(entries),
+        "bytes": sum(e["bytes"] for e in entries),
+        "counts": found,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def read_manifest(src: Path) -> dict[str, Any]:
@@ -185,22 +208,32 @@ def read_manifest(src: Path) -> dict[str, Any]:
         raise VAError(f"no backup at {src}: not a directory; give the folder `va backup` wrote")
     path = src / MANIFEST
     if not path.is_file():
-        raise VAError(f"{src} is not a complete backup: {MANIFEST} is missing (an interrupted `va backup` "
-                      "leaves none); use another backup")
+        raise VAError(
+            f"{src} is not a complete backup: {MANIFEST} is missing (an interrupted `va backup` "
+            "leaves none); use another backup"
+        )
     try:
         manifest = json.loads(path.read_text())
         if manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), list):
             raise ValueError("not a backup manifest")
         if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-            raise VAError(f"backup {src} was written by a newer Video Annotator (format "
-                          f"{manifest['format_version']}); upgrade to restore it")
+            raise VAError(
+                f"backup {src} was written by a newer Video Annotator (format "
+                f"{manifest['format_version']}); upgrade to restore it"
+            )
         for entry in manifest["files"]:
-            entry["bytes"], entry["path"], entry["blake2b"] = int(entry["bytes"]), str(entry["path"]), str(entry["blake2b"])
+            entry["bytes"], entry["path"], entry["blake2b"] = (
+                int(entry["bytes"]),
+                str(entry["path"]),
+                str(entry["blake2b"]),
+            )
         manifest["counts"] = {str(k): int(v) for k, v in dict(manifest["counts"]).items()}
     except VAError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError):
-        raise VAError(f"backup {src} is damaged: {MANIFEST} is not a valid backup manifest; use another backup") from None
+        raise VAError(
+            f"backup {src} is damaged: {MANIFEST} is not a valid backup manifest; use another backup"
+        ) from None
     return manifest
 
 
@@ -218,8 +251,10 @@ def _checked_entries(src: Path, manifest: dict[str, Any]) -> list[dict[str, Any]
             raise VAError(f"backup {src} is incomplete: {entry['path']} is missing; use another backup")
         size = path.stat().st_size
         if size != entry["bytes"]:
-            raise VAError(f"backup {src} is damaged: {entry['path']} has {size:,} bytes, the manifest says "
-                          f"{entry['bytes']:,}; use another backup")
+            raise VAError(
+                f"backup {src} is damaged: {entry['path']} has {size:,} bytes, the manifest says "
+                f"{entry['bytes']:,}; use another backup"
+            )
     return entries
 
 
@@ -290,8 +325,10 @@ def _check_space(target: Path, needed: int) -> None:
 
 def _disk_full_message(target: Path, needed: int | None, free: int) -> str:
     need = f"it needs about {_mb(needed)}, " if needed else ""
-    return (f"the disk holding {target} is full ({need}{_mb(free)} free); nothing was kept there; "
-            "free some space or pick a directory on another disk")
+    return (
+        f"the disk holding {target} is full ({need}{_mb(free)} free); nothing was kept there; "
+        "free some space or pick a directory on another disk"
+    )
 
 
 def _mb(n: int) -> str:

@@ -37,18 +37,33 @@ def setting(default: Any, doc: str) -> Any:
 @dataclass
 class Settings:
     home: str = setting(_default_home, "Workspace directory: catalog, vectors, thumbnails, models.")
-    cache: str = setting(_default_cache, "Cache: downloaded sample media, the default model's class vectors, evaluation embeddings and results.")
-    embedder: str = setting("", "Embedder: empty = the workspace's own (new workspaces: 'conse-effnet-minilm', offline); or 'hf:<hub id or local dir>'.")
+    cache: str = setting(
+        _default_cache,
+        "Cache: downloaded sample media, the default model's class vectors, evaluation embeddings and results.",
+    )
+    embedder: str = setting(
+        "",
+        "Embedder: empty = the workspace's own (new workspaces: 'conse-effnet-minilm', offline); or 'hf:<hub id or local dir>'.",
+    )
     device: str = setting("cpu", "Torch device for embedding: 'cpu', 'cuda', 'cuda:1', ...")
     batch_size: int = setting(32, "Frames per embedding batch.")
     frames_per_clip: int = setting(3, "Frames sampled per clip (spread over the clip) and mean-pooled into its vector.")
     min_shot_seconds: float = setting(0.5, "Shots shorter than this are merged into their neighbour.")
     max_clip_seconds: float = setting(10.0, "Long shots are split into clips of at most this many seconds.")
-    shot_detector: str = setting("content", "Shot detector: 'content' (fast), 'content-edges' (also cuts between similar-looking shots; ~3x slower detection), 'adaptive'.")
-    shot_threshold: float = setting(0.0, "Detector threshold (PySceneDetect scale; lower finds more cuts); 0 = the detector's default (content 27, content-edges 15).")
+    shot_detector: str = setting(
+        "content",
+        "Shot detector: 'content' (fast), 'content-edges' (also cuts between similar-looking shots; ~3x slower detection), 'adaptive'.",
+    )
+    shot_threshold: float = setting(
+        0.0,
+        "Detector threshold (PySceneDetect scale; lower finds more cuts); 0 = the detector's default (content 27, content-edges 15).",
+    )
     detect_width: int = setting(160, "Frames are downscaled to this width for shot detection.")
     thumb_width: int = setting(320, "Width of clip thumbnails and previews in pixels.")
-    max_pixels: int = setting(8192 * 8192, "Pixel budget: a video whose picture (width x height) is larger is refused at ingest with one line; the default admits 8K (7680x4320) and 8192x8192. Pictures above 2048 wide are decoded at reduced size where the codec allows (MPEG-1/2/4, MJPEG).")
+    max_pixels: int = setting(
+        8192 * 8192,
+        "Pixel budget: a video whose picture (width x height) is larger is refused at ingest with one line; the default admits 8K (7680x4320) and 8192x8192. Pictures above 2048 wide are decoded at reduced size where the codec allows (MPEG-1/2/4, MJPEG).",
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -60,8 +60,9 @@ CURRENT_VALUES = ("positive", "negative", "skip", "unresolved")
 EVENT_VALUES = ("positive", "negative", "skip", "cleared")
 
 
-def import_annotations(ws: Workspace, label: str | int, path: str | os.PathLike[str],
-                       annotator: str | None = None) -> dict[str, Any]:
+def import_annotations(
+    ws: Workspace, label: str | int, path: str | os.PathLike[str], annotator: str | None = None
+) -> dict[str, Any]:
     """Import an export of annotations or events into ``label`` (created if missing), all or
     nothing; returns what was read, added and left out."""
     path = Path(path)
@@ -78,7 +79,8 @@ def import_annotations(ws: Workspace, label: str | int, path: str | os.PathLike[
         raise ImportMismatch(
             f"{len(problems)} of {len(rows)} rows of {path} match no clip in this workspace (listed above); "
             "nothing was imported; ingest the missing videos (with the same settings) and import again",
-            problems)
+            problems,
+        )
     try:
         target = ws.labels.get(label)
         created = False
@@ -87,9 +89,18 @@ def import_annotations(ws: Workspace, label: str | int, path: str | os.PathLike[
             raise  # an id names an existing label; only a name can be created
         target, created = ws.labels.create(label), True
     stored = ws.annotations.import_events(target["id"], events, skip=skip)
-    return {"label": target["name"], "created_label": created, "file": str(path), "format": fmt, "kind": kind,
-            "rows": len(rows), "events_added": stored["added"], "events_present": stored["present"],
-            "clips": len({e["clip_id"] for e in events}), "not_imported": left_out}
+    return {
+        "label": target["name"],
+        "created_label": created,
+        "file": str(path),
+        "format": fmt,
+        "kind": kind,
+        "rows": len(rows),
+        "events_added": stored["added"],
+        "events_present": stored["present"],
+        "clips": len({e["clip_id"] for e in events}),
+        "not_imported": left_out,
+    }
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -104,8 +115,15 @@ def read_rows(path: Path) -> tuple[Rows, str]:
     except OSError as exc:
         raise InvalidInput(f"cannot read {path} ({exc.strerror or exc})") from None
     suffix = path.suffix.lower()
-    fmt = ("csv" if suffix == ".csv" else "jsonl" if suffix in (".jsonl", ".ndjson", ".json")
-           else "jsonl" if text.lstrip()[:1] == "{" else "csv")
+    fmt = (
+        "csv"
+        if suffix == ".csv"
+        else "jsonl"
+        if suffix in (".jsonl", ".ndjson", ".json")
+        else "jsonl"
+        if text.lstrip()[:1] == "{"
+        else "csv"
+    )
     rows = _jsonl_rows(text, path) if fmt == "jsonl" else _csv_rows(text, path)
     if not rows:
         raise InvalidInput(f"{path} holds no rows; export some annotations first")
@@ -135,8 +153,10 @@ def _csv_rows(text: str, path: Path) -> Rows:
     try:
         for row in reader:
             if None in row or None in row.values():
-                raise InvalidInput(f"{path} line {reader.line_num} has {'more' if None in row else 'fewer'} cells "
-                                   "than the header; give a file written by `va export`")
+                raise InvalidInput(
+                    f"{path} line {reader.line_num} has {'more' if None in row else 'fewer'} cells "
+                    "than the header; give a file written by `va export`"
+                )
             rows.append((reader.line_num, {k: unguard(v) for k, v in row.items()}))
     except csv.Error as exc:
         raise InvalidInput(f"{path} line {reader.line_num} is not valid CSV ({exc})") from None
@@ -156,8 +176,10 @@ def _kind(rows: Rows, path: Path) -> str:
         return "events"
     if {"clip_id", "value"} <= keys:
         return "annotations"
-    raise InvalidInput(f"{path} has columns {', '.join(sorted(keys))[:200]}: neither an annotations nor an events "
-                       "export (needs clip_id and value; events also annotator and created_at)")
+    raise InvalidInput(
+        f"{path} has columns {', '.join(sorted(keys))[:200]}: neither an annotations nor an events "
+        "export (needs clip_id and value; events also annotator and created_at)"
+    )
 
 
 # -- rows -> events ---------------------------------------------------------------------------
@@ -177,11 +199,14 @@ def _from_current(rows: Rows, lookup: ClipLookup, annotator: str | None) -> tupl
         if votes is not None:
             if not isinstance(votes, dict) or not votes:
                 raise InvalidInput(f"line {n}: votes must be an object of annotator: value")
-            votes = {check_annotator(a): _choice(v, ("positive", "negative", "skip"), "vote", n)
-                     for a, v in votes.items()}
+            votes = {
+                check_annotator(a): _choice(v, ("positive", "negative", "skip"), "vote", n) for a, v in votes.items()
+            }
             if aggregate(votes.values()) != value:
-                raise InvalidInput(f"line {n}: the votes {votes} make {aggregate(votes.values())!r}, not {value!r}; "
-                                   "the file was edited or damaged")
+                raise InvalidInput(
+                    f"line {n}: the votes {votes} make {aggregate(votes.values())!r}, not {value!r}; "
+                    "the file was edited or damaged"
+                )
         clip_id, why = _match_current(row, n, lookup, hashes)
         if clip_id is None:
             problems.append(f"line {n}: clip {row.get('clip_id')} ({_where(row)}): {why}")
@@ -192,13 +217,14 @@ def _from_current(rows: Rows, lookup: ClipLookup, annotator: str | None) -> tupl
         seen[clip_id] = n
         if votes is None:
             if value == "unresolved":
-                left_out.append(f"line {n}: clip {row.get('clip_id')} is unresolved (a tie), which CSV cannot "
-                                "carry without the votes; import the JSONL export to keep it")
+                left_out.append(
+                    f"line {n}: clip {row.get('clip_id')} is unresolved (a tie), which CSV cannot "
+                    "carry without the votes; import the JSONL export to keep it"
+                )
                 continue
             votes = {default_annotator: value}
         for who, vote in sorted(votes.items()):
-            events.append({"clip_id": clip_id, "value": vote, "annotator": who, "source": "import",
-                           "created_at": now})
+            events.append({"clip_id": clip_id, "value": vote, "annotator": who, "source": "import", "created_at": now})
     return events, problems, left_out
 
 
@@ -242,17 +268,20 @@ def _match_current(row: Row, n: int, lookup: ClipLookup, hashes: dict[str, str |
 def _from_events(rows: Rows, lookup: ClipLookup) -> tuple[list[Event], list[str]]:
     events: list[Event] = []
     for n, row in rows:
-        event: Event = {"clip_id": _int(row.get("clip_id"), "clip_id", n),
-                 "value": _choice(row.get("value"), EVENT_VALUES, "value", n),
-                 "annotator": _checked(check_annotator, row.get("annotator"), n),
-                 "source": str(row.get("source") or "import")[:64],
-                 "created_at": str(row.get("created_at") or "").strip(),
-                 "ref": _int(row["id"], "id", n) if row.get("id") not in (None, "") else None,
-                 "undoes": _int(row["undoes"], "undoes", n) if row.get("undoes") not in (None, "") else None,
-                 "line": n}
+        event: Event = {
+            "clip_id": _int(row.get("clip_id"), "clip_id", n),
+            "value": _choice(row.get("value"), EVENT_VALUES, "value", n),
+            "annotator": _checked(check_annotator, row.get("annotator"), n),
+            "source": str(row.get("source") or "import")[:64],
+            "created_at": str(row.get("created_at") or "").strip(),
+            "ref": _int(row["id"], "id", n) if row.get("id") not in (None, "") else None,
+            "undoes": _int(row["undoes"], "undoes", n) if row.get("undoes") not in (None, "") else None,
+            "line": n,
+        }
         if not event["created_at"] or len(event["created_at"]) > 40:
-            raise InvalidInput(f"line {n}: created_at must be the event's time as exported, e.g. "
-                               "2026-12-02T18:00:00.000+00:00")
+            raise InvalidInput(
+                f"line {n}: created_at must be the event's time as exported, e.g. 2026-12-02T18:00:00.000+00:00"
+            )
         events.append(event)
     if all(e["ref"] is not None for e in events):
         events.sort(key=lambda e: e["ref"])  # the log's order, whatever the file's
@@ -270,8 +299,12 @@ def _from_events(rows: Rows, lookup: ClipLookup) -> tuple[list[Event], list[str]
         else:
             by_id.append(e)
     here = lookup.existing_ids(e["clip_id"] for e in by_id)
-    problems += [f"line {e['line']}: clip {e['clip_id']} is not in this workspace (event files match clips by "
-                 "id; see `va import --help`)" for e in by_id if e["clip_id"] not in here]
+    problems += [
+        f"line {e['line']}: clip {e['clip_id']} is not in this workspace (event files match clips by "
+        "id; see `va import --help`)"
+        for e in by_id
+        if e["clip_id"] not in here
+    ]
     return events, problems
 
 

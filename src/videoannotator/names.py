@@ -41,8 +41,13 @@ MAX_PAGE: Final = 1000
 def meta() -> dict[str, object]:
     """Everything above as one JSON object (``GET /api/meta``)."""
     return {
-        "feeds": list(FEED_NAMES), "vote_values": list(VOTE_VALUES), "current_values": list(CURRENT_VALUES),
-        "review_filters": list(REVIEW_FILTERS), "export_what": list(EXPORT_WHAT),
-        "export_formats": list(EXPORT_FORMATS), "default_embedder": DEFAULT_EMBEDDER,
-        "default_dim": DEFAULT_DIM, "max_page": MAX_PAGE,
+        "feeds": list(FEED_NAMES),
+        "vote_values": list(VOTE_VALUES),
+        "current_values": list(CURRENT_VALUES),
+        "review_filters": list(REVIEW_FILTERS),
+        "export_what": list(EXPORT_WHAT),
+        "export_formats": list(EXPORT_FORMATS),
+        "default_embedder": DEFAULT_EMBEDDER,
+        "default_dim": DEFAULT_DIM,
+        "max_page": MAX_PAGE,
     }

@@ -36,8 +36,9 @@ PREVIEW_LOCK_STRIPES = 64
 
 
 class Workspace:
-    def __init__(self, home: str | Path | None = None, settings: Settings | None = None,
-                 embedder: str | Embedder | None = None):
+    def __init__(
+        self, home: str | Path | None = None, settings: Settings | None = None, embedder: str | Embedder | None = None
+    ):
         """Open (or create) the workspace at ``home``.
 
         ``embedder``: a name to insist on, or an ``Embedder`` instance (tests, harness).
@@ -51,7 +52,11 @@ class Workspace:
 
         absolutise_video_paths(self.catalog)  # rows from before paths were stored absolute
         self._embedder = embedder if embedder is not None and not isinstance(embedder, str) else None
-        wanted = embedder if isinstance(embedder, str) else (self._embedder.name if self._embedder else self.settings.embedder)
+        wanted = (
+            embedder
+            if isinstance(embedder, str)
+            else (self._embedder.name if self._embedder else self.settings.embedder)
+        )
         stored = self.catalog.get_meta("embedder")
         if stored and wanted and wanted != stored and self.clip_count():
             raise EmbedderMismatch(
@@ -73,8 +78,9 @@ class Workspace:
             if self._embedder is None:
                 from .embed import get_embedder
 
-                self._embedder = get_embedder(self.embedder_name, device=self.settings.device,
-                                              batch_size=self.settings.batch_size)
+                self._embedder = get_embedder(
+                    self.embedder_name, device=self.settings.device, batch_size=self.settings.batch_size
+                )
             return self._embedder
 
     @property
@@ -144,8 +150,9 @@ class Workspace:
 
     def _known_dim(self) -> int:
         # An empty workspace knows its embedder's dimension without loading the model.
-        return self.matrices.stored_dim() or (DEFAULT_DIM if self.embedder_name == DEFAULT_EMBEDDER
-                                              else int(self.embedder.dim))
+        return self.matrices.stored_dim() or (
+            DEFAULT_DIM if self.embedder_name == DEFAULT_EMBEDDER else int(self.embedder.dim)
+        )
 
     # -- the catalog: videos and clips ---------------------------------------------------------
     def clip_count(self) -> int:
@@ -154,9 +161,14 @@ class Workspace:
     def info(self) -> dict[str, Any]:
         counts = self.catalog.videos.counts()
         return {
-            "home": str(self.home), "videos": counts["videos"], "clips": counts["clips"],
-            "vectors": int(self.vectors().shape[0]), "embedder": self.embedder_name, "dim": self._known_dim(),
-            "trains_on": self.train_space if self.clip_count() else None, "feature_dim": self.feature_dim,
+            "home": str(self.home),
+            "videos": counts["videos"],
+            "clips": counts["clips"],
+            "vectors": int(self.vectors().shape[0]),
+            "embedder": self.embedder_name,
+            "dim": self._known_dim(),
+            "trains_on": self.train_space if self.clip_count() else None,
+            "feature_dim": self.feature_dim,
             "schema_version": self.catalog.schema_version,
         }
 
@@ -196,8 +208,7 @@ class Workspace:
         if not path.is_file():
             with self._preview_locks[clip["id"] % len(self._preview_locks)]:
                 if not path.is_file():  # another request may have rendered it while we waited
-                    render_preview(clip["video_path"], clip["start_s"], clip["end_s"], path,
-                                   self.settings.thumb_width)
+                    render_preview(clip["video_path"], clip["start_s"], clip["end_s"], path, self.settings.thumb_width)
         return path
 
     # -- writes: ingest, reembed ---------------------------------------------------------------
@@ -208,15 +219,25 @@ class Workspace:
         with self.catalog.write_lock(blocking) as held:
             yield held
 
-    def ingest(self, paths: Iterable[str | os.PathLike[str]], progress: bool = True, on_event: Any = None,
-               engine: Engine | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        progress: bool = True,
+        on_event: Any = None,
+        engine: Engine | None = None,
+    ) -> IngestReport:
         """Ingest files, folders or globs (see ``ingest/pipeline.py``)."""
         from .ingest.pipeline import ingest_paths
 
         return ingest_paths(self, paths, progress=progress, on_event=on_event, engine=engine)
 
-    def commit_video(self, video: VideoRecord, clips: Sequence[ClipRecord], vectors: npt.ArrayLike,
-                     features: npt.ArrayLike | None = None) -> int | None:
+    def commit_video(
+        self,
+        video: VideoRecord,
+        clips: Sequence[ClipRecord],
+        vectors: npt.ArrayLike,
+        features: npt.ArrayLike | None = None,
+    ) -> int | None:
         """Store one video, its clips, their vectors and (where the workspace keeps them) their
         classifier features atomically; returns the video id — the one writer of every engine.
 
@@ -229,8 +250,10 @@ class Workspace:
             if self.has_video(video["content_hash"]):
                 return None
             if self.matrices.stale():  # a reembed switched generations meanwhile
-                raise EmbedderMismatch("the workspace was re-embedded while this ingest ran; run the same "
-                                       "`va ingest` again to embed the rest with the new embedder")
+                raise EmbedderMismatch(
+                    "the workspace was re-embedded while this ingest ran; run the same "
+                    "`va ingest` again to embed the rest with the new embedder"
+                )
             first = self.clip_count()
             new_workspace = not self.catalog.get_meta("embedder")
             feature_dim = (features.shape[1] if features is not None else 0) if new_workspace else self.feature_dim
@@ -241,8 +264,11 @@ class Workspace:
                 self.matrices.store("features", feature_dim).append(features, at_row=first)
             try:
                 self.matrices.store("vectors", vectors.shape[1]).append(vectors, at_row=first)
-                meta = {"embedder": self.embedder_name, "dim": vectors.shape[1],
-                        "feature_dim": feature_dim} if new_workspace else None
+                meta = (
+                    {"embedder": self.embedder_name, "dim": vectors.shape[1], "feature_dim": feature_dim}
+                    if new_workspace
+                    else None
+                )
                 video_id = self.catalog.videos.add(video, clips, first, self.embedder_name, meta)
             except BaseException:  # a full disk, Ctrl-C: leave no rows the catalog does not reference
                 self.matrices.drop_rows_after(first)
@@ -299,17 +325,33 @@ class Workspace:
     def versions(self, label: str | int) -> list[dict[str, Any]]:
         return self.catalog.models.list(self.label(label)["id"])
 
-    def annotate(self, label: str | int, clip_ids: Any, value: str, annotator: str = "default", source: str = "cli",
-                 model_version: int | None = None, idempotency_key: str | None = None) -> list[dict[str, Any]]:
-        return self.catalog.annotations.add(self.label(label)["id"], clip_ids, value, annotator, source,
-                                            model_version, idempotency_key=idempotency_key)
+    def annotate(
+        self,
+        label: str | int,
+        clip_ids: Any,
+        value: str,
+        annotator: str = "default",
+        source: str = "cli",
+        model_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return self.catalog.annotations.add(
+            self.label(label)["id"], clip_ids, value, annotator, source, model_version, idempotency_key=idempotency_key
+        )
 
     def undo(self, label: str | int, annotator: str = "default", clip_id: int | None = None) -> dict[str, Any]:
         return self.catalog.annotations.undo(self.label(label)["id"], annotator, clip_id)
 
     # -- the annotation loop (loop/) -------------------------------------------------------------
-    def search(self, text: str | None = None, clip_id: int | None = None, k: int = 20, offset: int = 0,
-               label: str | int | None = None, hide_annotated: bool = False) -> list[dict[str, Any]]:
+    def search(
+        self,
+        text: str | None = None,
+        clip_id: int | None = None,
+        k: int = 20,
+        offset: int = 0,
+        label: str | int | None = None,
+        hide_annotated: bool = False,
+    ) -> list[dict[str, Any]]:
         from .loop.search import search
 
         return search(self, text, clip_id, k, offset, label, hide_annotated)
@@ -319,8 +361,9 @@ class Workspace:
 
         return build(self, label, seed, n_feed)
 
-    def feed(self, label: str | int, name: str, n: int = 20, offset: int = 0, seed: int = 0,
-             version: int | None = None) -> dict[str, Any]:
+    def feed(
+        self, label: str | int, name: str, n: int = 20, offset: int = 0, seed: int = 0, version: int | None = None
+    ) -> dict[str, Any]:
         from .loop.feeds import feed
 
         return feed(self, label, name, n, offset, seed, version)
@@ -366,8 +409,9 @@ class Workspace:
         return backup(self, dest, progress=progress)
 
     @classmethod
-    def restore(cls, src: str | Path, home: str | Path, progress: bool = True,
-                settings: Settings | None = None) -> dict[str, Any]:
+    def restore(
+        cls, src: str | Path, home: str | Path, progress: bool = True, settings: Settings | None = None
+    ) -> dict[str, Any]:
         """Bring the backup ``src`` back into the new or empty ``home``, checking every file."""
         from .backup import restore
 
@@ -428,8 +472,10 @@ def _open(home: Path) -> Catalog:
     except Exception as exc:  # noqa: BLE001 - OSError, or the catalog backend's own error
         free = _free_bytes(home)
         if free is not None and free < 1 << 20:  # SQLite says "disk I/O error" when it cannot even open
-            raise DiskFull(f"cannot open the workspace {home}: its disk is full ({free:,} bytes free); "
-                           "free some space, then run the command again (nothing stored is lost)") from None
+            raise DiskFull(
+                f"cannot open the workspace {home}: its disk is full ({free:,} bytes free); "
+                "free some space, then run the command again (nothing stored is lost)"
+            ) from None
         reason = getattr(exc, "strerror", None) or str(exc)
         raise VAError(f"cannot use {home} as a workspace ({reason}); pick another --home or VA_HOME") from None
 

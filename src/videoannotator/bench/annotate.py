@@ -97,13 +97,15 @@ def run(writers: int = 20, each: int = 500, rounds: int = 2, clips: int = 50, fo
     host = machine(folder)
     runs: dict[str, list[dict[str, Any]]] = {"FULL": [], "NORMAL": []}
     for r in range(rounds):
-        for synchronous in (("FULL", "NORMAL") if r % 2 == 0 else ("NORMAL", "FULL")):
+        for synchronous in ("FULL", "NORMAL") if r % 2 == 0 else ("NORMAL", "FULL"):
             runs[synchronous].append(one_run(synchronous, writers, each, clips, folder))
     out: dict[str, Any] = {"writers": writers, "each": each, "rounds": rounds, "clips": clips, "machine": host}
     for mode, results in runs.items():
         out[f"synchronous={mode}"] = {
-            "acknowledged": [x["acknowledged"] for x in results], "stored": [x["stored"] for x in results],
-            "lost": [x["lost"] for x in results], "duplicated": [x["duplicated"] for x in results],
+            "acknowledged": [x["acknowledged"] for x in results],
+            "stored": [x["stored"] for x in results],
+            "lost": [x["lost"] for x in results],
+            "duplicated": [x["duplicated"] for x in results],
             "errors": [x["errors"] for x in results],
             "throughput_per_s": round(statistics.median(x["throughput_per_s"] for x in results), 1),
             "p50_ms": round(statistics.median(x["p50_ms"] for x in results), 2),
@@ -112,9 +114,11 @@ def run(writers: int = 20, each: int = 500, rounds: int = 2, clips: int = 50, fo
         }
     full, normal = out["synchronous=FULL"], out["synchronous=NORMAL"]
     out["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    out["full_vs_normal"] = {"throughput_ratio": round(full["throughput_per_s"] / normal["throughput_per_s"], 3),
-                             "p50_ratio": round(full["p50_ms"] / normal["p50_ms"], 3),
-                             "p95_ratio": round(full["p95_ms"] / normal["p95_ms"], 3)}
+    out["full_vs_normal"] = {
+        "throughput_ratio": round(full["throughput_per_s"] / normal["throughput_per_s"], 3),
+        "p50_ratio": round(full["p50_ms"] / normal["p50_ms"], 3),
+        "p95_ratio": round(full["p95_ms"] / normal["p95_ms"], 3),
+    }
     return out
 
 
@@ -127,11 +131,16 @@ def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str |
         acks.mkdir()
         _workspace(home, clips)
         port = _free_port()
-        server = subprocess.Popen([sys.executable, "-c", SERVER, str(home), str(port), synchronous,
-                                   str(base / "server-synchronous")])
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(home), str(port), synchronous, str(base / "server-synchronous")]
+        )
         _wait_ready(port, server)
-        procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(port), LABEL, f"w{i}", str(each), str(clips),
-                                   str(acks)]) for i in range(writers)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", WRITER, str(port), LABEL, f"w{i}", str(each), str(clips), str(acks)]
+            )
+            for i in range(writers)
+        ]
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while len(list(acks.glob("*.ready"))) < writers:
             if time.monotonic() > deadline or any(p.poll() not in (None, 0) for p in procs):
@@ -165,11 +174,27 @@ def _workspace(home: Path, clips: int) -> None:
     from ..workspace import Workspace
 
     ws = Workspace(home, embedder=DEFAULT_EMBEDDER)
-    video: VideoRecord = {"path": str(home / "bench.mp4"), "content_hash": "bench-" + os.urandom(8).hex(),
-             "duration": float(clips), "fps": 25.0, "width": 160, "height": 120, "frame_count": 25 * clips,
-             "size_bytes": 0, "codec": "h264"}
-    shots: list[ClipRecord] = [{"start": float(i), "end": i + 1.0, "start_frame": 25 * i, "end_frame": 25 * i + 25,
-              "sample_frames": [25 * i + 12]} for i in range(clips)]
+    video: VideoRecord = {
+        "path": str(home / "bench.mp4"),
+        "content_hash": "bench-" + os.urandom(8).hex(),
+        "duration": float(clips),
+        "fps": 25.0,
+        "width": 160,
+        "height": 120,
+        "frame_count": 25 * clips,
+        "size_bytes": 0,
+        "codec": "h264",
+    }
+    shots: list[ClipRecord] = [
+        {
+            "start": float(i),
+            "end": i + 1.0,
+            "start_frame": 25 * i,
+            "end_frame": 25 * i + 25,
+            "sample_frames": [25 * i + 12],
+        }
+        for i in range(clips)
+    ]
     vectors = np.random.default_rng(0).normal(size=(clips, DEFAULT_DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ws.commit_video(video, shots, vectors)
@@ -202,8 +227,10 @@ def _verify(home: Path, acks: Path, go: float, synchronous: str) -> dict:
     acked = {event_id: (p.stem, i) for p, r in zip(sorted(acks.glob("*.json")), results) for event_id, i in r["acked"]}
     conn = sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True)
     try:
-        rows = conn.execute("SELECT a.id, a.annotator, a.source FROM annotations a JOIN labels l ON l.id = a.label_id"
-                            " WHERE l.name = ?", (LABEL,)).fetchall()
+        rows = conn.execute(
+            "SELECT a.id, a.annotator, a.source FROM annotations a JOIN labels l ON l.id = a.label_id WHERE l.name = ?",
+            (LABEL,),
+        ).fetchall()
     finally:
         conn.close()
     by_id = {r[0]: (r[1], r[2]) for r in rows}
@@ -213,17 +240,29 @@ def _verify(home: Path, acks: Path, go: float, synchronous: str) -> dict:
         per_request[source] = per_request.get(source, 0) + 1
     latencies = np.array([x for r in results for x in r["latencies"]]) * 1000
     wall = max(r["end"] for r in results) - go
-    return {"synchronous": synchronous, "acknowledged": len(acked), "stored": len(rows), "lost": lost,
-            "duplicated": sum(n - 1 for n in per_request.values() if n > 1),
-            "errors": sum(r["errors"] for r in results), "wall_s": round(wall, 2),
-            "throughput_per_s": round(len(acked) / wall, 1) if wall > 0 else None,
-            "p50_ms": round(float(np.percentile(latencies, 50)), 2) if latencies.size else None,
-            "p95_ms": round(float(np.percentile(latencies, 95)), 2) if latencies.size else None}
+    return {
+        "synchronous": synchronous,
+        "acknowledged": len(acked),
+        "stored": len(rows),
+        "lost": lost,
+        "duplicated": sum(n - 1 for n in per_request.values() if n > 1),
+        "errors": sum(r["errors"] for r in results),
+        "wall_s": round(wall, 2),
+        "throughput_per_s": round(len(acked) / wall, 1) if wall > 0 else None,
+        "p50_ms": round(float(np.percentile(latencies, 50)), 2) if latencies.size else None,
+        "p95_ms": round(float(np.percentile(latencies, 95)), 2) if latencies.size else None,
+    }
 
 
 def machine(folder: str | None) -> dict:
     load = os.getloadavg()
-    fs = subprocess.run(["df", "-T", folder or tempfile.gettempdir()], capture_output=True, text=True,
-                        check=False).stdout.splitlines()[-1:]
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "load_before": [round(x, 2) for x in load], "filesystem": fs[0].split()[1] if fs else None}
+    fs = subprocess.run(
+        ["df", "-T", folder or tempfile.gettempdir()], capture_output=True, text=True, check=False
+    ).stdout.splitlines()[-1:]
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_before": [round(x, 2) for x in load],
+        "filesystem": fs[0].split()[1] if fs else None,
+    }

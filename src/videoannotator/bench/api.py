@@ -61,20 +61,31 @@ def prepare(ws) -> None:
     ws.search("warm up the text model", k=1)  # the first search loads it; not what is measured
 
 
-def run(app, *, max_examples: int = 10, seed: int = 0, workers: int = 1, max_failures: int = 50,
-        paths: list[str] | None = None) -> dict:
+def run(
+    app,
+    *,
+    max_examples: int = 10,
+    seed: int = 0,
+    workers: int = 1,
+    max_failures: int = 50,
+    paths: list[str] | None = None,
+) -> dict:
     """One schemathesis run over ``app`` (only the operations at ``paths``, if given);
     returns the counts (see the module docstring)."""
     schemathesis = _schemathesis()
     from schemathesis import engine
     from schemathesis.engine import events
 
-    config = schemathesis.Config.from_dict({
-        "base-url": HOST, "seed": seed, "workers": workers,
-        "suppress-health-check": ["too_slow"],  # generation speed on shared cores is not the API's contract
-        "generation": {"max-examples": max_examples, "database": "none"},
-        "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_EXPECTED}},
-    })
+    config = schemathesis.Config.from_dict(
+        {
+            "base-url": HOST,
+            "seed": seed,
+            "workers": workers,
+            "suppress-health-check": ["too_slow"],  # generation speed on shared cores is not the API's contract
+            "generation": {"max-examples": max_examples, "database": "none"},
+            "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_EXPECTED}},
+        }
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config, headers={"host": "127.0.0.1"})
     schema.config.checks.update(included_check_names=["all"], excluded_check_names=EXCLUDED_CHECKS)
     if paths is not None:
@@ -135,10 +146,20 @@ def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str 
         ws.ingest([Path(v) for v in videos], progress=False)
         prepare(ws)
         app = create_app(ws)
-        total: dict[str, Any] = {"requests": 0, "server_errors": 0, "undeclared_statuses": 0, "undeclared_content_types": 0,
-                 "check_failures": Counter(), "statuses": Counter(), "engine_errors": [], "failure_examples": [],
-                 "seconds": 0.0,
-                 "runs": 0, "clips": ws.clip_count(), "max_examples": max_examples}
+        total: dict[str, Any] = {
+            "requests": 0,
+            "server_errors": 0,
+            "undeclared_statuses": 0,
+            "undeclared_content_types": 0,
+            "check_failures": Counter(),
+            "statuses": Counter(),
+            "engine_errors": [],
+            "failure_examples": [],
+            "seconds": 0.0,
+            "runs": 0,
+            "clips": ws.clip_count(),
+            "max_examples": max_examples,
+        }
         seed = 0
         while total["requests"] < requests:
             result = run(app, max_examples=max_examples, seed=seed)
@@ -154,4 +175,3 @@ def bench(videos, *, requests: int = 10_000, max_examples: int = 100, home: str 
         total["statuses"] = dict(sorted(total["statuses"].items()))
         total["seconds"] = round(total["seconds"], 1)
         return total
-

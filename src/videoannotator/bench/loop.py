@@ -78,12 +78,23 @@ def _machine() -> dict:
                     break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "numpy": np.__version__, "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
-def run(clips: int = 500_000, dim: int = DEFAULT_DIM, annotations: int = 1000, repeats: int = 7,
-        seed: int = 0, n_feed: int = 100) -> dict:
+def run(
+    clips: int = 500_000,
+    dim: int = DEFAULT_DIM,
+    annotations: int = 1000,
+    repeats: int = 7,
+    seed: int = 0,
+    n_feed: int = 100,
+) -> dict:
     """Time ``repeats`` builds at ``clips`` x ``dim``; returns the figures as a dict."""
     if annotations < 2 * NEW_PER_ROUND or annotations > clips:
         raise ValueError(f"annotations must be between {2 * NEW_PER_ROUND} and clips ({clips})")
@@ -115,8 +126,9 @@ def run(clips: int = 500_000, dim: int = DEFAULT_DIM, annotations: int = 1000, r
         load_before = os.getloadavg()[0]
         for _ in range(repeats):
             cpu_start = time.process_time()
-            result = build_model(X, ids, labeled_ids, labels, seed=seed, previous=cold.model,
-                                 n_feed=n_feed, clusters=cold.clusters)
+            result = build_model(
+                X, ids, labeled_ids, labels, seed=seed, previous=cold.model, n_feed=n_feed, clusters=cold.clusters
+            )
             cpu.append((time.process_time() - cpu_start) * 1000)
             totals.append(result.timings_ms["total"])
             for stage, ms in result.timings_ms.items():
@@ -130,8 +142,12 @@ def run(clips: int = 500_000, dim: int = DEFAULT_DIM, annotations: int = 1000, r
         del X
     return {
         "benchmark": "build",
-        "clips": clips, "dim": dim, "annotations": annotations, "repeats": repeats,
-        "n_feed": n_feed, "seed": seed,
+        "clips": clips,
+        "dim": dim,
+        "annotations": annotations,
+        "repeats": repeats,
+        "n_feed": n_feed,
+        "seed": seed,
         "median_ms": round(statistics.median(totals), 1),
         "min_ms": round(min(totals), 1),
         "target_ms": 300,
@@ -151,4 +167,3 @@ def run(clips: int = 500_000, dim: int = DEFAULT_DIM, annotations: int = 1000, r
         "write_vectors_s": round(write_s, 1),
         "machine": machine,
     }
-

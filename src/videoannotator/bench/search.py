@@ -81,14 +81,18 @@ def _memory_mb() -> dict:
         fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     except OSError:
         return {}
-    return {key: round(int(fields[key].split()[0]) / 1024, 1) for key in ("RssAnon", "RssFile", "VmHWM") if key in fields}
+    return {
+        key: round(int(fields[key].split()[0]) / 1024, 1) for key in ("RssAnon", "RssFile", "VmHWM") if key in fields
+    }
 
 
 def _recall(found: list, truth: np.ndarray) -> float:
     return round(float(np.mean([len(np.intersect1d(f, t)) / len(t) for f, t in zip(found, truth)])), 4)
 
 
-def _bench_corpus(name: str, workdir: Path, clips: int, dim: int, queries: int, k: int, seed: int, nprobes, noise: float) -> dict:
+def _bench_corpus(
+    name: str, workdir: Path, clips: int, dim: int, queries: int, k: int, seed: int, nprobes, noise: float
+) -> dict:
     rng = np.random.default_rng(seed)
     matrix_path = workdir / f"{name}.f32"
     matrix = np.memmap(matrix_path, dtype=np.float32, mode="w+", shape=(clips, dim))
@@ -132,7 +136,9 @@ def _bench_corpus(name: str, workdir: Path, clips: int, dim: int, queries: int, 
     out["ann_median_ms"], out["ann_p95_ms"], found = _median_ms(lambda q: ann.search(q, k)[0], query_vectors)
     out[f"recall_at_{k}"] = _recall(found, truth)
     annotated = rng.choice(ids, 1000, replace=False)
-    out["ann_median_ms_exclude_1000"], _, found = _median_ms(lambda q: ann.search(q, k, exclude=annotated)[0], query_vectors[:50])
+    out["ann_median_ms_exclude_1000"], _, found = _median_ms(
+        lambda q: ann.search(q, k, exclude=annotated)[0], query_vectors[:50]
+    )
     out["exclude_respected"] = not any(np.isin(f, annotated).any() for f in found)
 
     sweep = {}
@@ -146,8 +152,14 @@ def _bench_corpus(name: str, workdir: Path, clips: int, dim: int, queries: int, 
 
 
 def run(
-    clips: int = 500_000, dim: int = DEFAULT_DIM, queries: int = 200, k: int = 100, seed: int = 0,
-    data=("clustered", "random"), nprobes=(), noise: float = 1.5,
+    clips: int = 500_000,
+    dim: int = DEFAULT_DIM,
+    queries: int = 200,
+    k: int = 100,
+    seed: int = 0,
+    data=("clustered", "random"),
+    nprobes=(),
+    noise: float = 1.5,
 ) -> dict:
     """Benchmark exact and ANN search on synthetic corpora; returns the figures as a dict.
 
@@ -155,9 +167,13 @@ def run(
     is closer to random); ``nprobes`` adds a sweep of the ANN index's ``nprobe``.
     """
     result: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "python": platform.python_version(),
-                    # Other work on the machine inflates latencies: record how busy it was.
-                    "loadavg_1min_at_start": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            # Other work on the machine inflates latencies: record how busy it was.
+            "loadavg_1min_at_start": round(os.getloadavg()[0], 2),
+        },
         "clips": clips,
         "dim": dim,
         "queries": queries,
@@ -178,4 +194,3 @@ def run(
     if clustered:
         result["meets_target"] = clustered["ann_median_ms"] <= 20 and clustered[f"recall_at_{k}"] >= 0.95
     return result
-

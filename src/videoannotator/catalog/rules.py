@@ -22,8 +22,6 @@ def utc_now() -> str:
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
-
-
 def validate_name(name: object) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name:
@@ -34,8 +32,9 @@ def validate_name(name: object) -> str:
             "starting with a letter or digit"
         )
     if name.isdigit():  # NAME_RE admits ASCII digits only
-        raise InvalidInput(f"label name {name!r} is all digits and would read as a label id; "
-                           f"add a letter, e.g. 'shot-{name}'")
+        raise InvalidInput(
+            f"label name {name!r} is all digits and would read as a label id; add a letter, e.g. 'shot-{name}'"
+        )
     return name
 
 
@@ -61,8 +60,17 @@ IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as 
 
 def check_value(value: object) -> str:
     v = str(value).strip().lower()
-    aliases = {"pos": "positive", "p": "positive", "1": "positive", "yes": "positive",
-               "neg": "negative", "n": "negative", "0": "negative", "no": "negative", "s": "skip"}
+    aliases = {
+        "pos": "positive",
+        "p": "positive",
+        "1": "positive",
+        "yes": "positive",
+        "neg": "negative",
+        "n": "negative",
+        "0": "negative",
+        "no": "negative",
+        "s": "skip",
+    }
     v = aliases.get(v, v)
     if v not in VALUES:
         raise InvalidInput(f"annotation value {value!r} is not one of positive, negative, skip")
@@ -83,8 +91,10 @@ def check_clip_ids(clip_ids: object) -> list[int]:
         raise InvalidInput("no clip ids given; ids come from search, feeds or `va info`")
     for clip_id in ids:
         if isinstance(clip_id, bool) or not hasattr(clip_id, "__index__") or not 0 <= clip_id <= MAX_ID:
-            raise InvalidInput(f"clip id {clip_id!r} is not a whole number from 0 to {MAX_ID}; "
-                               "ids come from search, feeds or `va info`")
+            raise InvalidInput(
+                f"clip id {clip_id!r} is not a whole number from 0 to {MAX_ID}; "
+                "ids come from search, feeds or `va info`"
+            )
     return list(dict.fromkeys(int(c) for c in ids))
 
 

@@ -47,9 +47,12 @@ def restore_cmd(obj: Context, src, quiet, as_json):
 @cli.command("import")
 @click.argument("label_name", metavar="LABEL")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--annotator", "-a", default=None,
-              help="CSV annotations carry no votes: whose vote each row becomes (env VA_ANNOTATOR; "
-                   "default: your login name).")
+@click.option(
+    "--annotator",
+    "-a",
+    default=None,
+    help="CSV annotations carry no votes: whose vote each row becomes (env VA_ANNOTATOR; default: your login name).",
+)
 @json_option()
 @click.pass_obj
 def import_cmd(obj: Context, label_name, file, annotator, as_json):
@@ -75,6 +78,8 @@ def import_cmd(obj: Context, label_name, file, annotator, as_json):
     for line in result["not_imported"]:
         click.echo(f"not imported: {line}", err=True)
     created = " (new label)" if result["created_label"] else ""
-    click.echo(f"{result['label']}{created}: {result['rows']} {result['kind']} rows from {result['format']}, "
-               f"{result['events_added']} events added, {result['events_present']} already here, "
-               f"{len(result['not_imported'])} not imported")
+    click.echo(
+        f"{result['label']}{created}: {result['rows']} {result['kind']} rows from {result['format']}, "
+        f"{result['events_added']} events added, {result['events_present']} already here, "
+        f"{len(result['not_imported'])} not imported"
+    )

@@ -121,8 +121,13 @@ def restore_workspace(src, settings: Settings, progress: bool) -> dict:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", envvar="VA_HOME", type=click.Path(file_okay=False), default=None,
-              help="Workspace directory (env VA_HOME; default ~/.local/share/videoannotator).")
+@click.option(
+    "--home",
+    envvar="VA_HOME",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Workspace directory (env VA_HOME; default ~/.local/share/videoannotator).",
+)
 @click.option("--embedder", default=None, help="Embedder name (env VA_EMBEDDER); default: the workspace's own.")
 @click.option("--device", default=None, help="Torch device for embedding: cpu, cuda (env VA_DEVICE).")
 @click.version_option(package_name="videoannotator")
@@ -148,8 +153,11 @@ def main(argv=None):
     except Exception as exc:  # a file write or any catalog backend: is_disk_full knows them
         if not is_disk_full(exc):
             raise
-        click.echo("error: the disk is full; nothing of this command was stored (what was stored before is "
-                   "intact): free some space, then run it again", err=True)
+        click.echo(
+            "error: the disk is full; nothing of this command was stored (what was stored before is "
+            "intact): free some space, then run it again",
+            err=True,
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted; everything committed so far is kept (run the same command to resume)", err=True)

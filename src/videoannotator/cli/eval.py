@@ -11,9 +11,11 @@ import click
 
 from .app import LazyChoice, cli, emit, json_option
 
-SUITE_HELP = ("fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
-              "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
-              "slideshow (generate videos, ingest, run, score shot detection), synthetic (known answers).")
+SUITE_HELP = (
+    "fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
+    "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
+    "slideshow (generate videos, ingest, run, score shot detection), synthetic (known answers)."
+)
 
 
 def _csv(value, cast=str):
@@ -51,45 +53,109 @@ def _fashion_features():
 
 
 @cli.group("eval", invoke_without_command=True)
-@click.option("--suite", type=LazyChoice(_suites),
-              default="fashion-mnist", show_default=True, help=SUITE_HELP)
-@click.option("--data", type=click.Path(), default=None,
-              help="generic/paper: the dataset folder; fashion-mnist: the image folder (default /usr/share/datasets/fashion-mnist).")
-@click.option("--labels-file", type=click.Path(dir_okay=False), default=None, help="workspace suite: ground truth (JSON).")
+@click.option("--suite", type=LazyChoice(_suites), default="fashion-mnist", show_default=True, help=SUITE_HELP)
+@click.option(
+    "--data",
+    type=click.Path(),
+    default=None,
+    help="generic/paper: the dataset folder; fashion-mnist: the image folder (default /usr/share/datasets/fashion-mnist).",
+)
+@click.option(
+    "--labels-file", type=click.Path(dir_okay=False), default=None, help="workspace suite: ground truth (JSON)."
+)
 @click.option("--labels", default=None, help="Comma-separated label names to run (default: all).")
 @click.option("--budgets", default=None, help="Annotation budgets, comma-separated (default 25,50,100,250,500,1000).")
 @click.option("--seeds", default=3, show_default=True, help="Seeds per label (random draws, random feed, bandits).")
-@click.option("--methods", default=None,
-              help="Comma-separated: va and the baselines random, zero-shot, zs-top, zs+random (default: all).")
-@click.option("--mix", default=None, help="va feed mix(es), comma-separated: round-robin, epsilon-greedy, ucb, exp3, "
-              "thompson, only:<feed>; several give one va line each. Default: only:borderline (docs/evaluation.md).")
-@click.option("--reward", type=LazyChoice(_rewards), default=None,
-              help="Bandit reward: share of a batch the model had wrong, or cross-validated AP change.")
+@click.option(
+    "--methods",
+    default=None,
+    help="Comma-separated: va and the baselines random, zero-shot, zs-top, zs+random (default: all).",
+)
+@click.option(
+    "--mix",
+    default=None,
+    help="va feed mix(es), comma-separated: round-robin, epsilon-greedy, ucb, exp3, "
+    "thompson, only:<feed>; several give one va line each. Default: only:borderline (docs/evaluation.md).",
+)
+@click.option(
+    "--reward",
+    type=LazyChoice(_rewards),
+    default=None,
+    help="Bandit reward: share of a batch the model had wrong, or cross-validated AP change.",
+)
 @click.option("-k", "--k", "k", type=int, default=None, help="va: annotations per round (between builds). Default: 10.")
-@click.option("--train-on", type=LazyChoice(_train_on), default=None,
-              help="Vectors the classifier trains on. Default: features where the suite has them (fashion-mnist, "
-              "generic with features.npy), else joint.")
+@click.option(
+    "--train-on",
+    type=LazyChoice(_train_on),
+    default=None,
+    help="Vectors the classifier trains on. Default: features where the suite has them (fashion-mnist, "
+    "generic with features.npy), else joint.",
+)
 @click.option("--C", "C", type=float, default=1.0, show_default=True, help="Classifier inverse regularisation.")
 @click.option("--heldout", type=float, default=0.3, show_default=True, help="Share of each label's clips held out.")
 @click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of the fixed held-out split.")
 @click.option("--noise", type=float, default=0.0, show_default=True, help="Share of answers the annotator gets wrong.")
 @click.option("--sample", type=int, default=None, help="fashion-mnist: images to use (default 3000); synthetic: clips.")
-@click.option("--sample-offset", type=int, default=0, show_default=True,
-              help="fashion-mnist: skip this many images of the fixed order (e.g. confirm on images no decision saw).")
-@click.option("--fashion-features", type=LazyChoice(_fashion_features), default="product", show_default=True,
-              help="fashion-mnist: the features suite trains on: product (the 384-d projection Build trains on) or "
-              "full (all 1,280 EfficientNet features).")
+@click.option(
+    "--sample-offset",
+    type=int,
+    default=0,
+    show_default=True,
+    help="fashion-mnist: skip this many images of the fixed order (e.g. confirm on images no decision saw).",
+)
+@click.option(
+    "--fashion-features",
+    type=LazyChoice(_fashion_features),
+    default="product",
+    show_default=True,
+    help="fashion-mnist: the features suite trains on: product (the 384-d projection Build trains on) or "
+    "full (all 1,280 EfficientNet features).",
+)
 @click.option("--videos", type=int, default=4, show_default=True, help="slideshow: videos to generate.")
 @click.option("--shots", type=int, default=60, show_default=True, help="slideshow: shots (images) per video.")
-@click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
-              help="Labels run in parallel (processes).")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for results.json, results.md, ap-vs-annotations.png (default $VA_CACHE/eval/results/<suite>).")
+@click.option(
+    "--jobs",
+    type=int,
+    default=min(4, os.cpu_count() or 1),
+    show_default=True,
+    help="Labels run in parallel (processes).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for results.json, results.md, ap-vs-annotations.png (default $VA_CACHE/eval/results/<suite>).",
+)
 @json_option("Print the results as one JSON document.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress.")
 @click.pass_context
-def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, mix, reward, k, train_on, C, heldout,
-               split_seed, noise, sample, sample_offset, fashion_features, videos, shots, jobs, out, as_json, quiet):
+def eval_group(
+    ctx,
+    suite,
+    data,
+    labels_file,
+    labels,
+    budgets,
+    seeds,
+    methods,
+    mix,
+    reward,
+    k,
+    train_on,
+    C,
+    heldout,
+    split_seed,
+    noise,
+    sample,
+    sample_offset,
+    fashion_features,
+    videos,
+    shots,
+    jobs,
+    out,
+    as_json,
+    quiet,
+):
     """Run the evaluation: va against random, zero-shot, zs-top and zs+random per budget.
 
     AP is measured on a fixed held-out split of each label that no method selects from.
@@ -112,10 +178,20 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
 
     obj = ctx.obj
     started = time.perf_counter()
-    config = EvalConfig(budgets=_csv(budgets, int) or DEFAULT_BUDGETS, seeds=seeds, methods=_csv(methods) or METHODS,
-                        mixes=_csv(mix) or (DEFAULT_MIX,), k=k or DEFAULT_K, reward=reward or DEFAULT_REWARD,
-                        train_on=train_on, C=C, heldout=heldout, split_seed=split_seed,
-                        noise=noise, jobs=jobs)
+    config = EvalConfig(
+        budgets=_csv(budgets, int) or DEFAULT_BUDGETS,
+        seeds=seeds,
+        methods=_csv(methods) or METHODS,
+        mixes=_csv(mix) or (DEFAULT_MIX,),
+        k=k or DEFAULT_K,
+        reward=reward or DEFAULT_REWARD,
+        train_on=train_on,
+        C=C,
+        heldout=heldout,
+        split_seed=split_seed,
+        noise=noise,
+        jobs=jobs,
+    )
     progress = not quiet and not as_json
     names = list(_csv(labels)) or None
     out_dir = Path(out).expanduser() if out else _default_out(obj.settings, suite)
@@ -126,18 +202,36 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
             click.echo(f"  {res.name}: {state}", err=True)
 
     if suite == "slideshow":
-        results = run_slideshow(out_dir, config, n_videos=videos, shots_per_video=shots, settings=obj.settings,
-                                progress=progress, labels=names)
+        results = run_slideshow(
+            out_dir,
+            config,
+            n_videos=videos,
+            shots_per_video=shots,
+            settings=obj.settings,
+            progress=progress,
+            labels=names,
+        )
     else:
         t = time.perf_counter()
-        dataset = load_suite(suite, data=data, labels_file=labels_file, sample=sample,
-                             workspace=obj.workspace if suite == "workspace" else None,
-                             device=obj.settings.device, progress=progress, labels=names, offset=sample_offset,
-                             fashion_features=fashion_features)
+        dataset = load_suite(
+            suite,
+            data=data,
+            labels_file=labels_file,
+            sample=sample,
+            workspace=obj.workspace if suite == "workspace" else None,
+            device=obj.settings.device,
+            progress=progress,
+            labels=names,
+            offset=sample_offset,
+            fashion_features=fashion_features,
+        )
         load_s = round(time.perf_counter() - t, 1)
         if progress:
-            click.echo(f"{dataset.name}: {dataset.keys.size} clips, {len(dataset.concepts)} labels "
-                       f"(loaded in {load_s} s); running...", err=True)
+            click.echo(
+                f"{dataset.name}: {dataset.keys.size} clips, {len(dataset.concepts)} labels "
+                f"(loaded in {load_s} s); running...",
+                err=True,
+            )
         results = run_experiment(dataset, config, progress=tell)
         results["timings_s"] = {"load_and_embed": load_s, **results["timings_s"]}
     results["timings_s"]["total"] = round(time.perf_counter() - started, 1)
@@ -148,8 +242,10 @@ def eval_group(ctx, suite, data, labels_file, labels, budgets, seeds, methods, m
     click.echo("\n".join(report.gains_lines(results)))
     if "shot_detection" in results:
         sd = results["shot_detection"]
-        click.echo(f"shot detection ({sd['detector']}): recall {sd['recall']:.2f}, precision {sd['precision']:.2f} "
-                   f"over {sd['true']} known cuts")
+        click.echo(
+            f"shot detection ({sd['detector']}): recall {sd['recall']:.2f}, precision {sd['precision']:.2f} "
+            f"over {sd['true']} known cuts"
+        )
     click.echo(f"total {results['timings_s']['total']} s; wrote {paths['markdown']}, {paths['plot']}, {paths['json']}")
 
 
@@ -168,8 +264,10 @@ def eval_slideshow(folder, videos, shots, seed, as_json):
 
     truth = make_fashion_slideshows(folder, videos, shots, seed)
     data = json.loads(truth.read_text())
-    emit({"truth": str(truth), "videos": len(data["cuts"]), "shots": len(data["shots"]),
-           "labels": list(data["labels"])}, as_json)
+    emit(
+        {"truth": str(truth), "videos": len(data["cuts"]), "shots": len(data["shots"]), "labels": list(data["labels"])},
+        as_json,
+    )
 
 
 @eval_group.command("cuts")
@@ -186,6 +284,10 @@ def eval_cuts(obj, truth, tolerance, as_json):
         emit(result, True)
         return
     for video, r in result["videos"].items():
-        click.echo(f"{video}: recall {r['recall']:.2f}, precision {r['precision']:.2f} ({r['matched']}/{r['true']} cuts)")
-    click.echo(f"all: recall {result['recall']:.2f}, precision {result['precision']:.2f}, f1 {result['f1']:.2f} "
-               f"({result['detector']})")
+        click.echo(
+            f"{video}: recall {r['recall']:.2f}, precision {r['precision']:.2f} ({r['matched']}/{r['true']} cuts)"
+        )
+    click.echo(
+        f"all: recall {result['recall']:.2f}, precision {result['precision']:.2f}, f1 {result['f1']:.2f} "
+        f"({result['detector']})"
+    )

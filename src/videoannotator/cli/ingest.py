@@ -53,8 +53,9 @@ def ingest(obj: Context, paths, as_json, quiet):
 
 
 @cli.command()
-@click.option("--embedder", "new_embedder", required=True,
-              help="The embedder to switch to, e.g. hf:openai/clip-vit-base-patch32.")
+@click.option(
+    "--embedder", "new_embedder", required=True, help="The embedder to switch to, e.g. hf:openai/clip-vit-base-patch32."
+)
 @json_option()
 @click.pass_obj
 def reembed(obj: Context, new_embedder, as_json):

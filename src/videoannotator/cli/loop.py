@@ -202,8 +202,7 @@ def build(obj, label, seed, as_json):
 
 @cli.command()
 @click.argument("label")
-@click.argument("name", required=False, default="borderline",
-                type=choice(FEED_NAMES))
+@click.argument("name", required=False, default="borderline", type=choice(FEED_NAMES))
 @click.option("-n", type=PAGE, default=20, show_default=True)
 @click.option("--offset", type=OFFSET, default=0, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
@@ -220,8 +219,7 @@ def feed(obj, label, name, n, offset, seed, as_json):
 
 @cli.command()
 @click.argument("label")
-@click.option("--filter", "filter_", default="all", show_default=True,
-              type=choice(REVIEW_FILTERS))
+@click.option("--filter", "filter_", default="all", show_default=True, type=choice(REVIEW_FILTERS))
 @json_option()
 @click.pass_obj
 def review(obj, label, filter_, as_json):
@@ -231,9 +229,13 @@ def review(obj, label, filter_, as_json):
     def human(r):
         for a in r["annotations"]:
             score = f"{a['score']:+.3f}" if a.get("score") is not None else "   -  "
-            flags = ("  model disagrees" if a["model_disagrees"] else "") + ("  annotators disagree" if a["annotators_disagree"] else "")
-            click.echo(f"{a['clip_id']:>8}  {a['value']:<10} {score}  {printable(a['video'])} "
-                       f"{a['start']:.1f}-{a['end']:.1f}{flags}")
+            flags = ("  model disagrees" if a["model_disagrees"] else "") + (
+                "  annotators disagree" if a["annotators_disagree"] else ""
+            )
+            click.echo(
+                f"{a['clip_id']:>8}  {a['value']:<10} {score}  {printable(a['video'])} "
+                f"{a['start']:.1f}-{a['end']:.1f}{flags}"
+            )
 
     emit(result, as_json, human)
 
@@ -241,9 +243,14 @@ def review(obj, label, filter_, as_json):
 @cli.command()
 @click.argument("label")
 @click.option("--what", type=choice(EXPORT_WHAT), default="annotations", show_default=True)
-@click.option("--format", "fmt", type=choice(EXPORT_FORMATS), default=None,
-              help="annotations/events: jsonl (default; one JSON object a line), json (one JSON array) or csv; "
-                   "model: json (default; one JSON object) or jsonl (the same object on one line).")
+@click.option(
+    "--format",
+    "fmt",
+    type=choice(EXPORT_FORMATS),
+    default=None,
+    help="annotations/events: jsonl (default; one JSON object a line), json (one JSON array) or csv; "
+    "model: json (default; one JSON object) or jsonl (the same object on one line).",
+)
 @json_option("Same as --format json: one JSON document.")
 @click.option("--version", type=VERSION, default=None, help="Model version (default: latest).")
 @click.pass_obj
@@ -274,9 +281,13 @@ def export(obj, label, what, fmt, as_json, version):
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but localhost needs --token.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but localhost needs --token."
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--token", envvar="VA_TOKEN", default=None, help="Access token required on non-local addresses (env VA_TOKEN).")
+@click.option(
+    "--token", envvar="VA_TOKEN", default=None, help="Access token required on non-local addresses (env VA_TOKEN)."
+)
 @click.pass_obj
 def serve(obj, host, port, token):
     """Serve the HTTP API (and the page) for this workspace."""

@@ -170,8 +170,9 @@ class ConSEEmbedder(Embedder):
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        vectors = self.text_model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                         normalize_embeddings=True, show_progress_bar=False)
+        vectors = self.text_model.encode(
+            texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
         return l2_normalise(vectors)
 
     def encode_images(self, frames: Frames) -> Vectors:
@@ -185,7 +186,7 @@ class ConSEEmbedder(Embedder):
         frames = list(frames)
         joint, features = [], []
         for start in range(0, len(frames), self.batch_size):
-            j, f = self._encode_batch(frames[start:start + self.batch_size])
+            j, f = self._encode_batch(frames[start : start + self.batch_size])
             joint.append(j)
             features.append(f)
         if not joint:
@@ -197,7 +198,7 @@ class ConSEEmbedder(Embedder):
         pixels = frames_to_batch(frames).to(self.device, non_blocking=True)
         x = (pixels.to(self._mean.dtype) - self._mean) / self._std
         chunk = CPU_CHUNK if self.device.type == "cpu" else len(x)
-        outputs = [self.net(x[i:i + chunk]) for i in range(0, len(x), chunk)]
+        outputs = [self.net(x[i : i + chunk]) for i in range(0, len(x), chunk)]
         features = torch.cat([f for f, _ in outputs]).float()
         probs = torch.cat([logits for _, logits in outputs]).float().softmax(dim=1)
         top_p, top_class = probs.topk(min(self.top_t, probs.shape[1]), dim=1)

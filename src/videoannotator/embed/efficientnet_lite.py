@@ -46,16 +46,25 @@ class SameConv2d(nn.Conv2d):
     (Checked: with symmetric padding instead, chelsea's "Egyptian cat" drops from p=0.76 to 0.61.)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1,
-                 bias: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        groups: int = 1,
+        bias: bool = False,
+    ):
         padding = kernel_size // 2 if stride == 1 else 0
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride[0] > 1:
             pads: list[int] = []
-            for size, k, s in ((x.shape[-1], self.kernel_size[1], self.stride[1]),
-                               (x.shape[-2], self.kernel_size[0], self.stride[0])):
+            for size, k, s in (
+                (x.shape[-1], self.kernel_size[1], self.stride[1]),
+                (x.shape[-2], self.kernel_size[0], self.stride[0]),
+            ):
                 total = max((math.ceil(size / s) - 1) * s + k - size, 0)
                 pads += [total // 2, total - total // 2]
             x = F.pad(x, pads)

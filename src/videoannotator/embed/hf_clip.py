@@ -24,8 +24,9 @@ ALLOW_DOWNLOAD_ENV = "VA_HF_ALLOW_DOWNLOAD"
 
 def _is_local(model: str) -> bool:
     """A directory rather than a hub id ("org/name" has at most one slash)."""
-    return (model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model
-            or Path(model).expanduser().exists())
+    return (
+        model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model or Path(model).expanduser().exists()
+    )
 
 
 class HFClipEmbedder(Embedder):
@@ -52,11 +53,15 @@ class HFClipEmbedder(Embedder):
             if local or allow_download:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise InvalidInput(f"embedder {self.name!r}: cannot load a model from {source}: {reason}") from None
-            raise InvalidInput(f"embedder {self.name!r}: {model} is not in the local Hugging Face cache; "
-                               f"download it once (hf download {model}) or set {ALLOW_DOWNLOAD_ENV}=1") from None
+            raise InvalidInput(
+                f"embedder {self.name!r}: {model} is not in the local Hugging Face cache; "
+                f"download it once (hf download {model}) or set {ALLOW_DOWNLOAD_ENV}=1"
+            ) from None
         if not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
-            raise InvalidInput(f"embedder {self.name!r}: {type(self.model).__name__} is not a CLIP-family "
-                               "model (it lacks an image or a text encoder)")
+            raise InvalidInput(
+                f"embedder {self.name!r}: {type(self.model).__name__} is not a CLIP-family "
+                "model (it lacks an image or a text encoder)"
+            )
         # SigLIP was trained on texts padded to the full length; CLIP on unpadded ones.
         self._text_padding = "max_length" if "siglip" in self.model.config.model_type else True
         self.model.eval().to(self.device)
@@ -72,15 +77,21 @@ class HFClipEmbedder(Embedder):
 
     def _to_model(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         dtype = next(self.model.parameters()).dtype
-        return {k: (v.to(self.device, dtype) if v.is_floating_point() else v.to(self.device)) for k, v in inputs.items()}
+        return {
+            k: (v.to(self.device, dtype) if v.is_floating_point() else v.to(self.device)) for k, v in inputs.items()
+        }
 
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> Vectors:
         texts = [texts] if isinstance(texts, str) else list(texts)
         out = []
         for start in range(0, len(texts), self.batch_size):
-            inputs = self.processor(text=texts[start:start + self.batch_size], padding=self._text_padding,
-                                    truncation=True, return_tensors="pt")
+            inputs = self.processor(
+                text=texts[start : start + self.batch_size],
+                padding=self._text_padding,
+                truncation=True,
+                return_tensors="pt",
+            )
             out.append(self._pooled(self.model.get_text_features(**self._to_model(inputs))).float().cpu().numpy())
         return l2_normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
@@ -89,8 +100,10 @@ class HFClipEmbedder(Embedder):
         frames = list(frames)
         out = []
         for start in range(0, len(frames), self.batch_size):
-            images = [Image.fromarray(np.asarray(f, dtype=np.uint8)).convert("RGB")
-                      for f in frames[start:start + self.batch_size]]
+            images = [
+                Image.fromarray(np.asarray(f, dtype=np.uint8)).convert("RGB")
+                for f in frames[start : start + self.batch_size]
+            ]
             inputs = self.processor(images=images, return_tensors="pt")
             out.append(self._pooled(self.model.get_image_features(**self._to_model(inputs))).float().cpu().numpy())
         return l2_normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)

@@ -40,4 +40,4 @@ def _build(name: str, device: str, batch_size: int) -> Embedder:
         return ConSEEmbedder(device=device, batch_size=batch_size)
     from .hf_clip import HFClipEmbedder
 
-    return HFClipEmbedder(name[len("hf:"):], device=device, batch_size=batch_size)
+    return HFClipEmbedder(name[len("hf:") :], device=device, batch_size=batch_size)

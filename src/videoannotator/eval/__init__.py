@@ -25,7 +25,21 @@ from .simulate import EvalConfig, run_experiment, run_label
 from .suites import SUITES, load_suite, run_slideshow
 
 __all__ = [
-    "SUITES", "Concept", "Dataset", "EvalConfig", "heldout_mask", "load_generic", "load_paper", "load_suite",
-    "load_workspace", "markdown", "plot", "run_experiment", "run_label", "run_slideshow", "save_generic",
-    "summarise", "write_outputs",
+    "SUITES",
+    "Concept",
+    "Dataset",
+    "EvalConfig",
+    "heldout_mask",
+    "load_generic",
+    "load_paper",
+    "load_suite",
+    "load_workspace",
+    "markdown",
+    "plot",
+    "run_experiment",
+    "run_label",
+    "run_slideshow",
+    "save_generic",
+    "summarise",
+    "write_outputs",
 ]

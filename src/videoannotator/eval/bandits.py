@@ -153,9 +153,14 @@ MIXES = ("round-robin", "epsilon-greedy", "ucb", "exp3", "thompson") + tuple(f"o
 def make_policy(mix: str, seed: int = 0) -> Policy:
     """The feed-mix policy called ``mix`` (see ``MIXES``)."""
     if mix.startswith("only:"):
-        return Only(mix[len("only:"):], seed)
-    classes = {"round-robin": RoundRobin, "epsilon-greedy": EpsilonGreedy, "ucb": UCB, "exp3": Exp3,
-               "thompson": Thompson}
+        return Only(mix[len("only:") :], seed)
+    classes = {
+        "round-robin": RoundRobin,
+        "epsilon-greedy": EpsilonGreedy,
+        "ucb": UCB,
+        "exp3": Exp3,
+        "thompson": Thompson,
+    }
     if mix not in classes:
         raise InvalidInput(f"unknown feed mix {mix!r}; choose one of {', '.join(MIXES)}")
     return classes[mix](seed)

@@ -80,11 +80,15 @@ class Concept:
         self.keywords = _keywords(self.keywords)
         both = np.intersect1d(self.positives, self.negatives)
         if both.size:
-            raise InvalidInput(f"label {self.name!r}: {both.size} clip(s) are both positive and negative "
-                               f"(e.g. row {int(both[0])}); keep one value per clip")
+            raise InvalidInput(
+                f"label {self.name!r}: {both.size} clip(s) are both positive and negative "
+                f"(e.g. row {int(both[0])}); keep one value per clip"
+            )
         if not self.positives.size or not self.negatives.size:
-            raise InvalidInput(f"label {self.name!r} needs positive and negative examples; has "
-                               f"{self.positives.size} positive, {self.negatives.size} negative")
+            raise InvalidInput(
+                f"label {self.name!r} needs positive and negative examples; has "
+                f"{self.positives.size} positive, {self.negatives.size} negative"
+            )
 
     @property
     def rows(self) -> npt.NDArray[np.int64]:
@@ -117,8 +121,10 @@ class Dataset:
         self.keys = np.asarray(self.keys)
         self.vectors = _unit_rows(self.vectors)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != self.keys.shape[0]:
-            raise InvalidInput(f"dataset {self.name!r}: vectors {self.vectors.shape} and keys {self.keys.shape} "
-                               "do not align; row i of the vectors must be keys[i]")
+            raise InvalidInput(
+                f"dataset {self.name!r}: vectors {self.vectors.shape} and keys {self.keys.shape} "
+                "do not align; row i of the vectors must be keys[i]"
+            )
         if self.features is not None and self.features.shape[0] != self.keys.shape[0]:
             raise InvalidInput(f"dataset {self.name!r}: features {self.features.shape} do not align with keys")
         if np.unique(self.keys).size != self.keys.size:
@@ -133,8 +139,9 @@ class Dataset:
         for c in self.concepts:
             if c.name == name:
                 return c
-        raise NotFound(f"no label {name!r} in dataset {self.name!r}; it has: "
-                       f"{', '.join(c.name for c in self.concepts)}")
+        raise NotFound(
+            f"no label {name!r} in dataset {self.name!r}; it has: {', '.join(c.name for c in self.concepts)}"
+        )
 
     def select(self, names: Sequence[str] | None) -> Dataset:
         """The same dataset with only the named concepts (in that order)."""
@@ -173,10 +180,18 @@ def heldout_mask(keys: npt.ArrayLike, fraction: float, seed: int = 0) -> npt.NDA
     if keys.dtype.kind in "iu":
         from ..learn.feeds import random_keys
 
-        u = random_keys(keys, seed).astype(np.float64) / 2.0 ** 64
+        u = random_keys(keys, seed).astype(np.float64) / 2.0**64
     else:
-        u = np.array([int.from_bytes(hashlib.blake2b(f"{seed}:{k}".encode(), digest_size=8).digest(), "big")
-                      for k in keys.tolist()], dtype=np.float64) / 2.0 ** 64
+        u = (
+            np.array(
+                [
+                    int.from_bytes(hashlib.blake2b(f"{seed}:{k}".encode(), digest_size=8).digest(), "big")
+                    for k in keys.tolist()
+                ],
+                dtype=np.float64,
+            )
+            / 2.0**64
+        )
     return u < fraction
 
 
@@ -201,12 +216,17 @@ def resolve_text_vectors(dataset: Dataset, embedder: Embedder | None = None, cac
         return
     name = getattr(embedder, "name", None) or dataset.embedder
     if not name:
-        raise InvalidInput(f"labels {', '.join(c.name for c in missing)} have no text_vector and dataset "
-                           f"{dataset.name!r} names no embedder; add \"embedder\" or text vectors to dataset.json")
+        raise InvalidInput(
+            f"labels {', '.join(c.name for c in missing)} have no text_vector and dataset "
+            f'{dataset.name!r} names no embedder; add "embedder" or text vectors to dataset.json'
+        )
     folder = text_cache_dir()
     todo: list[tuple[Concept, Path]] = []
     for c in missing:
-        path = folder / f"{name.replace('/', '_').replace(':', '_')}-{hashlib.sha256(c.query.encode()).hexdigest()[:16]}.npy"
+        path = (
+            folder
+            / f"{name.replace('/', '_').replace(':', '_')}-{hashlib.sha256(c.query.encode()).hexdigest()[:16]}.npy"
+        )
         if cache and path.exists():
             try:
                 c.text_vector = np.load(path)
@@ -232,8 +252,10 @@ def resolve_text_vectors(dataset: Dataset, embedder: Embedder | None = None, cac
     first = dataset.concepts[0].text_vector
     assert first is not None  # every concept has its text vector by now
     if dataset.vectors.shape[1] != len(first):
-        raise InvalidInput(f"text vectors have {len(first)} dimensions but the clip "
-                           f"vectors {dataset.vectors.shape[1]}; use the embedder that made the vectors")
+        raise InvalidInput(
+            f"text vectors have {len(first)} dimensions but the clip "
+            f"vectors {dataset.vectors.shape[1]}; use the embedder that made the vectors"
+        )
 
 
 # -- the generic format ------------------------------------------------------------------
@@ -246,8 +268,10 @@ def _rows_of(key_to_row: dict[Any, int], keys: Iterable[Any], label: str, what: 
             row = key_to_row.get(str(k))
         (missing if row is None else rows).append(k if row is None else row)
     if missing:
-        raise InvalidInput(f"label {label!r}: {len(missing)} {what} key(s) are not in keys.json "
-                           f"(e.g. {missing[0]!r}); every key must have a vector")
+        raise InvalidInput(
+            f"label {label!r}: {len(missing)} {what} key(s) are not in keys.json "
+            f"(e.g. {missing[0]!r}); every key must have a vector"
+        )
     return np.asarray(rows, dtype=np.int64)
 
 
@@ -256,8 +280,10 @@ def load_generic(path: str | os.PathLike[str]) -> Dataset:
     path = Path(path).expanduser()
     manifest_path = path / "dataset.json" if path.is_dir() else path
     if not manifest_path.exists():
-        raise NotFound(f"{manifest_path}: no such file; a generic dataset is a folder with dataset.json, "
-                       "vectors.npy and keys.json (see docs/evaluation.md)")
+        raise NotFound(
+            f"{manifest_path}: no such file; a generic dataset is a folder with dataset.json, "
+            "vectors.npy and keys.json (see docs/evaluation.md)"
+        )
     folder = manifest_path.parent
     try:
         manifest = json.loads(manifest_path.read_text())
@@ -270,15 +296,29 @@ def load_generic(path: str | os.PathLike[str]) -> Dataset:
     key_to_row = {k: i for i, k in enumerate(keys)}
     concepts: list[Concept] = []
     for name, spec in (manifest.get("labels") or {}).items():
-        concepts.append(Concept(
-            name=name, description=spec.get("description", ""), keywords=spec.get("keywords"),
-            positives=_rows_of(key_to_row, spec.get("positives", []), name, "positive"),
-            negatives=_rows_of(key_to_row, spec.get("negatives", []), name, "negative"),
-            text_vector=np.asarray(spec["text_vector"], np.float32) if spec.get("text_vector") is not None else None))
+        concepts.append(
+            Concept(
+                name=name,
+                description=spec.get("description", ""),
+                keywords=spec.get("keywords"),
+                positives=_rows_of(key_to_row, spec.get("positives", []), name, "positive"),
+                negatives=_rows_of(key_to_row, spec.get("negatives", []), name, "negative"),
+                text_vector=np.asarray(spec["text_vector"], np.float32)
+                if spec.get("text_vector") is not None
+                else None,
+            )
+        )
     if not concepts:
-        raise InvalidInput(f"{manifest_path}: no labels; add a \"labels\" object (see docs/evaluation.md)")
-    return Dataset(manifest.get("name", folder.name), np.asarray(keys), np.asarray(vectors), concepts,
-                   features=features, embedder=manifest.get("embedder"), meta={"source": str(folder)})
+        raise InvalidInput(f'{manifest_path}: no labels; add a "labels" object (see docs/evaluation.md)')
+    return Dataset(
+        manifest.get("name", folder.name),
+        np.asarray(keys),
+        np.asarray(vectors),
+        concepts,
+        features=features,
+        embedder=manifest.get("embedder"),
+        meta={"source": str(folder)},
+    )
 
 
 def save_generic(dataset: Dataset, folder: str | os.PathLike[str]) -> Path:
@@ -288,14 +328,24 @@ def save_generic(dataset: Dataset, folder: str | os.PathLike[str]) -> Path:
     np.save(folder / "vectors.npy", np.asarray(dataset.vectors, np.float32))
     keys = dataset.keys.tolist()
     (folder / "keys.json").write_text(json.dumps(keys))
-    manifest: dict[str, Any] = {"format": FORMAT, "name": dataset.name, "embedder": dataset.embedder,
-                "vectors": "vectors.npy", "keys": "keys.json", "labels": {}}
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "name": dataset.name,
+        "embedder": dataset.embedder,
+        "vectors": "vectors.npy",
+        "keys": "keys.json",
+        "labels": {},
+    }
     if dataset.features is not None:
         np.save(folder / "features.npy", np.asarray(dataset.features, np.float32))
         manifest["features"] = "features.npy"
     for c in dataset.concepts:
-        spec: dict[str, Any] = {"description": c.description, "keywords": c.keywords,
-                "positives": [keys[i] for i in c.positives], "negatives": [keys[i] for i in c.negatives]}
+        spec: dict[str, Any] = {
+            "description": c.description,
+            "keywords": c.keywords,
+            "positives": [keys[i] for i in c.positives],
+            "negatives": [keys[i] for i in c.negatives],
+        }
         if c.text_vector is not None:
             spec["text_vector"] = [float(v) for v in c.text_vector]
         manifest["labels"][c.name] = spec
@@ -322,8 +372,10 @@ def load_paper(path: str | os.PathLike[str], labels: Iterable[str] | None = None
     folder = Path(path).expanduser()
     for name in ("embeddings.h5", "shot-data.csv", "text-embeddings.json", "agg"):
         if not (folder / name).exists():
-            raise NotFound(f"{folder / name}: missing; the paper's layout has embeddings.h5, shot-data.csv, "
-                           "agg/<label>.json and text-embeddings.json")
+            raise NotFound(
+                f"{folder / name}: missing; the paper's layout has embeddings.h5, shot-data.csv, "
+                "agg/<label>.json and text-embeddings.json"
+            )
     try:
         import h5py
     except ImportError:
@@ -360,11 +412,19 @@ def load_paper(path: str | os.PathLike[str], labels: Iterable[str] | None = None
         if unknown:
             dropped[name] = unknown
         info = described.get(name, {})
-        concepts.append(Concept(name=name, positives=np.asarray(pos), negatives=np.asarray(neg),
-                                description=info.get("description", ""), keywords=info.get("keywords"),
-                                text_vector=np.asarray(texts[name], np.float32)))
-    return Dataset("paper", np.asarray(keys), vectors, concepts,
-                   meta={"source": str(folder), "keys_not_in_shot_data": dropped})
+        concepts.append(
+            Concept(
+                name=name,
+                positives=np.asarray(pos),
+                negatives=np.asarray(neg),
+                description=info.get("description", ""),
+                keywords=info.get("keywords"),
+                text_vector=np.asarray(texts[name], np.float32),
+            )
+        )
+    return Dataset(
+        "paper", np.asarray(keys), vectors, concepts, meta={"source": str(folder), "keys_not_in_shot_data": dropped}
+    )
 
 
 # -- a workspace and a labels file ---------------------------------------------------------
@@ -393,7 +453,7 @@ def load_workspace(ws: Workspace, labels_file: str | os.PathLike[str]) -> Datase
         raise InvalidInput(f"workspace {ws.home} has no clips; `va ingest` some videos first")
     labels = spec.get("labels") or {}
     if not labels:
-        raise InvalidInput(f"{path}: no \"labels\" object")
+        raise InvalidInput(f'{path}: no "labels" object')
     skipped: dict[str, str] = {}
     concepts: list[Concept] = []
     if spec.get("shots"):
@@ -404,8 +464,15 @@ def load_workspace(ws: Workspace, labels_file: str | os.PathLike[str]) -> Datase
             if pos.size in (0, judged.size):  # e.g. missed cuts merged its shots into others
                 skipped[name] = f"{pos.size} of {judged.size} clips positive"
                 continue
-            concepts.append(Concept(name=name, positives=pos, negatives=np.setdiff1d(judged, pos),
-                                    description=info.get("description", ""), keywords=info.get("keywords")))
+            concepts.append(
+                Concept(
+                    name=name,
+                    positives=pos,
+                    negatives=np.setdiff1d(judged, pos),
+                    description=info.get("description", ""),
+                    keywords=info.get("keywords"),
+                )
+            )
         if not concepts:
             raise InvalidInput(f"no label of {path} has both positive and negative clips in this workspace")
     else:
@@ -416,18 +483,32 @@ def load_workspace(ws: Workspace, labels_file: str | os.PathLike[str]) -> Datase
             bad = bad[(bad < 0) | (bad >= n)]
             if bad.size:
                 raise InvalidInput(f"label {name!r}: clip id {int(bad[0])} is not in the workspace (0..{n - 1})")
-            concepts.append(Concept(name=name, positives=pos, negatives=neg,
-                                    description=info.get("description", ""), keywords=info.get("keywords")))
-    return Dataset(f"workspace:{ws.home.name}", np.arange(n, dtype=np.int64), np.asarray(vectors), concepts,
-                   features=np.asarray(ws.train_vectors()) if ws.feature_dim else None, embedder=ws.embedder_name,
-                   meta={"source": str(ws.home), "labels_file": str(path), "labels_without_examples": skipped})
+            concepts.append(
+                Concept(
+                    name=name,
+                    positives=pos,
+                    negatives=neg,
+                    description=info.get("description", ""),
+                    keywords=info.get("keywords"),
+                )
+            )
+    return Dataset(
+        f"workspace:{ws.home.name}",
+        np.arange(n, dtype=np.int64),
+        np.asarray(vectors),
+        concepts,
+        features=np.asarray(ws.train_vectors()) if ws.feature_dim else None,
+        embedder=ws.embedder_name,
+        meta={"source": str(ws.home), "labels_file": str(path), "labels_without_examples": skipped},
+    )
 
 
 def _clip_truth_from_shots(ws: Workspace, shots: Iterable[dict[str, Any]]) -> dict[int, set[str]]:
     by_video: dict[str, list] = {}
     for shot in shots:
         by_video.setdefault(Path(shot["video"]).name, []).append(
-            (float(shot["start"]), float(shot["end"]), set(shot.get("labels", []))))
+            (float(shot["start"]), float(shot["end"]), set(shot.get("labels", [])))
+        )
     truth = {}
     for row in ws.clip_spans():
         best, labels = 0.0, None
@@ -438,6 +519,8 @@ def _clip_truth_from_shots(ws: Workspace, shots: Iterable[dict[str, Any]]) -> di
         if labels is not None:
             truth[int(row["id"])] = labels
     if not truth:
-        raise InvalidInput("no clip of the workspace overlaps a shot of the labels file; are the video file "
-                           "names in \"shots\" the ingested ones?")
+        raise InvalidInput(
+            "no clip of the workspace overlaps a shot of the labels file; are the video file "
+            'names in "shots" the ingested ones?'
+        )
     return truth

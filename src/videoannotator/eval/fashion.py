@@ -35,10 +35,11 @@ Vectors = npt.NDArray[np.float32]
 Rows = npt.NDArray[np.int64]
 
 DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
-FILES = (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-         ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot")
+FILES = (
+    ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+)
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 # Sized so `va eval` embeds a fresh cache and runs within 15 minutes on 2 busy cores
 # (measured 6 images/s under other jobs' load, 30-60 idle; docs/evaluation.md).
 DEFAULT_SAMPLE = 3_000
@@ -61,12 +62,18 @@ class ConceptSpec:
 
 
 CONCEPTS = (
-    ConceptSpec("footwear", (5, 7, 9), "Footwear: shoes, sandals, sneakers and boots",
-                ("shoe", "sandal", "sneaker", "boot")),
-    ConceptSpec("upper-body", (0, 2, 4, 6), "Garments worn on the upper body: t-shirts, shirts, pullovers, coats",
-                ("t-shirt", "shirt", "sweater", "coat")),
-    ConceptSpec("warm-top", (2, 4), "Warm long-sleeved tops: pullovers and coats",
-                ("pullover", "sweater", "coat", "jacket")),
+    ConceptSpec(
+        "footwear", (5, 7, 9), "Footwear: shoes, sandals, sneakers and boots", ("shoe", "sandal", "sneaker", "boot")
+    ),
+    ConceptSpec(
+        "upper-body",
+        (0, 2, 4, 6),
+        "Garments worn on the upper body: t-shirts, shirts, pullovers, coats",
+        ("t-shirt", "shirt", "sweater", "coat"),
+    ),
+    ConceptSpec(
+        "warm-top", (2, 4), "Warm long-sleeved tops: pullovers and coats", ("pullover", "sweater", "coat", "jacket")
+    ),
     ConceptSpec("trousers", (1,), "Trousers: long pants", ("trousers", "jeans", "pants")),
     ConceptSpec("dress", (3,), "A dress", ("dress", "gown", "frock")),
     ConceptSpec("bag", (8,), "A bag", ("handbag", "purse", "bag", "tote")),
@@ -85,7 +92,7 @@ def _read_idx(path: Path) -> Images:
     ndim = magic & 0xFF
     if magic >> 8 != 0x08 or ndim not in (1, 3):
         raise InvalidInput(f"{path}: not an IDX uint8 file (magic {magic:#x})")
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -93,8 +100,10 @@ def load_images(folder: str | os.PathLike[str] = DEFAULT_DIR) -> tuple[Images, R
     """All 70,000 images (train then test) as (70000, 28, 28) uint8, and their classes."""
     folder = Path(folder)
     if not all((folder / f).exists() for pair in FILES for f in pair):
-        raise InvalidInput(f"Fashion-MNIST not found in {folder}; install it with "
-                           "`apt-get install dataset-fashion-mnist` or pass --data DIR")
+        raise InvalidInput(
+            f"Fashion-MNIST not found in {folder}; install it with "
+            "`apt-get install dataset-fashion-mnist` or pass --data DIR"
+        )
     images, classes = [], []
     for image_file, label_file in FILES:
         images.append(_read_idx(folder / image_file))
@@ -118,12 +127,21 @@ def cache_dir(embedder_name: str, mode: str = RENDER) -> Path:
     from ..config import Settings
 
     safe = embedder_name.replace("/", "_").replace(":", "_")
-    return Path(Settings.from_env().cache).expanduser() / "eval" / "fashion-mnist" / f"{safe}-{mode}-p{PERMUTATION_SEED}"
+    return (
+        Path(Settings.from_env().cache).expanduser() / "eval" / "fashion-mnist" / f"{safe}-{mode}-p{PERMUTATION_SEED}"
+    )
 
 
-def embed_sample(n: int, images: Images, embedder_name: str = "conse-effnet-minilm", device: str = "cpu",
-                 mode: str = RENDER, progress: bool = True, embedder: Embedder | None = None,
-                 offset: int = 0) -> tuple[Vectors, Vectors, dict[str, Any]]:
+def embed_sample(
+    n: int,
+    images: Images,
+    embedder_name: str = "conse-effnet-minilm",
+    device: str = "cpu",
+    mode: str = RENDER,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+    offset: int = 0,
+) -> tuple[Vectors, Vectors, dict[str, Any]]:
     """(joint (n, 384), features (n, 1280), timing) for images offset..offset+n-1 of the sample order.
 
     Chunks of ``CHUNK`` images are read from the cache or embedded and written to it
@@ -161,8 +179,10 @@ def embed_sample(n: int, images: Images, embedder_name: str = "conse-effnet-mini
             t = time.perf_counter()
             j, f = embedder.encode_images_with_features(render(images[order[start:stop]], mode))
             if f is None:
-                raise InvalidInput(f"embedder {embedder_name!r} gives no feature vectors; the Fashion-MNIST "
-                                   "suite needs the default embedder")
+                raise InvalidInput(
+                    f"embedder {embedder_name!r} gives no feature vectors; the Fashion-MNIST "
+                    "suite needs the default embedder"
+                )
             t_embed += time.perf_counter() - t
             embedded += stop - start
             data = (j.astype(np.float32), f.astype(np.float32))
@@ -179,10 +199,14 @@ def embed_sample(n: int, images: Images, embedder_name: str = "conse-effnet-mini
             bar.update(stop - start)
     if bar is not None:
         bar.close()
-    timing = {"embedded_images": embedded, "embed_seconds": round(t_embed, 1),
-              "images_per_second": round(embedded / t_embed, 1) if t_embed else None, "cache": str(folder)}
+    timing = {
+        "embedded_images": embedded,
+        "embed_seconds": round(t_embed, 1),
+        "images_per_second": round(embedded / t_embed, 1) if t_embed else None,
+        "cache": str(folder),
+    }
     skip = offset - first
-    return np.concatenate(joint)[skip:skip + n], np.concatenate(feats)[skip:skip + n], timing
+    return np.concatenate(joint)[skip : skip + n], np.concatenate(feats)[skip : skip + n], timing
 
 
 def concept_rows(spec: ConceptSpec, classes: Rows) -> tuple[Rows, Rows]:
@@ -202,8 +226,9 @@ def concept_rows(spec: ConceptSpec, classes: Rows) -> tuple[Rows, Rows]:
 FEATURE_KINDS = ("product", "full")
 
 
-def classifier_features(raw: Vectors, embedder_name: str, embedder: Embedder | None = None,
-                        kind: str = "product") -> Vectors | None:
+def classifier_features(
+    raw: Vectors, embedder_name: str, embedder: Embedder | None = None, kind: str = "product"
+) -> Vectors | None:
     """What the classifier trains on for these images. 'product': what the product's Build
     trains on, the embedder's classifier features of the cached raw 1,280-d features (for
     the default embedder, the fixed projection of ``head_projection``, without loading the
@@ -222,9 +247,17 @@ def classifier_features(raw: Vectors, embedder_name: str, embedder: Embedder | N
     return project_features(raw, head_projection(ConSEEmbedder.feature_dim))
 
 
-def load(n: int = DEFAULT_SAMPLE, folder: str | os.PathLike[str] = DEFAULT_DIR, embedder_name: str = "conse-effnet-minilm",
-         device: str = "cpu", mode: str = RENDER, progress: bool = True, embedder: Embedder | None = None, offset: int = 0,
-         features: str = "product") -> Dataset:
+def load(
+    n: int = DEFAULT_SAMPLE,
+    folder: str | os.PathLike[str] = DEFAULT_DIR,
+    embedder_name: str = "conse-effnet-minilm",
+    device: str = "cpu",
+    mode: str = RENDER,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+    offset: int = 0,
+    features: str = "product",
+) -> Dataset:
     """The Fashion-MNIST suite as a Dataset (embedding what the cache lacks).
 
     ``offset`` skips the first images of the sample order: e.g. decide on images 0-4,999
@@ -233,17 +266,32 @@ def load(n: int = DEFAULT_SAMPLE, folder: str | os.PathLike[str] = DEFAULT_DIR, 
     """
     images, classes = load_images(folder)
     if not 100 <= n <= len(images) - offset or offset < 0:
-        raise InvalidInput(f"the Fashion-MNIST sample must be 100-{len(images) - offset} images from offset "
-                           f"0-{len(images) - 100}; got {n} from {offset}")
+        raise InvalidInput(
+            f"the Fashion-MNIST sample must be 100-{len(images) - offset} images from offset "
+            f"0-{len(images) - 100}; got {n} from {offset}"
+        )
     joint, raw, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder, offset)
     feats = classifier_features(raw, embedder_name, embedder, features)
-    rows = sample_order(len(images))[offset:offset + n]
+    rows = sample_order(len(images))[offset : offset + n]
     sample_classes = classes[rows]
     concepts: list[Concept] = []
     for spec in CONCEPTS:
         pos, neg = concept_rows(spec, sample_classes)
         concepts.append(Concept(spec.name, pos, neg, spec.description, list(spec.keywords)))
     keys = rows.astype(np.int64)  # key = index in train+test
-    return Dataset("fashion-mnist", keys, joint, concepts, features=feats, embedder=embedder_name,
-                   meta={"sample": n, "offset": offset, "render": mode, "features": features, "embedding": timing,
-                         "classes": {name: int((sample_classes == i).sum()) for i, name in enumerate(CLASS_NAMES)}})
+    return Dataset(
+        "fashion-mnist",
+        keys,
+        joint,
+        concepts,
+        features=feats,
+        embedder=embedder_name,
+        meta={
+            "sample": n,
+            "offset": offset,
+            "render": mode,
+            "features": features,
+            "embedding": timing,
+            "classes": {name: int((sample_classes == i).sum()) for i, name in enumerate(CLASS_NAMES)},
+        },
+    )

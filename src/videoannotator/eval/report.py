@@ -75,8 +75,14 @@ def summarise(out: Results) -> dict[str, Any]:
                 "best_single_baseline": top_single,
                 "vs_best_single_baseline": round(float(np.median([v - base[top_single] for v, base in rows])), 4),
             }
-    return {"labels": len(labels), "skipped": sorted(set(out["labels"]) - set(labels)),
-            "median_ap": median_ap, "gain": gains, "baselines": baselines, "va_methods": va_methods}
+    return {
+        "labels": len(labels),
+        "skipped": sorted(set(out["labels"]) - set(labels)),
+        "median_ap": median_ap,
+        "gain": gains,
+        "baselines": baselines,
+        "va_methods": va_methods,
+    }
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -93,9 +99,11 @@ def gains_lines(out: Results) -> list[str]:
     for va, by_budget in out["summary"]["gain"].items():
         for b, g in by_budget.items():
             lo, hi = g["vs_best_baseline_ci"]
-            lines.append(f"{va} @ {b:>5} annotations: median AP gain over the best baseline "
-                         f"{_signed(g['vs_best_baseline'])} points (95% CI {_signed(lo)} to {_signed(hi)}; "
-                         f"wins {g['labels_won']}/{g['labels']} labels)")
+            lines.append(
+                f"{va} @ {b:>5} annotations: median AP gain over the best baseline "
+                f"{_signed(g['vs_best_baseline'])} points (95% CI {_signed(lo)} to {_signed(hi)}; "
+                f"wins {g['labels_won']}/{g['labels']} labels)"
+            )
     return lines
 
 
@@ -104,34 +112,52 @@ def markdown(out: Results) -> str:
     cfg = out["config"]
     budgets = [str(b) for b in cfg["budgets"]]
     lines = [f"# Evaluation: {out['suite']}", ""]
-    lines.append(f"{out['dataset']['clips']} clips, {s['labels']} labels; classifier trained on "
-                 f"`{cfg['train_on']}` ({out['dataset']['train_dim']}-d), C={cfg['C']}; va: k={cfg['k']} per round, "
-                 f"feed mix {', '.join(cfg['mixes'])}, reward {cfg['reward']}; {cfg['seeds']} seeds; held-out "
-                 f"{cfg['heldout']:.0%} of each label's clips (split seed {cfg['split_seed']}); annotator noise "
-                 f"{cfg['noise']}.")
+    lines.append(
+        f"{out['dataset']['clips']} clips, {s['labels']} labels; classifier trained on "
+        f"`{cfg['train_on']}` ({out['dataset']['train_dim']}-d), C={cfg['C']}; va: k={cfg['k']} per round, "
+        f"feed mix {', '.join(cfg['mixes'])}, reward {cfg['reward']}; {cfg['seeds']} seeds; held-out "
+        f"{cfg['heldout']:.0%} of each label's clips (split seed {cfg['split_seed']}); annotator noise "
+        f"{cfg['noise']}."
+    )
     if s["skipped"]:
         lines.append(f"Skipped labels: {', '.join(s['skipped'])}.")
-    lines += ["", "## Median AP over labels", "", "| method | " + " | ".join(budgets) + " |",
-              "|---|" + "---:|" * len(budgets)]
+    lines += [
+        "",
+        "## Median AP over labels",
+        "",
+        "| method | " + " | ".join(budgets) + " |",
+        "|---|" + "---:|" * len(budgets),
+    ]
     for m, by in s["median_ap"].items():
         lines.append(f"| {m} | " + " | ".join(_fmt(by[b]) for b in budgets) + " |")
     for va, by in s["gain"].items():
         base = s["baselines"]
-        lines += ["", f"## {va}: median AP gain over the best baseline (AP points)", "",
-                  "Per label, the best of " + ", ".join(base) + " at that budget (chosen after the fact); "
-                  "the interval resamples labels.", "",
-                  "| annotations | gain | 95% CI | labels won | " + " | ".join(f"vs {m}" for m in base) + " |",
-                  "|---:|---:|---|---:|" + "---:|" * len(base)]
+        lines += [
+            "",
+            f"## {va}: median AP gain over the best baseline (AP points)",
+            "",
+            "Per label, the best of " + ", ".join(base) + " at that budget (chosen after the fact); "
+            "the interval resamples labels.",
+            "",
+            "| annotations | gain | 95% CI | labels won | " + " | ".join(f"vs {m}" for m in base) + " |",
+            "|---:|---:|---|---:|" + "---:|" * len(base),
+        ]
         for b in budgets:
             g = by.get(b)
             if g is None:
                 continue
             lo, hi = g["vs_best_baseline_ci"]
-            lines.append(f"| {b} | {_signed(g['vs_best_baseline'])} | [{_signed(lo)}, {_signed(hi)}] | "
-                         f"{g['labels_won']}/{g['labels']} | " + " | ".join(_signed(g['vs'][m]) for m in base) + " |")
-    lines += ["", "## Per label: mean AP over seeds [mean per-seed bootstrap 95% interval]", "",
-              "| label (held-out positives / clips) | method | " + " | ".join(budgets) + " |",
-              "|---|---|" + "---|" * len(budgets)]
+            lines.append(
+                f"| {b} | {_signed(g['vs_best_baseline'])} | [{_signed(lo)}, {_signed(hi)}] | "
+                f"{g['labels_won']}/{g['labels']} | " + " | ".join(_signed(g["vs"][m]) for m in base) + " |"
+            )
+    lines += [
+        "",
+        "## Per label: mean AP over seeds [mean per-seed bootstrap 95% interval]",
+        "",
+        "| label (held-out positives / clips) | method | " + " | ".join(budgets) + " |",
+        "|---|---|" + "---|" * len(budgets),
+    ]
     for name, lab in out["labels"].items():
         info = lab["info"]
         head = f"{name} ({info['heldout_positives']}/{info['heldout']})"
@@ -147,20 +173,34 @@ def markdown(out: Results) -> str:
             head = ""
     feeds = _feed_shares(out)
     if feeds:
-        lines += ["", "## Where va's annotations came from (share of feed-picked clips, all labels and seeds)", "",
-                  "| method | search, before the first build | top_positive | top_negative | borderline | random |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Where va's annotations came from (share of feed-picked clips, all labels and seeds)",
+            "",
+            "| method | search, before the first build | top_positive | top_negative | borderline | random |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for m, share in feeds.items():
-            lines.append(f"| {m} | {share['search']:.0%} | " + " | ".join(
-                f"{share.get(a, 0):.0%}" for a in ("top_positive", "top_negative", "borderline", "random")) + " |")
+            lines.append(
+                f"| {m} | {share['search']:.0%} | "
+                + " | ".join(f"{share.get(a, 0):.0%}" for a in ("top_positive", "top_negative", "borderline", "random"))
+                + " |"
+            )
     builds = _build_ms(out)
     if builds:
-        lines += ["", "Median time of one Build (fit, score, cross-validation, feeds) in va's loop: " + ", ".join(
-            f"{m} {ms:.0f} ms" for m, ms in builds.items()) + "."]
+        lines += [
+            "",
+            "Median time of one Build (fit, score, cross-validation, feeds) in va's loop: "
+            + ", ".join(f"{m} {ms:.0f} ms" for m, ms in builds.items())
+            + ".",
+        ]
     t = out.get("timings_s", {})
     mach = out.get("machine", {})
-    lines += ["", f"Machine: {mach.get('cpus')} CPUs ({mach.get('cpu')}), load average before "
-                  f"{mach.get('load_avg_1m_before')}; times (s): " + ", ".join(f"{k} {v}" for k, v in t.items()) + "."]
+    lines += [
+        "",
+        f"Machine: {mach.get('cpus')} CPUs ({mach.get('cpu')}), load average before "
+        f"{mach.get('load_avg_1m_before')}; times (s): " + ", ".join(f"{k} {v}" for k, v in t.items()) + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -213,8 +253,16 @@ def plot(out: Results, path: str | os.PathLike[str]) -> Path:
             if not xs:
                 continue
             style = "--" if m == "zero-shot" else "-"
-            ax.plot(xs, ys, style, marker="" if m == "zero-shot" else "o", ms=3 if small else 5,
-                    color=colours[m], label=m, lw=2.2 if m.startswith("va") else 1.4)
+            ax.plot(
+                xs,
+                ys,
+                style,
+                marker="" if m == "zero-shot" else "o",
+                ms=3 if small else 5,
+                color=colours[m],
+                label=m,
+                lw=2.2 if m.startswith("va") else 1.4,
+            )
         ax.set_xscale("log")
         ax.set_xticks(budgets)
         ax.set_xticklabels([str(b) for b in budgets], fontsize=7 if small else 9, rotation=0 if not small else 45)
@@ -230,8 +278,7 @@ def plot(out: Results, path: str | os.PathLike[str]) -> Path:
     main.legend(loc="lower right", fontsize=9)
     for i, (name, lab) in enumerate(labels.items()):
         ax = fig.add_subplot(grid[i // ncols, 2 + i % ncols])
-        draw(ax, functools.partial(_ap, lab), f"{name} ({lab['info']['heldout_positive_rate']:.0%} pos)",
-             small=True)
+        draw(ax, functools.partial(_ap, lab), f"{name} ({lab['info']['heldout_positive_rate']:.0%} pos)", small=True)
     out_path = Path(path)
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
@@ -242,7 +289,11 @@ def write_outputs(out: Results, folder: str | os.PathLike[str]) -> dict[str, str
     """results.json, results.md and ap-vs-annotations.png in ``folder``; returns their paths."""
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"json": folder / "results.json", "markdown": folder / "results.md", "plot": folder / "ap-vs-annotations.png"}
+    paths = {
+        "json": folder / "results.json",
+        "markdown": folder / "results.md",
+        "plot": folder / "ap-vs-annotations.png",
+    }
     out["outputs"] = {k: str(v) for k, v in paths.items()}
     paths["json"].write_text(json.dumps(out, indent=1, default=_jsonable))
     paths["markdown"].write_text(markdown(out))

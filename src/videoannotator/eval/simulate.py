@@ -89,8 +89,8 @@ class EvalConfig:
 class LabelResult:
     name: str
     info: dict
-    methods: dict = field(default_factory=dict)   # method -> budget -> stats
-    traces: dict = field(default_factory=dict)    # va method -> [trace per seed]
+    methods: dict = field(default_factory=dict)  # method -> budget -> stats
+    traces: dict = field(default_factory=dict)  # va method -> [trace per seed]
     skipped: str | None = None
 
 
@@ -123,9 +123,14 @@ def run_label(dataset: Dataset, name: str, config: EvalConfig) -> LabelResult:
     held_mask = heldout_mask(dataset.keys[rows], config.heldout, config.split_seed)
     held_rows, pool_rows = rows[held_mask], rows[~held_mask]
     y_held, y_pool = concept.truth(held_rows), concept.truth(pool_rows)
-    info = {"universe": int(rows.size), "pool": int(pool_rows.size), "heldout": int(held_rows.size),
-            "pool_positives": int(y_pool.sum()), "heldout_positives": int(y_held.sum()),
-            "heldout_positive_rate": round(float(y_held.mean()), 4) if y_held.size else None}
+    info = {
+        "universe": int(rows.size),
+        "pool": int(pool_rows.size),
+        "heldout": int(held_rows.size),
+        "pool_positives": int(y_pool.sum()),
+        "heldout_positives": int(y_held.sum()),
+        "heldout_positive_rate": round(float(y_held.mean()), 4) if y_held.size else None,
+    }
     result = LabelResult(name, info)
     if y_held.sum() == 0 or y_held.sum() == y_held.size or y_pool.sum() == 0:
         result.skipped = "the held-out split or the pool lacks a positive or a negative; give the label more examples"
@@ -194,8 +199,13 @@ def machine() -> dict:
             cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "numpy": np.__version__,
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def run_experiment(dataset: Dataset, config: EvalConfig | None = None, embedder=None, progress=None) -> dict:
@@ -230,13 +240,24 @@ def run_experiment(dataset: Dataset, config: EvalConfig | None = None, embedder=
                 progress(res)
     out = {
         "suite": dataset.name,
-        "dataset": {"name": dataset.name, "clips": int(dataset.keys.size), "dim": int(dataset.vectors.shape[1]),
-                    "train_dim": int(dataset.train_matrix(_resolved(config, dataset).train_on or "joint").shape[1]),
-                    "embedder": dataset.embedder, "meta": dataset.meta},
+        "dataset": {
+            "name": dataset.name,
+            "clips": int(dataset.keys.size),
+            "dim": int(dataset.vectors.shape[1]),
+            "train_dim": int(dataset.train_matrix(_resolved(config, dataset).train_on or "joint").shape[1]),
+            "embedder": dataset.embedder,
+            "meta": dataset.meta,
+        },
         "config": {**asdict(config), "method_names": config.method_names()},
-        "labels": {r.name: {"info": r.info, "skipped": r.skipped,
-                            "methods": {m: {str(b): v for b, v in by.items()} for m, by in r.methods.items()},
-                            "va_traces": r.traces} for r in results},
+        "labels": {
+            r.name: {
+                "info": r.info,
+                "skipped": r.skipped,
+                "methods": {m: {str(b): v for b, v in by.items()} for m, by in r.methods.items()},
+                "va_traces": r.traces,
+            }
+            for r in results
+        },
         "machine": {**machine(), "load_avg_1m_before": round(load_before, 2)},
         "timings_s": {"experiment": round(time.perf_counter() - started, 1)},
     }

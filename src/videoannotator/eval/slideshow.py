@@ -35,8 +35,9 @@ Image8 = npt.NDArray[np.uint8]  # grey (H, W) or RGB (H, W, 3)
 MOTIONS = ("static", "zoom-in", "zoom-out", "pan-left", "pan-right")
 
 
-def _frames_of_shot(image: npt.ArrayLike, n_frames: int, size: tuple[int, int], motion: str,
-                    background: int) -> list[Image8]:
+def _frames_of_shot(
+    image: npt.ArrayLike, n_frames: int, size: tuple[int, int], motion: str, background: int
+) -> list[Image8]:
     """The frames of one shot: the image centred on a canvas, seen through a moving window."""
     from PIL import Image
 
@@ -44,7 +45,9 @@ def _frames_of_shot(image: npt.ArrayLike, n_frames: int, size: tuple[int, int], 
     # Work at 1.5x the output size so zooms and pans resample real detail.
     cw, ch = int(width * 1.5), int(height * 1.5)
     side = int(ch * 0.9)
-    grey = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+    grey = (
+        Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+    )
     canvas = Image.new("RGB", (cw, ch), (background,) * 3)
     canvas.paste(grey, ((cw - side) // 2, (ch - side) // 2))
     frames: list[Image8] = []
@@ -87,9 +90,18 @@ def write_video(path: Path, frames: Iterable[Image8], fps: int) -> int:
     return count
 
 
-def make_slideshow(path: str | os.PathLike[str], images: Sequence[npt.ArrayLike], labels: Sequence[Iterable[str]], *, fps: int = 25, size: tuple[int, int] = (320, 240),
-                   shot_seconds: tuple[float, float] = (1.0, 2.5), background: int = 255, seed: int = 0,
-                   keys: Sequence[object] | None = None) -> dict[str, Any]:
+def make_slideshow(
+    path: str | os.PathLike[str],
+    images: Sequence[npt.ArrayLike],
+    labels: Sequence[Iterable[str]],
+    *,
+    fps: int = 25,
+    size: tuple[int, int] = (320, 240),
+    shot_seconds: tuple[float, float] = (1.0, 2.5),
+    background: int = 255,
+    seed: int = 0,
+    keys: Sequence[object] | None = None,
+) -> dict[str, Any]:
     """Write one video, one shot per image; returns its truth (cuts, shots with labels).
 
     ``labels[i]``: the label names image i shows. ``keys[i]``: what to record as the image.
@@ -111,15 +123,29 @@ def make_slideshow(path: str | os.PathLike[str], images: Sequence[npt.ArrayLike]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
     shots: list[dict[str, Any]] = []
     for i, (start, n) in enumerate(zip(starts, lengths)):
-        shots.append({"video": path.name, "start_frame": int(start), "end_frame": int(start + n),
-                      "start": round(start / fps, 4), "end": round((start + n) / fps, 4),
-                      "image": keys[i] if keys is not None else i, "motion": motions[i],
-                      "labels": sorted(labels[i])})
+        shots.append(
+            {
+                "video": path.name,
+                "start_frame": int(start),
+                "end_frame": int(start + n),
+                "start": round(start / fps, 4),
+                "end": round((start + n) / fps, 4),
+                "image": keys[i] if keys is not None else i,
+                "motion": motions[i],
+                "labels": sorted(labels[i]),
+            }
+        )
     return {"video": path.name, "frames": total, "fps": fps, "cuts": [int(s) for s in starts[1:]], "shots": shots}
 
 
-def make_fashion_slideshows(folder: str | os.PathLike[str], n_videos: int = 4, shots_per_video: int = 100,
-                            seed: int = 0, images_dir: str | os.PathLike[str] | None = None, fps: int = 25) -> Path:
+def make_fashion_slideshows(
+    folder: str | os.PathLike[str],
+    n_videos: int = 4,
+    shots_per_video: int = 100,
+    seed: int = 0,
+    images_dir: str | os.PathLike[str] | None = None,
+    fps: int = 25,
+) -> Path:
     """Slideshows of Fashion-MNIST images (the suite's non-rare concepts); returns truth.json."""
     from . import fashion
 
@@ -130,14 +156,20 @@ def make_fashion_slideshows(folder: str | os.PathLike[str], n_videos: int = 4, s
     # Images the Fashion-MNIST suite's default sample does not use: the two suites stay apart.
     order = fashion.sample_order(len(images))[::-1]
     picked = order[: n_videos * shots_per_video]
-    truth: dict[str, Any] = {"labels": {s.name: {"description": s.description, "keywords": list(s.keywords)} for s in specs},
-             "shots": [], "cuts": {}, "fps": fps, "source": "fashion-mnist"}
+    truth: dict[str, Any] = {
+        "labels": {s.name: {"description": s.description, "keywords": list(s.keywords)} for s in specs},
+        "shots": [],
+        "cuts": {},
+        "fps": fps,
+        "source": "fashion-mnist",
+    }
     for v in range(n_videos):
-        rows = picked[v * shots_per_video:(v + 1) * shots_per_video]
+        rows = picked[v * shots_per_video : (v + 1) * shots_per_video]
         labels = [[s.name for s in specs if classes[r] in s.classes] for r in rows]
         shown = fashion.render(images[rows])
-        info = make_slideshow(folder / f"slideshow-{v:02d}.mp4", shown, labels, fps=fps, seed=seed * 1000 + v,
-                              keys=[int(r) for r in rows])
+        info = make_slideshow(
+            folder / f"slideshow-{v:02d}.mp4", shown, labels, fps=fps, seed=seed * 1000 + v, keys=[int(r) for r in rows]
+        )
         truth["shots"] += info["shots"]
         truth["cuts"][info["video"]] = info["cuts"]
     out = folder / "truth.json"
@@ -163,12 +195,21 @@ def match_cuts(true_cuts: Iterable[int], detected: Iterable[int], tolerance: int
     recall = matched / len(true_cuts) if true_cuts else 1.0
     precision = matched / len(detected) if detected else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"true": len(true_cuts), "detected": len(detected), "matched": matched, "recall": round(recall, 4),
-            "precision": round(precision, 4), "f1": round(f1, 4), "missed": missed, "spurious": spurious}
+    return {
+        "true": len(true_cuts),
+        "detected": len(detected),
+        "matched": matched,
+        "recall": round(recall, 4),
+        "precision": round(precision, 4),
+        "f1": round(f1, 4),
+        "missed": missed,
+        "spurious": spurious,
+    }
 
 
-def score_cuts(truth_file: str | os.PathLike[str], settings: Settings | None = None,
-               tolerance: int = 2) -> dict[str, Any]:
+def score_cuts(
+    truth_file: str | os.PathLike[str], settings: Settings | None = None, tolerance: int = 2
+) -> dict[str, Any]:
     """Run the product's shot detection on each video of a truth file; score its cuts."""
     from ..config import Settings
     from ..ingest.embedding import segment_options
@@ -190,7 +231,13 @@ def score_cuts(truth_file: str | os.PathLike[str], settings: Settings | None = N
             totals[key] += result[key]
     recall = totals["matched"] / totals["true"] if totals["true"] else 1.0
     precision = totals["matched"] / totals["detected"] if totals["detected"] else 1.0
-    return {"detector": settings.shot_detector, "threshold": settings.shot_threshold, "tolerance_frames": tolerance,
-            **totals, "recall": round(recall, 4), "precision": round(precision, 4),
-            "f1": round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
-            "videos": per_video}
+    return {
+        "detector": settings.shot_detector,
+        "threshold": settings.shot_threshold,
+        "tolerance_frames": tolerance,
+        **totals,
+        "recall": round(recall, 4),
+        "precision": round(precision, 4),
+        "f1": round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
+        "videos": per_video,
+    }

@@ -110,8 +110,16 @@ def _cv_reward(before, after) -> float | None:
     return float(np.clip(0.5 + 5 * (b - a), 0, 1))
 
 
-def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str = DEFAULT_MIX,
-                 reward: str = DEFAULT_REWARD, batches: int = BATCHES_PER_ROUND) -> Selection:
+def va_selection(
+    pool: Pool,
+    budgets,
+    seed: int,
+    *,
+    k: int = DEFAULT_K,
+    mix: str = DEFAULT_MIX,
+    reward: str = DEFAULT_REWARD,
+    batches: int = BATCHES_PER_ROUND,
+) -> Selection:
     """The product's loop with a simulated annotator; training sets at every budget.
 
     Rounds are cut short where needed so that the loop stops at each budget exactly.
@@ -165,9 +173,19 @@ def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str
     while len(order) < checkpoints[-1] and not annotated.all():
         # The build's cross-validation changes no model, score or feed; only the cv-gain
         # reward reads it, so otherwise the cheapest one (2 folds) saves most of its time.
-        result = build_model(pool.X_train, ids, np.asarray(order), np.asarray(answers), seed=seed,
-                             previous=previous, n_feed=2 * k, clusters=clusters, C=pool.C, n_bootstrap=20,
-                             cv_splits=5 if reward == "cv-gain" else 2)
+        result = build_model(
+            pool.X_train,
+            ids,
+            np.asarray(order),
+            np.asarray(answers),
+            seed=seed,
+            previous=previous,
+            n_feed=2 * k,
+            clusters=clusters,
+            C=pool.C,
+            n_bootstrap=20,
+            cv_splits=5 if reward == "cv-gain" else 2,
+        )
         if reward == "cv-gain" and pending:
             r = _cv_reward(previous, result)
             for arm in pending:
@@ -183,8 +201,9 @@ def va_selection(pool: Pool, budgets, seed: int, *, k: int = DEFAULT_K, mix: str
             feed = result.feeds[arm]
             pick = feed[~annotated[feed]][:size]
             if pick.size < size:  # the feed ran dry: fill from the random feed
-                extra = random_feed(result.scores, ids, size - pick.size, seed, exclude=np.concatenate(
-                    [ids[annotated], pick]))
+                extra = random_feed(
+                    result.scores, ids, size - pick.size, seed, exclude=np.concatenate([ids[annotated], pick])
+                )
                 pick = np.concatenate([pick, extra])
             if not pick.size:
                 break

@@ -1,12 +1,12 @@
 """Suites by name: where a Dataset comes from, and the slideshow end-to-end run.
 
-    fashion-mnist  Debian dataset-fashion-mnist, embedded with the default embedder (cached)
-    generic        a folder in the generic format (datasets.load_generic)
-    paper          the paper's released data (datasets.load_paper; needs h5py)
-    workspace      an ingested workspace + a labels file (datasets.load_workspace)
-    slideshow      generate slideshow videos, ingest them into a fresh workspace, run the
-                   experiment on the clips and score shot detection against the known cuts
-    synthetic      separable vectors with perfect text vectors (the answer is known)
+fashion-mnist  Debian dataset-fashion-mnist, embedded with the default embedder (cached)
+generic        a folder in the generic format (datasets.load_generic)
+paper          the paper's released data (datasets.load_paper; needs h5py)
+workspace      an ingested workspace + a labels file (datasets.load_workspace)
+slideshow      generate slideshow videos, ingest them into a fresh workspace, run the
+               experiment on the clips and score shot detection against the known cuts
+synthetic      separable vectors with perfect text vectors (the answer is known)
 """
 
 from __future__ import annotations
@@ -28,17 +28,31 @@ if TYPE_CHECKING:
 SUITES = ("fashion-mnist", "generic", "paper", "workspace", "slideshow", "synthetic")
 
 
-def load_suite(suite: str, *, data: str | os.PathLike[str] | None = None,
-               labels_file: str | os.PathLike[str] | None = None, sample: int | None = None,
-               workspace: Workspace | None = None, device: str = "cpu", progress: bool = True,
-               labels: Sequence[str] | None = None, offset: int = 0,
-               fashion_features: str = "product") -> Dataset:
+def load_suite(
+    suite: str,
+    *,
+    data: str | os.PathLike[str] | None = None,
+    labels_file: str | os.PathLike[str] | None = None,
+    sample: int | None = None,
+    workspace: Workspace | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+    labels: Sequence[str] | None = None,
+    offset: int = 0,
+    fashion_features: str = "product",
+) -> Dataset:
     """The Dataset of a suite (all but 'slideshow', which ``run_slideshow`` builds)."""
     if suite == "fashion-mnist":
         from . import fashion
 
-        ds = fashion.load(sample or fashion.DEFAULT_SAMPLE, data or fashion.DEFAULT_DIR, device=device,
-                          progress=progress, offset=offset, features=fashion_features)
+        ds = fashion.load(
+            sample or fashion.DEFAULT_SAMPLE,
+            data or fashion.DEFAULT_DIR,
+            device=device,
+            progress=progress,
+            offset=offset,
+            features=fashion_features,
+        )
     elif suite == "generic":
         if not data:
             raise InvalidInput("--suite generic needs --data DIR (a folder with dataset.json)")
@@ -62,9 +76,17 @@ def load_suite(suite: str, *, data: str | os.PathLike[str] | None = None,
     return ds.select(labels) if labels else ds
 
 
-def run_slideshow(folder: str | os.PathLike[str], config: EvalConfig | None, *, n_videos: int = 4,
-                  shots_per_video: int = 60, seed: int = 0, settings: Settings | None = None, progress: bool = True,
-                  labels: Sequence[str] | None = None) -> dict[str, Any]:
+def run_slideshow(
+    folder: str | os.PathLike[str],
+    config: EvalConfig | None,
+    *,
+    n_videos: int = 4,
+    shots_per_video: int = 60,
+    seed: int = 0,
+    settings: Settings | None = None,
+    progress: bool = True,
+    labels: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Generate -> ingest -> experiment -> shot-detection scores, in ``folder``."""
     from ..config import Settings
     from ..workspace import Workspace

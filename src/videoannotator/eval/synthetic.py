@@ -14,9 +14,16 @@ import numpy as np
 from .datasets import Concept, Dataset
 
 
-def make_synthetic(n: int = 2000, dim: int = 32, labels: int = 3, positive_rate: float = 0.1,
-                   margin: float = 0.05, perfect_text: bool = True, text_noise: float = 1.0,
-                   seed: int = 0) -> Dataset:
+def make_synthetic(
+    n: int = 2000,
+    dim: int = 32,
+    labels: int = 3,
+    positive_rate: float = 0.1,
+    margin: float = 0.05,
+    perfect_text: bool = True,
+    text_noise: float = 1.0,
+    seed: int = 0,
+) -> Dataset:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, dim)).astype(np.float32)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
@@ -30,6 +37,9 @@ def make_synthetic(n: int = 2000, dim: int = 32, labels: int = 3, positive_rate:
         pos = np.flatnonzero(keep & (s > threshold))
         neg = np.flatnonzero(keep & (s < threshold))
         text = u if perfect_text else u + text_noise * rng.standard_normal(dim) / np.sqrt(dim)
-        concepts.append(Concept(f"concept-{i}", pos, neg, description=f"synthetic concept {i}",
-                                text_vector=np.asarray(text, np.float32)))
+        concepts.append(
+            Concept(
+                f"concept-{i}", pos, neg, description=f"synthetic concept {i}", text_vector=np.asarray(text, np.float32)
+            )
+        )
     return Dataset("synthetic", np.arange(n, dtype=np.int64), X, concepts, meta={"seed": seed})

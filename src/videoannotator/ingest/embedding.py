@@ -55,15 +55,21 @@ def segment_options(settings: Settings) -> SegmentOptions:
     )
 
 
-def embed_video(path: Path, digest: str, settings: Settings, embedder: Embedder,
-                progress: bool = True) -> EmbeddedVideo:
+def embed_video(
+    path: Path, digest: str, settings: Settings, embedder: Embedder, progress: bool = True
+) -> EmbeddedVideo:
     """Decode, cut and embed one video (``digest``: its content hash, computed by the caller)."""
     from tqdm.auto import tqdm
 
     stats = SegmentStats()
     info, clip_iter = segment(path, segment_options(settings), stats)
-    frames_bar = tqdm(total=info.frame_count or None, desc=f"  {bar_label(path.name)[:30]}", unit="frame",
-                      leave=False, disable=not progress)
+    frames_bar = tqdm(
+        total=info.frame_count or None,
+        desc=f"  {bar_label(path.name)[:30]}",
+        unit="frame",
+        leave=False,
+        disable=not progress,
+    )
     clips: list[Any] = []
     vectors: list[np.ndarray] = []
     raw_features: list[np.ndarray] = []
@@ -91,16 +97,38 @@ def embed_video(path: Path, digest: str, settings: Settings, embedder: Embedder,
     features = embedder.classifier_features(np.stack(raw_features)) if embedder.feature_dim and raw_features else None
     matrix = l2_normalise(np.stack(vectors))
     embed_s += time.perf_counter() - t
-    video: VideoRecord = {"path": info.path, "content_hash": digest, "duration": info.duration, "fps": info.fps,
-                          "width": info.width, "height": info.height, "frame_count": info.frame_count,
-                          "size_bytes": info.size_bytes, "codec": info.codec}
-    records: list[ClipRecord] = [{"start": c.start, "end": c.end, "start_frame": c.start_frame,
-                                  "end_frame": c.end_frame, "sample_frames": list(c.sample_frames)} for c in clips]
+    video: VideoRecord = {
+        "path": info.path,
+        "content_hash": digest,
+        "duration": info.duration,
+        "fps": info.fps,
+        "width": info.width,
+        "height": info.height,
+        "frame_count": info.frame_count,
+        "size_bytes": info.size_bytes,
+        "codec": info.codec,
+    }
+    records: list[ClipRecord] = [
+        {
+            "start": c.start,
+            "end": c.end,
+            "start_frame": c.start_frame,
+            "end_frame": c.end_frame,
+            "sample_frames": list(c.sample_frames),
+        }
+        for c in clips
+    ]
     return EmbeddedVideo(
-        path=path, video=video, clips=records, vectors=np.asarray(matrix, dtype=np.float32),
+        path=path,
+        video=video,
+        clips=records,
+        vectors=np.asarray(matrix, dtype=np.float32),
         features=None if features is None else np.asarray(features, dtype=np.float32),
-        thumbnails=[c.images[c.thumb_index] for c in clips], duration=float(info.duration),
-        stages={"decode": stats.decode_s, "detect": stats.detect_s, "embed": embed_s}, frames=stats.frames)
+        thumbnails=[c.images[c.thumb_index] for c in clips],
+        duration=float(info.duration),
+        stages={"decode": stats.decode_s, "detect": stats.detect_s, "embed": embed_s},
+        frames=stats.frames,
+    )
 
 
 def bar_label(name: str) -> str:

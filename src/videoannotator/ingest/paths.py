@@ -10,8 +10,24 @@ import stat
 from pathlib import Path
 
 VIDEO_EXTENSIONS = {
-    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ogv", ".ogg", ".mpg", ".mpeg", ".ts", ".mts",
-    ".m2ts", ".wmv", ".flv", ".3gp", ".mxf", ".y4m",
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".ogv",
+    ".ogg",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".wmv",
+    ".flv",
+    ".3gp",
+    ".mxf",
+    ".y4m",
 }
 
 
@@ -83,8 +99,11 @@ def _walk_folder(folder: Path) -> tuple[list[Path], list[dict]]:
 
     def unreadable(exc: OSError) -> None:
         where = exc.filename or folder
-        reason = ("permission denied while reading the folder; check its permissions (its videos were not ingested)"
-                  if exc.errno == errno.EACCES else f"the folder cannot be read: {exc.strerror or exc}")
+        reason = (
+            "permission denied while reading the folder; check its permissions (its videos were not ingested)"
+            if exc.errno == errno.EACCES
+            else f"the folder cannot be read: {exc.strerror or exc}"
+        )
         failed.append(_failure(where, reason))
 
     for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):

@@ -41,7 +41,9 @@ class IngestReport:
     not_tried: list[str] = field(default_factory=list)  # after a full disk stopped the run
     video_seconds: float = 0.0
     wall_seconds: float = 0.0
-    stages: dict = field(default_factory=lambda: {"hash": 0.0, "decode": 0.0, "detect": 0.0, "embed": 0.0, "write": 0.0})
+    stages: dict = field(
+        default_factory=lambda: {"hash": 0.0, "decode": 0.0, "detect": 0.0, "embed": 0.0, "write": 0.0}
+    )
     frames: int = 0
 
     @property
@@ -76,8 +78,13 @@ def content_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def ingest_paths(ws: Workspace, paths: Iterable[str | os.PathLike[str]], progress: bool = True,
-                 on_event: Callable[[dict[str, Any]], None] | None = None, engine: Engine | None = None) -> IngestReport:
+def ingest_paths(
+    ws: Workspace,
+    paths: Iterable[str | os.PathLike[str]],
+    progress: bool = True,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    engine: Engine | None = None,
+) -> IngestReport:
     from tqdm.auto import tqdm
 
     report = IngestReport()
@@ -104,7 +111,7 @@ def ingest_paths(ws: Workspace, paths: Iterable[str | os.PathLike[str]], progres
                     entry = commit(ws, result.value, report)
                 except DiskFull as exc:
                     # The next files would fail the same way: stop, and say so once.
-                    report.not_tried = [str(p) for p in files[position + 1:]]
+                    report.not_tried = [str(p) for p in files[position + 1 :]]
                     more = f"; {len(report.not_tried)} more file(s) not tried" if report.not_tried else ""
                     report.failed.append({"path": str(path), "error": exc.message + more})
                     break
@@ -156,13 +163,17 @@ def commit(ws: Workspace, done: EmbeddedVideo, report: IngestReport) -> dict[str
     except BaseException as exc:
         _forget_thumbnails(ws, digest, len(done.clips))
         if is_disk_full(exc):
-            needed = done.vectors.nbytes + (done.features.nbytes if done.features is not None else 0) \
+            needed = (
+                done.vectors.nbytes
+                + (done.features.nbytes if done.features is not None else 0)
                 + _THUMB_BYTES * len(done.clips)
+            )
             raise disk_full(ws.home, done.path, needed) from None
         raise
     if video_id is None:
-        report.skipped.append({"path": str(done.path),
-                               "reason": "already ingested (same content, by another process meanwhile)"})
+        report.skipped.append(
+            {"path": str(done.path), "reason": "already ingested (same content, by another process meanwhile)"}
+        )
         return None
     for stage, seconds in done.stages.items():
         report.stages[stage] += seconds

@@ -78,16 +78,22 @@ def _reembed_locked(ws: Workspace, embedder: Embedder, progress: bool) -> dict[s
         if fout is not None:
             _finish(fout, fpath, n * fdim * 4)
             del fout
-        ws.catalog.videos.switch_embedder(embedder.name, {  # the switch
-            "embedder": embedder.name, "dim": embedder.dim, "feature_dim": fdim, "generation": generation})
+        ws.catalog.videos.switch_embedder(
+            embedder.name,
+            {  # the switch
+                "embedder": embedder.name,
+                "dim": embedder.dim,
+                "feature_dim": fdim,
+                "generation": generation,
+            },
+        )
     except BaseException:
         if ws.generation != generation:  # the switch did not happen: the new files are litter
             for path in written:
                 path.unlink(missing_ok=True)
         raise
     ws.matrices.remove_other_generations(ws.home / "models")
-    return {"clips": n, "embedder": embedder.name, "dim": embedder.dim, "feature_dim": fdim,
-            "generation": generation}
+    return {"clips": n, "embedder": embedder.name, "dim": embedder.dim, "feature_dim": fdim, "generation": generation}
 
 
 def _finish(mm: np.memmap, path: Path, size: int) -> None:

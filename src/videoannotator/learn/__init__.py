@@ -16,7 +16,19 @@ from .feeds import (
 from .metrics import average_precision, cross_validated_ap
 
 __all__ = [
-    "FEEDS", "BuildResult", "LinearProbe", "ProbeModel", "assign", "average_precision",
-    "borderline_feed", "build_model", "cross_validated_ap", "diversity", "fit_clusters",
-    "random_feed", "score_corpus", "top_negative_feed", "top_positive_feed",
+    "FEEDS",
+    "BuildResult",
+    "LinearProbe",
+    "ProbeModel",
+    "assign",
+    "average_precision",
+    "borderline_feed",
+    "build_model",
+    "cross_validated_ap",
+    "diversity",
+    "fit_clusters",
+    "random_feed",
+    "score_corpus",
+    "top_negative_feed",
+    "top_positive_feed",
 ]

@@ -33,9 +33,11 @@ from .metrics import DEFAULT_BOOTSTRAP, cross_validated_ap
 
 __all__ = ["BuildResult", "ProbeModel", "build_model", "positions_of"]
 
-NOT_READY_MESSAGE = ("Build needs at least one positive and one negative annotation; "
-                     "have {pos} positive and {neg} negative. Annotate some clips first "
-                     "(search, then mark clips positive and negative).")
+NOT_READY_MESSAGE = (
+    "Build needs at least one positive and one negative annotation; "
+    "have {pos} positive and {neg} negative. Annotate some clips first "
+    "(search, then mark clips positive and negative)."
+)
 
 
 @dataclass
@@ -59,14 +61,22 @@ class ProbeModel:
         return is_positive(self.decision_function(X), self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"coef": [float(v) for v in self.coef], "intercept": float(self.intercept),
-                "threshold": float(self.threshold), "C": float(self.C), "dim": self.dim}
+        return {
+            "coef": [float(v) for v in self.coef],
+            "intercept": float(self.intercept),
+            "threshold": float(self.threshold),
+            "C": float(self.C),
+            "dim": self.dim,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProbeModel:
-        return cls(coef=np.asarray(data["coef"], dtype=np.float64),
-                   intercept=float(data["intercept"]),
-                   threshold=float(data.get("threshold", 0.0)), C=float(data.get("C", 1.0)))
+        return cls(
+            coef=np.asarray(data["coef"], dtype=np.float64),
+            intercept=float(data["intercept"]),
+            threshold=float(data.get("threshold", 0.0)),
+            C=float(data.get("C", 1.0)),
+        )
 
 
 @dataclass
@@ -74,10 +84,10 @@ class BuildResult:
     """Everything one build produces; ``scores`` and the feeds are aligned with ``ids``."""
 
     model: ProbeModel
-    scores: npt.NDArray[np.float32]         # float32 (N,) logits for every clip
-    metrics: dict[str, Any]                 # counts, cross-validated AP or reason, diversity
-    feeds: dict[str, npt.NDArray[Any]]      # feed name -> ids, annotated excluded
-    timings_ms: dict[str, float]            # stage -> milliseconds, plus "total"
+    scores: npt.NDArray[np.float32]  # float32 (N,) logits for every clip
+    metrics: dict[str, Any]  # counts, cross-validated AP or reason, diversity
+    feeds: dict[str, npt.NDArray[Any]]  # feed name -> ids, annotated excluded
+    timings_ms: dict[str, float]  # stage -> milliseconds, plus "total"
     clusters: npt.NDArray[np.float32] | None = field(default=None, repr=False)  # corpus centroids, to cache
 
 
@@ -97,8 +107,10 @@ def positions_of(ids: npt.ArrayLike, wanted: npt.ArrayLike) -> npt.NDArray[np.in
     missing = ~(ids[pos] == wanted) if ids.size else np.ones(wanted.shape, bool)
     if missing.any():
         sample = ", ".join(str(v) for v in wanted[missing][:5])
-        raise InvalidInput(f"{int(missing.sum())} annotated clip id(s) are not in the corpus "
-                           f"(e.g. {sample}); re-ingest or remove those annotations")
+        raise InvalidInput(
+            f"{int(missing.sum())} annotated clip id(s) are not in the corpus "
+            f"(e.g. {sample}); re-ingest or remove those annotations"
+        )
     return pos
 
 
@@ -117,12 +129,22 @@ def _previous_weights(previous: Any, dim: int) -> tuple[npt.NDArray[np.float64] 
     return np.asarray(coef, dtype=np.float64).reshape(-1), float(np.asarray(intercept).reshape(-1)[0])
 
 
-def build_model(X_all: npt.NDArray[Any], ids: npt.ArrayLike, labeled_ids: npt.ArrayLike,
-                labels: npt.ArrayLike, seed: int = 0, previous: Any = None, n_feed: int = 100,
-                clusters: npt.NDArray[np.float32] | None = None, *, C: float = 1.0,
-                exclude_ids: npt.ArrayLike | None = None,
-                cv_splits: int = 5, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-                n_clusters: int = DEFAULT_CLUSTERS) -> BuildResult:
+def build_model(
+    X_all: npt.NDArray[Any],
+    ids: npt.ArrayLike,
+    labeled_ids: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    seed: int = 0,
+    previous: Any = None,
+    n_feed: int = 100,
+    clusters: npt.NDArray[np.float32] | None = None,
+    *,
+    C: float = 1.0,
+    exclude_ids: npt.ArrayLike | None = None,
+    cv_splits: int = 5,
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
+    n_clusters: int = DEFAULT_CLUSTERS,
+) -> BuildResult:
     """Fit, score every clip, measure, and make the four feeds.
 
     X_all: (N, d) float32 matrix, typically a read-only ``np.memmap``; ids: (N,) clip ids
@@ -172,9 +194,16 @@ def build_model(X_all: npt.NDArray[Any], ids: npt.ArrayLike, labeled_ids: npt.Ar
         scores = score_corpus(X_all, probe.coef_, probe.intercept_)
         t = lap("score", t)
 
-        cv = cross_validated_ap(X_lab, y, n_splits=cv_splits, seed=seed, C=C,
-                                n_bootstrap=n_bootstrap, coef_init=probe.coef_,
-                                intercept_init=probe.intercept_)
+        cv = cross_validated_ap(
+            X_lab,
+            y,
+            n_splits=cv_splits,
+            seed=seed,
+            C=C,
+            n_bootstrap=n_bootstrap,
+            coef_init=probe.coef_,
+            intercept_init=probe.intercept_,
+        )
         t = lap("cv", t)
 
         if clusters is None:
@@ -184,15 +213,20 @@ def build_model(X_all: npt.NDArray[Any], ids: npt.ArrayLike, labeled_ids: npt.Ar
         t = lap("diversity", t)
 
     exclude = labeled_ids if exclude_ids is None else np.union1d(labeled_ids, np.asarray(exclude_ids))
-    feeds = {name: feed(scores, ids, n_feed, seed, exclude=exclude, threshold=model.threshold)
-             for name, feed in FEEDS.items()}
+    feeds = {
+        name: feed(scores, ids, n_feed, seed, exclude=exclude, threshold=model.threshold)
+        for name, feed in FEEDS.items()
+    }
     t = lap("feeds", t)
 
     metrics = {
-        "n_labeled": int(y.size), "n_positive": n_pos, "n_negative": n_neg,
-        "fit_iterations": int(probe.n_iter_), "warm_start": coef0 is not None,
-        "cv": cv, "diversity": spread,
+        "n_labeled": int(y.size),
+        "n_positive": n_pos,
+        "n_negative": n_neg,
+        "fit_iterations": int(probe.n_iter_),
+        "warm_start": coef0 is not None,
+        "cv": cv,
+        "diversity": spread,
     }
     timings["total"] = round((time.perf_counter() - t_start) * 1000, 2)
-    return BuildResult(model=model, scores=scores, metrics=metrics, feeds=feeds,
-                       timings_ms=timings, clusters=clusters)
+    return BuildResult(model=model, scores=scores, metrics=metrics, feeds=feeds, timings_ms=timings, clusters=clusters)

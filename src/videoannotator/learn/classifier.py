@@ -138,9 +138,15 @@ class LinearProbe(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
     n_features_in_: int
     n_iter_: int
 
-    def __init__(self, C: float = 1.0, class_weight: str | dict[Any, float] | None = "balanced",
-                 max_iter: int = 1000, tol: float = FIT_TOL, warm_start: bool = False,
-                 random_state: int | None = None) -> None:
+    def __init__(
+        self,
+        C: float = 1.0,
+        class_weight: str | dict[Any, float] | None = "balanced",
+        max_iter: int = 1000,
+        tol: float = FIT_TOL,
+        warm_start: bool = False,
+        random_state: int | None = None,
+    ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
@@ -148,8 +154,14 @@ class LinearProbe(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         self.warm_start = warm_start
         self.random_state = random_state
 
-    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None,
-            coef_init: npt.ArrayLike | None = None, intercept_init: float | None = None) -> LinearProbe:
+    def fit(
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        sample_weight: npt.ArrayLike | None = None,
+        coef_init: npt.ArrayLike | None = None,
+        intercept_init: float | None = None,
+    ) -> LinearProbe:
         """Fit on X (n, d) and binary y; returns self.
 
         ``coef_init``/``intercept_init`` start lbfgs from given weights, e.g. the previous
@@ -164,16 +176,19 @@ class LinearProbe(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             raise ValueError(f"y must have shape ({X.shape[0]},); got {y.shape}")
         classes, t = np.unique(y, return_inverse=True)
         if len(classes) != 2:
-            raise ValueError(
-                f"LinearProbe is a binary classifier: y needs exactly 2 classes, got {len(classes)}")
+            raise ValueError(f"LinearProbe is a binary classifier: y needs exactly 2 classes, got {len(classes)}")
         if not (self.C > 0 and self.tol > 0 and self.max_iter >= 1):
-            raise ValueError(f"C and tol must be positive and max_iter at least 1; got C={self.C}, "
-                             f"tol={self.tol}, max_iter={self.max_iter}")
+            raise ValueError(
+                f"C and tol must be positive and max_iter at least 1; got C={self.C}, "
+                f"tol={self.tol}, max_iter={self.max_iter}"
+            )
         d = X.shape[1]
         start: tuple[F64Array, float] | None = None
         if coef_init is not None:
-            start = (np.asarray(coef_init, dtype=np.float64).reshape(-1),
-                     0.0 if intercept_init is None else float(intercept_init))
+            start = (
+                np.asarray(coef_init, dtype=np.float64).reshape(-1),
+                0.0 if intercept_init is None else float(intercept_init),
+            )
         elif self.warm_start and hasattr(self, "coef_"):
             start = (self.coef_, self.intercept_)
         if start is not None and start[0].shape != (d,):
@@ -191,8 +206,9 @@ class LinearProbe(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
-            raise NotFittedError("This LinearProbe instance is not fitted yet. Call 'fit' with "
-                                 "annotated examples first.")
+            raise NotFittedError(
+                "This LinearProbe instance is not fitted yet. Call 'fit' with annotated examples first."
+            )
 
     def decision_function(self, X: npt.ArrayLike) -> FloatArray:
         """Logit of the positive class (``classes_[1]``) for each row of X."""
@@ -215,10 +231,17 @@ class LinearProbe(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         return out
 
 
-def cross_fit_decision(X: npt.ArrayLike, y: npt.ArrayLike, fold: npt.ArrayLike, C: float = 1.0,
-                       class_weight: str | dict[Any, float] | None = "balanced",
-                       coef_init: npt.ArrayLike | None = None, intercept_init: float | None = None,
-                       max_iter: int = 1000, tol: float = CV_TOL) -> F64Array:
+def cross_fit_decision(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    fold: npt.ArrayLike,
+    C: float = 1.0,
+    class_weight: str | dict[Any, float] | None = "balanced",
+    coef_init: npt.ArrayLike | None = None,
+    intercept_init: float | None = None,
+    max_iter: int = 1000,
+    tol: float = CV_TOL,
+) -> F64Array:
     """Out-of-fold logits: for every fold f, the LinearProbe fitted on the other folds,
     applied to fold f.
 
@@ -236,8 +259,9 @@ def cross_fit_decision(X: npt.ArrayLike, y: npt.ArrayLike, fold: npt.ArrayLike, 
     with single_thread_blas():
         space = _Standardised(X)
         if coef_init is None:
-            coef, intercept, _ = space.fit(t, _sample_weights(t, classes, class_weight, None), C, None,
-                                           FIT_TOL, max_iter)
+            coef, intercept, _ = space.fit(
+                t, _sample_weights(t, classes, class_weight, None), C, None, FIT_TOL, max_iter
+            )
         else:
             coef = np.asarray(coef_init, dtype=np.float64).reshape(-1)
             intercept = 0.0 if intercept_init is None else float(intercept_init)
@@ -248,9 +272,12 @@ def cross_fit_decision(X: npt.ArrayLike, y: npt.ArrayLike, fold: npt.ArrayLike, 
     return oof
 
 
-def _sample_weights(t: npt.NDArray[np.intp], classes: npt.NDArray[Any],
-                    class_weight: str | dict[Any, float] | None,
-                    sample_weight: npt.ArrayLike | None) -> F64Array:
+def _sample_weights(
+    t: npt.NDArray[np.intp],
+    classes: npt.NDArray[Any],
+    class_weight: str | dict[Any, float] | None,
+    sample_weight: npt.ArrayLike | None,
+) -> F64Array:
     """Sample weights times class weights, as scikit-learn's ``class_weight`` defines them
     ("balanced": n_samples / (2 * count(class)), unweighted counts)."""
     n = t.shape[0]
@@ -288,15 +315,30 @@ class _Standardised:
         self.X: F64Array = Xs
         self._X32: npt.NDArray[np.float32] | None = None
 
-    def fit(self, t: npt.NDArray[np.intp], weights: F64Array, C: float,
-            start: tuple[F64Array, float] | None, tol: float, max_iter: int) -> tuple[F64Array, float, int]:
+    def fit(
+        self,
+        t: npt.NDArray[np.intp],
+        weights: F64Array,
+        C: float,
+        start: tuple[F64Array, float] | None,
+        tol: float,
+        max_iter: int,
+    ) -> tuple[F64Array, float, int]:
         """The optimum on all rows, as (coef, intercept, iterations) of the original vectors."""
         coef_s, b_s, n_iter = self._lbfgs(self.X, t, weights, C, start, tol, max_iter)
         coef = coef_s * self.scale
         return coef, b_s - float(self.mean @ coef), n_iter
 
-    def fit_decision(self, train: npt.NDArray[np.bool_], t: npt.NDArray[np.intp], weights: F64Array,
-                     C: float, start: tuple[F64Array, float], tol: float, max_iter: int) -> F64Array:
+    def fit_decision(
+        self,
+        train: npt.NDArray[np.bool_],
+        t: npt.NDArray[np.intp],
+        weights: F64Array,
+        C: float,
+        start: tuple[F64Array, float],
+        tol: float,
+        max_iter: int,
+    ) -> F64Array:
         """Fit on the ``train`` rows; the logits of the other rows (the same in either space).
 
         For out-of-fold scores lbfgs reads the standardised rows in float32: half the
@@ -313,10 +355,19 @@ class _Standardised:
         out: F64Array = self.X[~train] @ coef_s + b_s
         return out
 
-    def _lbfgs(self, Xs: FloatArray, t: npt.NDArray[np.intp], weights: F64Array, C: float,
-               start: tuple[F64Array, float] | None, tol: float, max_iter: int) -> tuple[F64Array, float, int]:
-        model = LogisticRegression(solver="lbfgs", C=C / self.scale**2, tol=tol, max_iter=max_iter,
-                                   warm_start=start is not None)
+    def _lbfgs(
+        self,
+        Xs: FloatArray,
+        t: npt.NDArray[np.intp],
+        weights: F64Array,
+        C: float,
+        start: tuple[F64Array, float] | None,
+        tol: float,
+        max_iter: int,
+    ) -> tuple[F64Array, float, int]:
+        model = LogisticRegression(
+            solver="lbfgs", C=C / self.scale**2, tol=tol, max_iter=max_iter, warm_start=start is not None
+        )
         if start is not None:
             coef0, b0 = start
             model.coef_ = (coef0 / self.scale).reshape(1, -1)
@@ -327,9 +378,14 @@ class _Standardised:
         return np.array(model.coef_[0], dtype=np.float64), float(model.intercept_[0]), int(model.n_iter_[0])
 
 
-def score_corpus(X: npt.NDArray[Any], coef: npt.ArrayLike, intercept: float,
-                 out: npt.NDArray[np.float32] | None = None, chunk_bytes: int = SCORE_CHUNK_BYTES,
-                 workers: int | None = None) -> npt.NDArray[np.float32]:
+def score_corpus(
+    X: npt.NDArray[Any],
+    coef: npt.ArrayLike,
+    intercept: float,
+    out: npt.NDArray[np.float32] | None = None,
+    chunk_bytes: int = SCORE_CHUNK_BYTES,
+    workers: int | None = None,
+) -> npt.NDArray[np.float32]:
     """Logits ``X @ coef + intercept`` for every row of X as float32, in row chunks.
 
     X may be a read-only ``np.memmap`` (N, d) of float32: each chunk is a view, so no
@@ -347,10 +403,10 @@ def score_corpus(X: npt.NDArray[Any], coef: npt.ArrayLike, intercept: float,
     workers = min(len(starts), workers or min(4, os.cpu_count() or 1))
 
     def score_chunk(start: int) -> None:
-        block = X[start:start + rows]
+        block = X[start : start + rows]
         if block.dtype != np.float32:
             block = block.astype(np.float32)
-        np.dot(block, coef32, out=result[start:start + rows])
+        np.dot(block, coef32, out=result[start : start + rows])
 
     with single_thread_blas():
         if workers <= 1:

@@ -42,13 +42,14 @@ def assign(X: npt.NDArray[Any], centroids: npt.ArrayLike, chunk_rows: int = 65_5
     half_norms = 0.5 * np.einsum("ij,ij->i", C, C)
     out = np.empty(X.shape[0], dtype=np.int32)
     for start in range(0, X.shape[0], chunk_rows):
-        block = np.asarray(X[start:start + chunk_rows], dtype=np.float32)
-        out[start:start + chunk_rows] = np.argmin(half_norms[None, :] - block @ C.T, axis=1)
+        block = np.asarray(X[start : start + chunk_rows], dtype=np.float32)
+        out[start : start + chunk_rows] = np.argmin(half_norms[None, :] - block @ C.T, axis=1)
     return out
 
 
-def fit_clusters(X: npt.NDArray[Any], k: int = DEFAULT_CLUSTERS, seed: int = 0,
-                 sample_size: int = DEFAULT_SAMPLE, n_iter: int = 10) -> npt.NDArray[np.float32]:
+def fit_clusters(
+    X: npt.NDArray[Any], k: int = DEFAULT_CLUSTERS, seed: int = 0, sample_size: int = DEFAULT_SAMPLE, n_iter: int = 10
+) -> npt.NDArray[np.float32]:
     """k-means centroids (k, d) float32 of a random sample of X's rows; deterministic per seed.
 
     ``faiss.Kmeans`` (``n_iter`` Lloyd iterations from random sample points; an empty
@@ -62,8 +63,15 @@ def fit_clusters(X: npt.NDArray[Any], k: int = DEFAULT_CLUSTERS, seed: int = 0,
     rows = np.sort(rng.choice(n, size=min(sample_size, n), replace=False))
     S = np.ascontiguousarray(X[rows], dtype=np.float32)
     k = int(min(k, S.shape[0]))
-    kmeans = faiss.Kmeans(S.shape[1], k, niter=n_iter, seed=seed, verbose=False,
-                          min_points_per_centroid=1, max_points_per_centroid=S.shape[0])
+    kmeans = faiss.Kmeans(
+        S.shape[1],
+        k,
+        niter=n_iter,
+        seed=seed,
+        verbose=False,
+        min_points_per_centroid=1,
+        max_points_per_centroid=S.shape[0],
+    )
     with single_thread_blas():  # OpenMP too: faiss's threads stall on busy cores as BLAS's do
         kmeans.train(S)
     centroids: npt.NDArray[np.float32] = np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
@@ -78,8 +86,12 @@ def _spread(cluster_ids: npt.NDArray[np.integer[Any]], k: int) -> dict[str, Any]
     share = hist[hist > 0] / count
     entropy = float(-(share * np.log(share)).sum() / np.log(k)) if k > 1 else 0.0
     hit = int((hist > 0).sum())
-    return {"count": count, "clusters": hit, "coverage": round(hit / min(k, count), 6),
-            "entropy": round(entropy, 6) if entropy > 0 else 0.0}
+    return {
+        "count": count,
+        "clusters": hit,
+        "coverage": round(hit / min(k, count), 6),
+        "entropy": round(entropy, 6) if entropy > 0 else 0.0,
+    }
 
 
 def diversity(X_labeled: npt.ArrayLike, labels: npt.ArrayLike, centroids: npt.ArrayLike) -> dict[str, Any]:

@@ -44,8 +44,16 @@ Exclude = npt.ArrayLike | Iterable[Any] | None
 
 
 class Feed(Protocol):
-    def __call__(self, scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
-                 exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]: ...
+    def __call__(
+        self,
+        scores: npt.ArrayLike,
+        ids: npt.ArrayLike,
+        n: int,
+        seed: int = 0,
+        exclude: Exclude = None,
+        offset: int = 0,
+        threshold: float = 0.0,
+    ) -> npt.NDArray[Any]: ...
 
 
 def _as_exclude_array(exclude: Exclude) -> npt.NDArray[Any]:
@@ -56,8 +64,7 @@ def _as_exclude_array(exclude: Exclude) -> npt.NDArray[Any]:
     return np.unique(np.asarray(exclude).ravel())
 
 
-def _select(key: npt.NDArray[Any], ids: npt.ArrayLike, n: int, exclude: Exclude,
-            offset: int) -> npt.NDArray[Any]:
+def _select(key: npt.NDArray[Any], ids: npt.ArrayLike, n: int, exclude: Exclude, offset: int) -> npt.NDArray[Any]:
     """Ids of the clips ranked [offset, offset + n) by (key, id) ascending, skipping exclude."""
     ids_: npt.NDArray[Any] = np.asarray(ids)
     if key.shape != ids_.shape or key.ndim != 1:
@@ -85,24 +92,45 @@ def _select(key: npt.NDArray[Any], ids: npt.ArrayLike, n: int, exclude: Exclude,
     candidates = candidates[np.lexsort((ids_[candidates], key[candidates]))]
     if excluded.size:
         candidates = candidates[~np.isin(ids_[candidates], excluded)]
-    return ids_[candidates[offset:offset + n]]
+    return ids_[candidates[offset : offset + n]]
 
 
-def top_positive_feed(scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
-                      exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
+def top_positive_feed(
+    scores: npt.ArrayLike,
+    ids: npt.ArrayLike,
+    n: int,
+    seed: int = 0,
+    exclude: Exclude = None,
+    offset: int = 0,
+    threshold: float = 0.0,
+) -> npt.NDArray[Any]:
     """The clips the model is most sure are positive (highest score first)."""
     scores = np.asarray(scores)
     return _select(-scores, ids, n, exclude, offset)
 
 
-def top_negative_feed(scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
-                      exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
+def top_negative_feed(
+    scores: npt.ArrayLike,
+    ids: npt.ArrayLike,
+    n: int,
+    seed: int = 0,
+    exclude: Exclude = None,
+    offset: int = 0,
+    threshold: float = 0.0,
+) -> npt.NDArray[Any]:
     """The clips the model is most sure are negative (lowest score first)."""
     return _select(np.asarray(scores), ids, n, exclude, offset)
 
 
-def borderline_feed(scores: npt.ArrayLike, ids: npt.ArrayLike, n: int, seed: int = 0,
-                    exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
+def borderline_feed(
+    scores: npt.ArrayLike,
+    ids: npt.ArrayLike,
+    n: int,
+    seed: int = 0,
+    exclude: Exclude = None,
+    offset: int = 0,
+    threshold: float = 0.0,
+) -> npt.NDArray[Any]:
     """Least confident clips: closest to the decision threshold (smallest |score - threshold|) first.
 
     ``threshold`` is the version's decision threshold (``is_positive``): 0 for the logits of
@@ -134,9 +162,9 @@ def random_keys(ids: npt.ArrayLike, seed: int) -> npt.NDArray[np.uint64]:
     with np.errstate(over="ignore"):  # uint64 arithmetic wraps mod 2^64 on purpose
         seed_mix = (np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF) ^ _MIX2) * _GOLDEN
         for start in range(0, n, block):
-            z = out[start:start + block]
-            scratch = tmp[:z.shape[0]]
-            z[...] = source[start:start + block]  # wraps negative ids as astype(np.uint64) does
+            z = out[start : start + block]
+            scratch = tmp[: z.shape[0]]
+            z[...] = source[start : start + block]  # wraps negative ids as astype(np.uint64) does
             z *= _GOLDEN
             z += seed_mix
             for shift, mix in ((30, _MIX1), (27, _MIX2), (31, None)):
@@ -147,8 +175,15 @@ def random_keys(ids: npt.ArrayLike, seed: int) -> npt.NDArray[np.uint64]:
     return out
 
 
-def random_feed(scores: npt.ArrayLike | None, ids: npt.ArrayLike, n: int, seed: int = 0,
-                exclude: Exclude = None, offset: int = 0, threshold: float = 0.0) -> npt.NDArray[Any]:
+def random_feed(
+    scores: npt.ArrayLike | None,
+    ids: npt.ArrayLike,
+    n: int,
+    seed: int = 0,
+    exclude: Exclude = None,
+    offset: int = 0,
+    threshold: float = 0.0,
+) -> npt.NDArray[Any]:
     """A uniform random sample of clips, independent of the scores; fixed order per seed."""
     ids = np.asarray(ids)
     return _select(random_keys(ids, seed), ids, n, exclude, offset)

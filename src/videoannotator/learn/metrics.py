@@ -41,8 +41,9 @@ def average_precision(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     return float(average_precision_score(y, np.asarray(scores, dtype=np.float64).reshape(-1)))
 
 
-def bootstrap_ap(y_true: npt.ArrayLike, scores: npt.ArrayLike, n_bootstrap: int = DEFAULT_BOOTSTRAP,
-                 seed: int = 0) -> npt.NDArray[np.float64]:
+def bootstrap_ap(
+    y_true: npt.ArrayLike, scores: npt.ArrayLike, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0
+) -> npt.NDArray[np.float64]:
     """AP of ``n_bootstrap`` resamples (with replacement) of (y, score) pairs, vectorised.
 
     A resample is a vector of counts over the original items. Sorting once by score, the
@@ -80,7 +81,7 @@ def bootstrap_ap(y_true: npt.ArrayLike, scores: npt.ArrayLike, n_bootstrap: int 
         precision = tp / np.maximum(seen, 1)
         total_pos = pos_counts.sum(axis=1)
         ok = total_pos > 0
-        out[start:start + b][ok] = (pos_counts * precision).sum(axis=1)[ok] / total_pos[ok]
+        out[start : start + b][ok] = (pos_counts * precision).sum(axis=1)[ok] / total_pos[ok]
     return out
 
 
@@ -94,11 +95,19 @@ def stratified_folds(y: npt.ArrayLike, n_splits: int, seed: int) -> npt.NDArray[
     return fold
 
 
-def cross_validated_ap(X: npt.ArrayLike, y: npt.ArrayLike, n_splits: int = 5, seed: int = 0, *,
-                       C: float = 1.0, class_weight: str | dict[Any, float] | None = "balanced",
-                       n_bootstrap: int = DEFAULT_BOOTSTRAP, min_per_class: int = MIN_PER_CLASS,
-                       coef_init: npt.ArrayLike | None = None,
-                       intercept_init: float | None = None) -> dict[str, Any]:
+def cross_validated_ap(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    n_splits: int = 5,
+    seed: int = 0,
+    *,
+    C: float = 1.0,
+    class_weight: str | dict[Any, float] | None = "balanced",
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
+    min_per_class: int = MIN_PER_CLASS,
+    coef_init: npt.ArrayLike | None = None,
+    intercept_init: float | None = None,
+) -> dict[str, Any]:
     """Out-of-fold AP with a bootstrap 95% interval, or counts and a reason.
 
     ``y`` is 0/1 (1 = positive). ``coef_init``/``intercept_init`` (the model fitted on all
@@ -112,22 +121,38 @@ def cross_validated_ap(X: npt.ArrayLike, y: npt.ArrayLike, n_splits: int = 5, se
     y01: npt.NDArray[np.int64] = np.asarray(np.asarray(y) == 1, dtype=np.int64)
     n_pos = int(y01.sum())
     n_neg = int(y01.size - n_pos)
-    result: dict[str, Any] = {"n_positive": n_pos, "n_negative": n_neg,
-                              "prevalence": round(n_pos / y01.size, 6) if y01.size else None}
+    result: dict[str, Any] = {
+        "n_positive": n_pos,
+        "n_negative": n_neg,
+        "prevalence": round(n_pos / y01.size, 6) if y01.size else None,
+    }
     if n_pos < min_per_class or n_neg < min_per_class:
-        result.update(ap=None, ap_low=None, ap_high=None, reason=(
-            f"cross-validated AP needs at least {min_per_class} positive and {min_per_class} "
-            f"negative annotations; have {n_pos} positive, {n_neg} negative"))
+        result.update(
+            ap=None,
+            ap_low=None,
+            ap_high=None,
+            reason=(
+                f"cross-validated AP needs at least {min_per_class} positive and {min_per_class} "
+                f"negative annotations; have {n_pos} positive, {n_neg} negative"
+            ),
+        )
         return result
     X = np.asarray(X)
     k = int(min(n_splits, n_pos, n_neg))
     fold = stratified_folds(y01, k, seed)
-    oof = cross_fit_decision(X, y01, fold, C=C, class_weight=class_weight,
-                             coef_init=coef_init, intercept_init=intercept_init)
+    oof = cross_fit_decision(
+        X, y01, fold, C=C, class_weight=class_weight, coef_init=coef_init, intercept_init=intercept_init
+    )
     ap = average_precision(y01, oof)
     boots = bootstrap_ap(y01, oof, n_bootstrap=n_bootstrap, seed=seed)
     boots = boots[np.isfinite(boots)]
-    low, high = (np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan))
-    result.update(ap=round(ap, 6), ap_low=round(float(low), 6), ap_high=round(float(high), 6),
-                  n_splits=k, n_bootstrap=int(boots.size), reason=None)
+    low, high = np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan)
+    result.update(
+        ap=round(ap, 6),
+        ap_low=round(float(low), 6),
+        ap_high=round(float(high), 6),
+        n_splits=k,
+        n_bootstrap=int(boots.size),
+        reason=None,
+    )
     return result

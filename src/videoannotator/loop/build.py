@@ -37,27 +37,56 @@ def build(ws: Workspace, label: str | int, seed: int = 0, n_feed: int = 100) -> 
         warm = ProbeModel(coef=previous["coef"], intercept=previous["intercept"], threshold=previous["threshold"])
     skip_ids = np.setdiff1d(annotated_ids(ws, label_id), np.asarray(ids, dtype=np.int64))
     result = build_model(
-        X, np.arange(X.shape[0], dtype=np.int64), np.asarray(ids, dtype=np.int64), np.asarray(ys, dtype=np.int8),
-        seed=seed, previous=warm, n_feed=n_feed, clusters=ws.clusters(), exclude_ids=skip_ids,
+        X,
+        np.arange(X.shape[0], dtype=np.int64),
+        np.asarray(ids, dtype=np.int64),
+        np.asarray(ys, dtype=np.int8),
+        seed=seed,
+        previous=warm,
+        n_feed=n_feed,
+        clusters=ws.clusters(),
+        exclude_ids=skip_ids,
     )
     ws.remember_clusters(result.clusters)
     metrics = dict(result.metrics)
     metrics["counts"] = {**counts, **metrics.get("counts", {})}
     metrics["change"] = _change(ws, previous, result.scores, float(result.model.threshold), metrics)
-    snapshot = {"last_annotation_id": last_event, "positives": [i for i, y in zip(ids, ys) if y == 1],
-                "negatives": [i for i, y in zip(ids, ys) if y == 0]}
-    model = ws.models.save(label_id, ws.embedder_name, result.model.coef, result.model.intercept,
-                           result.model.threshold, result.scores, last_event, snapshot, metrics,
-                           trained_on=ws.train_space)
+    snapshot = {
+        "last_annotation_id": last_event,
+        "positives": [i for i, y in zip(ids, ys) if y == 1],
+        "negatives": [i for i, y in zip(ids, ys) if y == 0],
+    }
+    model = ws.models.save(
+        label_id,
+        ws.embedder_name,
+        result.model.coef,
+        result.model.intercept,
+        result.model.threshold,
+        result.scores,
+        last_event,
+        snapshot,
+        metrics,
+        trained_on=ws.train_space,
+    )
     feeds = {name: list(map(int, feed_ids)) for name, feed_ids in result.feeds.items()}
     timings = dict(result.timings_ms)
     timings["total"] = round((time.perf_counter() - started) * 1000, 1)
-    return {"label": lab["name"], "version": model["version"], "metrics": metrics, "feeds": feeds,
-            "timings_ms": timings}
+    return {
+        "label": lab["name"],
+        "version": model["version"],
+        "metrics": metrics,
+        "feeds": feeds,
+        "timings_ms": timings,
+    }
 
 
-def _change(ws: Workspace, previous: dict[str, Any] | None, scores: npt.NDArray[np.float32], threshold: float,
-            metrics: dict[str, Any]) -> dict[str, Any] | None:
+def _change(
+    ws: Workspace,
+    previous: dict[str, Any] | None,
+    scores: npt.NDArray[np.float32],
+    threshold: float,
+    metrics: dict[str, Any],
+) -> dict[str, Any] | None:
     """How this build differs from the last one: AP delta and clips whose side flipped."""
     if previous is None:
         return None
@@ -70,6 +99,8 @@ def _change(ws: Workspace, previous: dict[str, Any] | None, scores: npt.NDArray[
         "previous_version": previous["version"],
         "clips_flipped": flipped,
         "ap_delta": None if old_ap is None or new_ap is None else round(new_ap - old_ap, 4),
-        "new_annotations": metrics["counts"]["positive"] + metrics["counts"]["negative"]
-        - len(previous["snapshot"]["positives"]) - len(previous["snapshot"]["negatives"]),
+        "new_annotations": metrics["counts"]["positive"]
+        + metrics["counts"]["negative"]
+        - len(previous["snapshot"]["positives"])
+        - len(previous["snapshot"]["negatives"]),
     }

@@ -31,16 +31,24 @@ def annotated_ids(ws: Workspace, label_id: int) -> npt.NDArray[np.int64]:
     return np.fromiter(ws.annotations.current(label_id).keys(), dtype=np.int64)
 
 
-def describe_clips(ws: Workspace, clip_ids: Sequence[int] | npt.NDArray[np.int64],
-                   scores: Sequence[float] | npt.NDArray[np.float32] | None = None) -> list[dict[str, Any]]:
+def describe_clips(
+    ws: Workspace,
+    clip_ids: Sequence[int] | npt.NDArray[np.int64],
+    scores: Sequence[float] | npt.NDArray[np.float32] | None = None,
+) -> list[dict[str, Any]]:
     """The clips in the order given: id, video, video_id, start, end (and score where given)."""
     ids = [int(c) for c in clip_ids]
     rows = ws.catalog.videos.describe(ids)
     out = []
     for i, clip_id in enumerate(ids):
         r = rows[clip_id]
-        item: dict[str, Any] = {"clip_id": clip_id, "video": r["path"], "video_id": r["video_id"],
-                                "start": round(r["start_s"], 3), "end": round(r["end_s"], 3)}
+        item: dict[str, Any] = {
+            "clip_id": clip_id,
+            "video": r["path"],
+            "video_id": r["video_id"],
+            "start": round(r["start_s"], 3),
+            "end": round(r["end_s"], 3),
+        }
         if scores is not None:
             item["score"] = round(float(scores[i]), 5)
         out.append(item)
@@ -63,23 +71,39 @@ def clip_labels(ws: Workspace, clip_id: int) -> dict[str, Any]:
     for label in ws.labels.list():
         model = ws.models.latest_or_none(label["id"])
         current = ws.annotations.current(label["id"]).get(clip["id"])
-        item: dict[str, Any] = {"label": label["name"], "annotation": current["value"] if current else None,
-                                "version": None, "score": None, "probability": None, "threshold": None,
-                                "positive": None}
+        item: dict[str, Any] = {
+            "label": label["name"],
+            "annotation": current["value"] if current else None,
+            "version": None,
+            "score": None,
+            "probability": None,
+            "threshold": None,
+            "positive": None,
+        }
         if model is not None:
             if clip["id"] < model["clips_scored"]:  # read one float, not the whole score file
                 path = ws.models.scores_path(label["id"], model["version"])
                 score = float(np.memmap(path, dtype=np.float32, mode="r", shape=(model["clips_scored"],))[clip["id"]])
             elif fits_workspace(ws, model):  # ingested after this version was built
-                score = float(score_corpus(ws.train_vectors()[clip["id"]:clip["id"] + 1], model["coef"],
-                                           model["intercept"])[0])
+                score = float(
+                    score_corpus(ws.train_vectors()[clip["id"] : clip["id"] + 1], model["coef"], model["intercept"])[0]
+                )
             else:  # built before a reembed: no score until the label is built again
                 item.update(version=model["version"], threshold=model["threshold"])
                 labels.append(item)
                 continue
-            item.update(version=model["version"], score=round(score, 5),
-                        probability=round(float(sigmoid(np.float64(score))), 5),
-                        threshold=model["threshold"], positive=is_positive(score, model["threshold"]))
+            item.update(
+                version=model["version"],
+                score=round(score, 5),
+                probability=round(float(sigmoid(np.float64(score))), 5),
+                threshold=model["threshold"],
+                positive=is_positive(score, model["threshold"]),
+            )
         labels.append(item)
-    return {**describe_clips(ws, [clip["id"]])[0], "position": clip["position"],
-            "start_frame": clip["start_frame"], "end_frame": clip["end_frame"], "labels": labels}
+    return {
+        **describe_clips(ws, [clip["id"]])[0],
+        "position": clip["position"],
+        "start_frame": clip["start_frame"],
+        "end_frame": clip["end_frame"],
+        "labels": labels,
+    }

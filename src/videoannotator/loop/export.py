@@ -14,16 +14,25 @@ def export_model(ws: Workspace, label: str | int, version: int | None = None) ->
     lab = ws.label(label)
     model = ws.models.get(lab["id"], version)
     return {
-        "label": lab["name"], "description": lab["description"], "keywords": lab["keywords"],
-        "version": model["version"], "embedder": model["embedder"], "trained_on": model.get("trained_on", "vectors"),
+        "label": lab["name"],
+        "description": lab["description"],
+        "keywords": lab["keywords"],
+        "version": model["version"],
+        "embedder": model["embedder"],
+        "trained_on": model.get("trained_on", "vectors"),
         "dim": model["dim"],
-        "weights": [round(float(w), 7) for w in model["coef"]], "intercept": model["intercept"],
+        "weights": [round(float(w), 7) for w in model["coef"]],
+        "intercept": model["intercept"],
         "threshold": model["threshold"],
-        "score": ("logit = weights . clip_features + intercept, clip_features being the embedder's classifier "
-                  "features (Embedder.classifier_features of the clip's mean frame features)"
-                  if model.get("trained_on") == "features" else
-                  "logit = weights . clip_vector + intercept") + "; positive if logit > threshold",
-        "metrics": model["metrics"], "created_at": model["created_at"],
+        "score": (
+            "logit = weights . clip_features + intercept, clip_features being the embedder's classifier "
+            "features (Embedder.classifier_features of the clip's mean frame features)"
+            if model.get("trained_on") == "features"
+            else "logit = weights . clip_vector + intercept"
+        )
+        + "; positive if logit > threshold",
+        "metrics": model["metrics"],
+        "created_at": model["created_at"],
         "annotation_snapshot": model["snapshot"],
     }
 
@@ -41,6 +50,10 @@ def export_annotations(ws: Workspace, label: str | int, events: bool = False) ->
     items = describe_clips(ws, sorted(current))
     origin = clip_origins(ws, current)
     for item in items:
-        item.update(label=lab["name"], value=current[item["clip_id"]]["value"],
-                    votes=current[item["clip_id"]]["votes"], **origin[item["clip_id"]])
+        item.update(
+            label=lab["name"],
+            value=current[item["clip_id"]]["value"],
+            votes=current[item["clip_id"]]["votes"],
+            **origin[item["clip_id"]],
+        )
     return items

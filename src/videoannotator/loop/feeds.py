@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 
-def feed(ws: Workspace, label: str | int, name: str, n: int = 20, offset: int = 0, seed: int = 0,
-         version: int | None = None) -> dict[str, Any]:
+def feed(
+    ws: Workspace, label: str | int, name: str, n: int = 20, offset: int = 0, seed: int = 0, version: int | None = None
+) -> dict[str, Any]:
     from ..learn.feeds import FEEDS
 
     n, offset = page(n, offset)
@@ -27,10 +28,16 @@ def feed(ws: Workspace, label: str | int, name: str, n: int = 20, offset: int = 
     model = ws.models.get(lab["id"], version)
     scores = model_scores(ws, model, lab["name"])
     ids = np.arange(len(scores), dtype=np.int64)
-    picked = FEEDS[name](scores, ids, n, seed, exclude=annotated_ids(ws, lab["id"]), offset=offset,
-                         threshold=float(model["threshold"]))
-    return {"label": lab["name"], "feed": name, "version": model["version"], "offset": offset,
-            "clips": describe_clips(ws, picked, scores[picked])}
+    picked = FEEDS[name](
+        scores, ids, n, seed, exclude=annotated_ids(ws, lab["id"]), offset=offset, threshold=float(model["threshold"])
+    )
+    return {
+        "label": lab["name"],
+        "feed": name,
+        "version": model["version"],
+        "offset": offset,
+        "clips": describe_clips(ws, picked, scores[picked]),
+    }
 
 
 def score_histogram(ws: Workspace, label: str | int, bins: int = 40, version: int | None = None) -> dict[str, Any]:
@@ -57,6 +64,12 @@ def score_histogram(ws: Workspace, label: str | int, bins: int = 40, version: in
     def annotated(value: str) -> npt.NDArray[np.float32]:
         return scores[np.fromiter((c for c, v in current.items() if v["value"] == value), dtype=np.int64)]
 
-    return {"label": lab["name"], "version": model["version"], "threshold": threshold,
-            "edges": [round(float(e), 5) for e in edges], "clips": counts(scores),
-            "positive": counts(annotated("positive")), "negative": counts(annotated("negative"))}
+    return {
+        "label": lab["name"],
+        "version": model["version"],
+        "threshold": threshold,
+        "edges": [round(float(e), 5) for e in edges],
+        "clips": counts(scores),
+        "positive": counts(annotated("positive")),
+        "negative": counts(annotated("negative")),
+    }

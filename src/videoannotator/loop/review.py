@@ -32,10 +32,15 @@ def review(ws: Workspace, label: str | int, filter: str = "all") -> dict[str, An
     for item in items:
         entry = current[item["clip_id"]]
         votes, value, score = entry["votes"], entry["value"], item.get("score")
-        item.update(value=value, votes=votes,
-                    annotators_disagree=len({v for v in votes.values() if v != "skip"}) > 1,
-                    model_disagrees=score is not None and model is not None and value in ("positive", "negative")
-                    and is_positive(score, model["threshold"]) != (value == "positive"))
+        item.update(
+            value=value,
+            votes=votes,
+            annotators_disagree=len({v for v in votes.values() if v != "skip"}) > 1,
+            model_disagrees=score is not None
+            and model is not None
+            and value in ("positive", "negative")
+            and is_positive(score, model["threshold"]) != (value == "positive"),
+        )
         if filter == "all":
             keep = True
         elif filter in ("model_disagrees", "annotators_disagree"):
@@ -44,5 +49,4 @@ def review(ws: Workspace, label: str | int, filter: str = "all") -> dict[str, An
             keep = value == filter
         if keep:
             out.append(item)
-    return {"label": lab["name"], "version": model["version"] if model else None, "filter": filter,
-            "annotations": out}
+    return {"label": lab["name"], "version": model["version"] if model else None, "filter": filter, "annotations": out}

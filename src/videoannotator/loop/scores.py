@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 def fits_workspace(ws: Workspace, model: dict[str, Any]) -> bool:
     """Whether the version can score this workspace's clips: same embedder, trained on the
     same kind of vectors (features or search vectors) of the same width."""
-    return bool(model["embedder"] == ws.embedder_name and model.get("trained_on", "vectors") == ws.train_space
-                and model["dim"] == ws.train_vectors().shape[1])
+    return bool(
+        model["embedder"] == ws.embedder_name
+        and model.get("trained_on", "vectors") == ws.train_space
+        and model["dim"] == ws.train_vectors().shape[1]
+    )
 
 
 def require_fit(ws: Workspace, model: dict[str, Any], label_name: str) -> None:
@@ -26,7 +29,8 @@ def require_fit(ws: Workspace, model: dict[str, Any], label_name: str) -> None:
             f"version {model['version']} of {label_name!r} was built on {model['embedder']} "
             f"{model.get('trained_on', 'vectors')} ({model['dim']}-d), which this workspace no longer has "
             f"(it holds {ws.embedder_name} {ws.train_space}, e.g. after `va reembed`); "
-            f"build the label again: `va build {label_name}`")
+            f"build the label again: `va build {label_name}`"
+        )
 
 
 def model_scores(ws: Workspace, model: dict[str, Any], label_name: str = "this label") -> npt.NDArray[np.float32]:
@@ -37,6 +41,6 @@ def model_scores(ws: Workspace, model: dict[str, Any], label_name: str = "this l
     n = ws.clip_count()
     if len(scores) < n:
         require_fit(ws, model, label_name)
-        extra = score_corpus(ws.train_vectors()[len(scores):n], model["coef"], model["intercept"])
+        extra = score_corpus(ws.train_vectors()[len(scores) : n], model["coef"], model["intercept"])
         scores = np.concatenate([scores, np.asarray(extra, dtype=np.float32)])
     return scores

@@ -13,8 +13,15 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 
-def search(ws: Workspace, text: str | None = None, clip_id: int | None = None, k: int = 20, offset: int = 0,
-           label: str | int | None = None, hide_annotated: bool = False) -> list[dict[str, Any]]:
+def search(
+    ws: Workspace,
+    text: str | None = None,
+    clip_id: int | None = None,
+    k: int = 20,
+    offset: int = 0,
+    label: str | int | None = None,
+    hide_annotated: bool = False,
+) -> list[dict[str, Any]]:
     k, offset = page(k, offset)
     if (text is None) == (clip_id is None):
         raise InvalidInput("search needs either a text query or a clip id (more like this clip)")
@@ -33,6 +40,7 @@ def search(ws: Workspace, text: str | None = None, clip_id: int | None = None, k
         if label is None:
             raise InvalidInput("hide_annotated needs a label")
         exclude |= set(annotated_ids(ws, ws.label(label)["id"]).tolist())
-    ids, scores = ws.index().search(query, k, exclude=np.fromiter(exclude, dtype=np.int64) if exclude else None,
-                                    offset=offset)
+    ids, scores = ws.index().search(
+        query, k, exclude=np.fromiter(exclude, dtype=np.int64) if exclude else None, offset=offset
+    )
     return describe_clips(ws, ids, scores)

@@ -40,7 +40,9 @@ def nearest_available(wanted: list[int], available: list[int]) -> list[int]:
     out = []
     for w in wanted:
         i = bisect.bisect_left(available, w)
-        best = min((available[j] for j in (i - 1, i) if 0 <= j < len(available)), key=lambda a: abs(a - w), default=None)
+        best = min(
+            (available[j] for j in (i - 1, i) if 0 <= j < len(available)), key=lambda a: abs(a - w), default=None
+        )
         if best is not None and best not in out:
             out.append(best)
     return out

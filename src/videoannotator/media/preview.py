@@ -66,8 +66,14 @@ def _atomic_target(out_path: Path, suffix: str) -> Path:
     return Path(tmp)
 
 
-def render_preview(src_path: str | os.PathLike[str], start_s: float, end_s: float, out_path: str | os.PathLike[str],
-                   width: int = 320, fps: float | None = None) -> Path:
+def render_preview(
+    src_path: str | os.PathLike[str],
+    start_s: float,
+    end_s: float,
+    out_path: str | os.PathLike[str],
+    width: int = 320,
+    fps: float | None = None,
+) -> Path:
     """Encode ``[start_s, end_s)`` of ``src_path`` as a silent WebM (VP8) ``width`` pixels wide.
 
     ``fps=None`` keeps the source's frame rate; otherwise frames are picked (or repeated)
@@ -88,23 +94,26 @@ def render_preview(src_path: str | os.PathLike[str], start_s: float, end_s: floa
             stream = video_stream(source, src_path)
             if not stream.codec_context.width or not stream.codec_context.height:
                 raise MediaError(f"{src_path}: video stream has no picture size; the file is corrupt")
-            size = preview_size(stream.codec_context.width, stream.codec_context.height,
-                                stream.sample_aspect_ratio, width)
+            size = preview_size(
+                stream.codec_context.width, stream.codec_context.height, stream.sample_aspect_ratio, width
+            )
             decode_reduced(stream, needed_width=size[0])  # a huge source is not held at full size
             rate = Fraction(fps).limit_denominator(1001) if fps else _frame_rate(stream)
             frames = _frames_in_range(source, stream, start_s, end_s, rate, src_path)
             written = _encode_webm(frames, tmp, size, rate)
         if written == 0:
-            raise MediaError(f"{src_path}: no frame between {start_s:.2f} s and {end_s:.2f} s; "
-                             "the range lies outside the video")
+            raise MediaError(
+                f"{src_path}: no frame between {start_s:.2f} s and {end_s:.2f} s; the range lies outside the video"
+            )
         os.replace(tmp, out_file)
     finally:
         tmp.unlink(missing_ok=True)
     return out_file
 
 
-def _decode_from(source: InputContainer, stream: VideoStream,
-                 seek_seconds: float | None) -> Iterator[tuple[float, VideoFrame]]:
+def _decode_from(
+    source: InputContainer, stream: VideoStream, seek_seconds: float | None
+) -> Iterator[tuple[float, VideoFrame]]:
     """Decoded frames with a time for each, starting at the keyframe before ``seek_seconds``."""
     if seek_seconds is not None:
         time_base = stream.time_base  # set on every demuxed stream; None only on one being built for output
@@ -121,8 +130,14 @@ def _decode_from(source: InputContainer, stream: VideoStream,
         yield float(t), frame
 
 
-def _frames_in_range(source: InputContainer, stream: VideoStream, start_s: float, end_s: float, rate: Fraction,
-                     src_path: str | os.PathLike[str]) -> Iterator[VideoFrame]:
+def _frames_in_range(
+    source: InputContainer,
+    stream: VideoStream,
+    start_s: float,
+    end_s: float,
+    rate: Fraction,
+    src_path: str | os.PathLike[str],
+) -> Iterator[VideoFrame]:
     """Yield one source frame per output tick ``start_s + k / rate`` inside ``[start_s, end_s)``.
 
     The frame for a tick is the one on screen at that time; half a source frame of slack
@@ -155,8 +170,10 @@ def _frames_in_range(source: InputContainer, stream: VideoStream, start_s: float
             decoded = _decode_from(source, stream, None)
             first = next(decoded, None)
     except av.error.FFmpegError as exc:
-        raise MediaError(f"{src_path}: could not decode near {start_s:.2f} s: {exc.strerror or exc}; "
-                         "the file is corrupt or truncated") from None
+        raise MediaError(
+            f"{src_path}: could not decode near {start_s:.2f} s: {exc.strerror or exc}; "
+            "the file is corrupt or truncated"
+        ) from None
     if first is None:
         return
     if first[0] > start_s + slack:
@@ -216,8 +233,9 @@ def _encode_webm(frames: Iterable[VideoFrame], tmp: Path, size: tuple[int, int],
     return count
 
 
-def render_thumbnail(rgb_array: npt.ArrayLike, out_path: str | os.PathLike[str], width: int = 320,
-                     quality: int = 85) -> Path:
+def render_thumbnail(
+    rgb_array: npt.ArrayLike, out_path: str | os.PathLike[str], width: int = 320, quality: int = 85
+) -> Path:
     """Save an RGB uint8 image (H x W x 3) as a JPEG ``width`` pixels wide (aspect kept)."""
     from PIL import Image
 

@@ -56,9 +56,13 @@ def open_container(path: str | os.PathLike[str]) -> InputContainer:
             raise MediaError(f"{p}: permission denied; check the file's permissions") from None
         size = _declared_y4m_size(p)
         if size:  # FFmpeg refuses a huge raw stream with a confusing errno ("Device or resource busy")
-            raise MediaError(f"{p}: the picture is {size[0]}x{size[1]} ({megapixels(*size)}), too large to "
-                             "decode; scale the video down first (e.g. ffmpeg -vf scale=3840:-2)") from None
-        raise MediaError(f"{p}: not a readable video (corrupt, truncated or not a video file): {exc.strerror or exc}") from None
+            raise MediaError(
+                f"{p}: the picture is {size[0]}x{size[1]} ({megapixels(*size)}), too large to "
+                "decode; scale the video down first (e.g. ffmpeg -vf scale=3840:-2)"
+            ) from None
+        raise MediaError(
+            f"{p}: not a readable video (corrupt, truncated or not a video file): {exc.strerror or exc}"
+        ) from None
     except (OSError, ValueError) as exc:
         raise MediaError(f"{p}: could not be opened as a video: {exc}") from None
 
@@ -69,7 +73,9 @@ def video_stream(container: InputContainer, path: str | os.PathLike[str]) -> Vid
         raise MediaError(f"{path}: no video stream (found: {', '.join(kinds)}); only video files can be ingested")
     if is_image_demuxer(container.format.name):
         codec = container.streams.video[0].codec_context.name
-        raise MediaError(f"{path}: is a still image ({image_kind(codec)}), not a video; only video files can be ingested")
+        raise MediaError(
+            f"{path}: is a still image ({image_kind(codec)}), not a video; only video files can be ingested"
+        )
     return container.streams.video[0]
 
 
@@ -109,8 +115,22 @@ def _declared_y4m_size(path: Path) -> tuple[int, int] | None:
 
 # Decoders that can hand out frames at 1/2, 1/4 or 1/8 of the coded size (FFmpeg's
 # ``lowres``): a huge MPEG or MJPEG stream is then never held at full size.
-LOWRES_CODECS = {"mjpeg", "mpeg1video", "mpeg2video", "mpeg4", "h263", "h263p", "msmpeg4v1", "msmpeg4v2",
-                 "msmpeg4v3", "wmv1", "wmv2", "flv1", "dvvideo", "jpeg2000"}
+LOWRES_CODECS = {
+    "mjpeg",
+    "mpeg1video",
+    "mpeg2video",
+    "mpeg4",
+    "h263",
+    "h263p",
+    "msmpeg4v1",
+    "msmpeg4v2",
+    "msmpeg4v3",
+    "wmv1",
+    "wmv2",
+    "flv1",
+    "dvvideo",
+    "jpeg2000",
+}
 FULL_SIZE_WIDTH = 2048  # below this, frames are decoded at full size (exactly as before)
 FRAME_THREADS_MAX_PIXELS = 3840 * 2160  # above 4K, frame threading holds one huge frame per thread
 

@@ -73,7 +73,9 @@ def _even(x: int) -> int:
     return max(2, x - x % 2)
 
 
-def segment(path: str | os.PathLike[str], options: SegmentOptions, stats: SegmentStats | None = None) -> tuple[VideoInfo, Iterator[Clip]]:
+def segment(
+    path: str | os.PathLike[str], options: SegmentOptions, stats: SegmentStats | None = None
+) -> tuple[VideoInfo, Iterator[Clip]]:
     """Open ``path`` and return its info plus a generator of clips (decoding happens lazily)."""
     container = open_container(path)
     try:
@@ -93,7 +95,9 @@ def segment(path: str | os.PathLike[str], options: SegmentOptions, stats: Segmen
     return info, _clips(container, stream, info, options, stats if stats is not None else SegmentStats())
 
 
-def _clips(container: InputContainer, stream: VideoStream, info: VideoInfo, opt: SegmentOptions, stats: SegmentStats) -> Iterator[Clip]:
+def _clips(
+    container: InputContainer, stream: VideoStream, info: VideoInfo, opt: SegmentOptions, stats: SegmentStats
+) -> Iterator[Clip]:
     fps = info.fps
     dw = _even(min(opt.detect_width, info.width))
     dh = _even(round(info.height * dw / info.width))
@@ -131,10 +135,14 @@ def _clips(container: InputContainer, stream: VideoStream, info: VideoInfo, opt:
                 stats.decoded_size = (frame.width, frame.height)
             times.append(float(frame.time) if frame.time is not None else index / fps)
             # bgr24 and rgb24 frames come out as uint8 arrays (PyAV types the union over all formats).
-            small = cast(Uint8Image, to_small.reformat(frame, width=dw, height=dh, format="bgr24",
-                                                       interpolation=FAST).to_ndarray())
+            small = cast(
+                Uint8Image,
+                to_small.reformat(frame, width=dw, height=dh, format="bgr24", interpolation=FAST).to_ndarray(),
+            )
             if index % stride == 0:
-                kept[index] = cast(Uint8Image, to_kept.reformat(frame, width=kw, height=kh, format="rgb24").to_ndarray())
+                kept[index] = cast(
+                    Uint8Image, to_kept.reformat(frame, width=kw, height=kh, format="rgb24").to_ndarray()
+                )
             t1 = time.perf_counter()
             stats.decode_s += t1 - t0
             cuts = detector.push(index, small)
@@ -156,8 +164,10 @@ def _clips(container: InputContainer, stream: VideoStream, info: VideoInfo, opt:
     if index == 0:
         raise MediaError(f"{info.path}: no frame could be decoded; the file is corrupt or truncated")
     if index == 1 and info.codec in IMAGE_CODECS:
-        raise MediaError(f"{info.path}: is a still image ({image_kind(info.codec)}, one frame), not a video; "
-                         "only video files can be ingested")
+        raise MediaError(
+            f"{info.path}: is a still image ({image_kind(info.codec)}, one frame), not a video; "
+            "only video files can be ingested"
+        )
     if info.duration > 2.0 and times[-1] < 0.8 * info.duration - 1.0:
         raise MediaError(
             f"{info.path}: truncated: decoded {times[-1]:.1f} s of the {info.duration:.1f} s the file declares"

@@ -68,8 +68,14 @@ class ContentShotDetector(_SceneDetectAdapter):
     def __init__(self, fps: float, threshold: float = 0.0, min_shot_frames: int = 15):
         from scenedetect.detectors import ContentDetector
 
-        weights = ContentDetector.Components(1.0, 1.0, 1.0, 1.0) if self.use_edges else ContentDetector.DEFAULT_COMPONENT_WEIGHTS
-        detector = ContentDetector(threshold=threshold or self.default_threshold, min_scene_len=int(min_shot_frames), weights=weights)
+        weights = (
+            ContentDetector.Components(1.0, 1.0, 1.0, 1.0)
+            if self.use_edges
+            else ContentDetector.DEFAULT_COMPONENT_WEIGHTS
+        )
+        detector = ContentDetector(
+            threshold=threshold or self.default_threshold, min_scene_len=int(min_shot_frames), weights=weights
+        )
         super().__init__(detector, fps)
 
 

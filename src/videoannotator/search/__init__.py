@@ -59,7 +59,9 @@ def choose_kind(kind: str, size: int, threshold: int | None = None) -> str:
     return "exact" if size < threshold else "ann"
 
 
-def make_index(kind: str = "auto", dim: int = 384, *, size: int = 0, threshold: int | None = None, **params: Any) -> VectorIndex:
+def make_index(
+    kind: str = "auto", dim: int = 384, *, size: int = 0, threshold: int | None = None, **params: Any
+) -> VectorIndex:
     """An empty index. ``kind='auto'`` picks exact for ``size`` below ``threshold``, else ANN."""
     return index_class(choose_kind(kind, size, threshold))(dim, **params)
 

@@ -49,9 +49,7 @@ def _faiss() -> ModuleType:
     try:
         import faiss
     except ImportError as error:  # pragma: no cover - exercised only without faiss
-        raise MissingDependency(
-            "The ANN index needs faiss, which is not installed: pip install faiss-cpu"
-        ) from error
+        raise MissingDependency("The ANN index needs faiss, which is not installed: pip install faiss-cpu") from error
     return faiss
 
 
@@ -119,11 +117,17 @@ class AnnIndex(VectorIndex):
         coarse = faiss.IndexFlatIP(self.dim)
         index: faiss_types.IndexIVF
         if self.codec == "sq8":
-            index = faiss.IndexIVFScalarQuantizer(coarse, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(
+                coarse, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
         else:
             index = faiss.IndexIVFFlat(coarse, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
         sample_size = min(n, 64 * nlist)
-        sample = vectors if sample_size == n else vectors[np.sort(np.random.default_rng(0).choice(n, sample_size, replace=False))]
+        sample = (
+            vectors
+            if sample_size == n
+            else vectors[np.sort(np.random.default_rng(0).choice(n, sample_size, replace=False))]
+        )
         index.train(np.ascontiguousarray(sample))
         index.own_fields = True
         coarse.this.disown()

@@ -123,7 +123,7 @@ class VectorIndex:
             line = f.readline()
             if not line.startswith(MAGIC):
                 raise InvalidInput(f"{path} is not a Video Annotator index file; delete it to rebuild.")
-            header = json.loads(line[len(MAGIC):])
+            header = json.loads(line[len(MAGIC) :])
             target = index_class(header["kind"])
             if cls is not VectorIndex and not issubclass(target, cls):
                 raise InvalidInput(f"{path} holds a {header['kind']!r} index, not {cls.kind!r}.")

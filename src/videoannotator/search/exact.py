@@ -150,7 +150,12 @@ class ExactIndex(VectorIndex):
     def _write_payload(self, f: BinaryIO) -> None:
         np.save(f, self._all_ids(), allow_pickle=False)
         np.lib.format.write_array_header_1_0(
-            f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": (len(self), self.dim)}
+            f,
+            {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                "fortran_order": False,
+                "shape": (len(self), self.dim),
+            },
         )
         f.writelines(np.ascontiguousarray(block).tobytes() for _, block in self._chunks(self.chunk_rows))
 
@@ -159,7 +164,11 @@ class ExactIndex(VectorIndex):
         ids = np.load(f, allow_pickle=False)
         np.lib.format.read_magic(f)
         shape, _, _ = np.lib.format.read_array_header_1_0(f)
-        vectors = np.memmap(f.name, dtype=np.float32, mode="r", offset=f.tell(), shape=shape) if shape[0] else np.empty(shape, np.float32)
+        vectors = (
+            np.memmap(f.name, dtype=np.float32, mode="r", offset=f.tell(), shape=shape)
+            if shape[0]
+            else np.empty(shape, np.float32)
+        )
         index = cls(header["dim"], **header.get("params", {}))
         index.attach(ids, vectors)
         return index

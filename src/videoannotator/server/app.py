@@ -27,9 +27,14 @@ def create_app(workspace: Workspace, token: str | None = None, *, max_body: int 
     with one, every /api, /media and /openapi.json request must carry it."""
     if token is not None:
         check_bind("127.0.0.1", token)  # just the token's form
-    app = FastAPI(title="Video Annotator", version=_version(), default_response_class=DataResponse,
-                  docs_url=None, redoc_url=None,  # Swagger/ReDoc pages load scripts from a CDN
-                  description="Build binary video classifiers: search, annotate, build, four feeds, review.")
+    app = FastAPI(
+        title="Video Annotator",
+        version=_version(),
+        default_response_class=DataResponse,
+        docs_url=None,
+        redoc_url=None,  # Swagger/ReDoc pages load scripts from a CDN
+        description="Build binary video classifiers: search, annotate, build, four feeds, review.",
+    )
     app.state.workspace = workspace
     app.state.token = token
     app.state.compute_lock = threading.Lock()
@@ -42,8 +47,9 @@ def create_app(workspace: Workspace, token: str | None = None, *, max_body: int 
     _declare_errors_in_openapi(app)
     # Added last = outermost: security checks run first and add headers to every answer.
     app.add_middleware(CatchAllMiddleware)
-    app.add_middleware(SecurityMiddleware, token=token, allowed_hosts=None if token else LOOPBACK_HOSTS,
-                       max_body=max_body)
+    app.add_middleware(
+        SecurityMiddleware, token=token, allowed_hosts=None if token else LOOPBACK_HOSTS, max_body=max_body
+    )
     return app
 
 

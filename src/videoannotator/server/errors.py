@@ -31,8 +31,15 @@ log = logging.getLogger("videoannotator.server")
 
 # Codes for statuses Starlette raises itself (unknown route, wrong method, ...).
 HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    413: "too_large", 415: "unsupported_media_type", 416: "range_not_satisfiable", 422: "invalid_input",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    422: "invalid_input",
 }
 
 
@@ -95,8 +102,9 @@ def declare_errors(openapi: dict) -> dict:
             if "{" in path:
                 statuses.add(404)
             for status in sorted(statuses):
-                operation["responses"].setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status],
-                                                                "content": content})
+                operation["responses"].setdefault(
+                    str(status), {"description": ERROR_DESCRIPTIONS[status], "content": content}
+                )
     return openapi
 
 
@@ -140,8 +148,9 @@ def is_routed(scope) -> bool:
         return True
     reading = scope["method"] in ("GET", "HEAD")
     # A Mount matches every method; the only one here serves static files, which are read-only.
-    return any(route.matches(scope)[0] is Match.FULL for route in router.routes
-               if reading or not isinstance(route, Mount))
+    return any(
+        route.matches(scope)[0] is Match.FULL for route in router.routes if reading or not isinstance(route, Mount)
+    )
 
 
 # What to do, for fields whose rule a pattern states (pydantic's message only quotes it).
@@ -197,8 +206,10 @@ def disk_full_error(home) -> DiskFull:
         free = f"{shutil.disk_usage(home).free / 2**20:,.0f} MiB free"
     except OSError:
         free = "free space unknown"
-    return DiskFull(f"the disk holding the workspace {home} (mounted at {mount}, {free}) is full; "
-                    "free some space there and retry: nothing stored was lost")
+    return DiskFull(
+        f"the disk holding the workspace {home} (mounted at {mount}, {free}) is full; "
+        "free some space there and retry: nothing stored was lost"
+    )
 
 
 class CatchAllMiddleware:
@@ -234,6 +245,5 @@ class CatchAllMiddleware:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            response = error_response(500, "internal_error",
-                                      "unexpected server error; the server log has the details")
+            response = error_response(500, "internal_error", "unexpected server error; the server log has the details")
             await response(scope, receive, send)

@@ -45,8 +45,9 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
-          log_level: str = "info") -> None:
+def serve(
+    workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, token: str | None = None, log_level: str = "info"
+) -> None:
     """Serve until interrupted. A non-loopback ``host`` without ``token`` raises VAError."""
     check_bind(host, token)
     import uvicorn
@@ -57,5 +58,12 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, token
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     print(f"Video Annotator: {url}  (workspace {workspace.home}; Ctrl-C stops)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=log_config(), server_header=False,
-                proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config(),
+        server_header=False,
+        proxy_headers=False,
+    )

@@ -16,11 +16,12 @@ MAX_OFFSET = 100_000
 MAX_SEED = 2**32 - 1
 
 
-
 def _json_integer(value):
     """JSON Schema's integer: 3 or 3.0, never `true` (clip 1 to a lax parser) nor "3"."""
     if isinstance(value, (bool, str, bytes)):
-        raise PydanticCustomError("int_type", "Input should be a JSON integer, not {kind}", {"kind": type(value).__name__})
+        raise PydanticCustomError(
+            "int_type", "Input should be a JSON integer, not {kind}", {"kind": type(value).__name__}
+        )
     return value
 
 
@@ -31,8 +32,10 @@ VersionNumber = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_int
 SeedNumber = Annotated[int, Field(ge=0, le=MAX_SEED), BeforeValidator(_json_integer)]
 FeedSize = Annotated[int, Field(ge=1, le=MAX_LIST), BeforeValidator(_json_integer)]
 # A list, or one comma-separated string (as the CLI takes them).
-Keywords = (Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)]
-            | Annotated[str, Field(max_length=20_000)])
+Keywords = (
+    Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)]
+    | Annotated[str, Field(max_length=20_000)]
+)
 
 ClipIdPath = Annotated[int, Path(ge=0, le=MAX_ID, description="A clip id from search, a feed or review.")]
 LabelPath = Annotated[str, Path(min_length=1, max_length=200, description="Label name (or id).")]
@@ -40,10 +43,16 @@ PageSize = Annotated[int, Query(ge=1, le=MAX_LIST)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many (paging).")]
 Seed = Annotated[int, Query(ge=0, le=MAX_SEED)]
 Version = Annotated[int | None, Query(ge=1, le=MAX_ID, description="A model version (default: the latest).")]
-IdempotencyKey = Annotated[str | None, Header(
-    min_length=1, max_length=255, pattern=r"^[!-~]+$",
-    description="Any unique string per request (e.g. a UUID): a retry with the same key and the same body "
-                "gets the first answer again and stores nothing twice; the same key with another body is 409.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="Any unique string per request (e.g. a UUID): a retry with the same key and the same body "
+        "gets the first answer again and stores nothing twice; the same key with another body is 409.",
+    ),
+]
 FeedName = Literal[FEED_NAMES]  # type: ignore[valid-type]  # names.py is the one list
 ReviewFilter = Literal[REVIEW_FILTERS]  # type: ignore[valid-type]
 
@@ -66,12 +75,17 @@ class LabelPatch(Body):
 
 
 class AnnotationIn(Body):
-    clip_ids: list[ClipId] = Field(min_length=1, max_length=MAX_LIST,
-                                   description="Repeated ids count once: one event per distinct clip.")
+    clip_ids: list[ClipId] = Field(
+        min_length=1, max_length=MAX_LIST, description="Repeated ids count once: one event per distinct clip."
+    )
     value: Literal[VOTE_VALUES]  # type: ignore[valid-type]
     annotator: str = Field(min_length=1, max_length=64)
-    source: str = Field("api", min_length=1, max_length=64, description="Where the clips were shown: search, "
-                        "similar, a feed name, review, ...")
+    source: str = Field(
+        "api",
+        min_length=1,
+        max_length=64,
+        description="Where the clips were shown: search, similar, a feed name, review, ...",
+    )
     model_version: VersionNumber | None = Field(None, description="The model version on screen, if any.")
 
 

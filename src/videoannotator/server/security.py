@@ -35,9 +35,11 @@ PROTECTED_PREFIXES = ("/api", "/media", "/openapi.json")  # everything but the p
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{8,256}$")
 
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-            "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"  # JSON, CSV, media: never a document
 
 
@@ -54,11 +56,17 @@ def is_loopback(host: str) -> bool:
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to listen beyond this machine without a token, and refuse a weak token."""
     if token is not None and not TOKEN_RE.match(token):
-        raise VAError("the token must be 8-256 characters of letters, digits or ._~+/=- "
-                      "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)", code="bad_token")
+        raise VAError(
+            "the token must be 8-256 characters of letters, digits or ._~+/=- "
+            "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)",
+            code="bad_token",
+        )
     if token is None and not is_loopback(host):
-        raise VAError(f"refusing to listen on {host} without a token: anyone who reaches it could read and change "
-                      "annotations; pass --token (or set VA_TOKEN), or listen on 127.0.0.1", code="token_required")
+        raise VAError(
+            f"refusing to listen on {host} without a token: anyone who reaches it could read and change "
+            "annotations; pass --token (or set VA_TOKEN), or listen on 127.0.0.1",
+            code="token_required",
+        )
 
 
 def token_matches(given: str | None, token: str) -> bool:
@@ -77,7 +85,7 @@ def _origin_matches(origin: str, host_header: str) -> bool:
     default = {"http": 80, "https": 443}[parts.scheme]
     here = urlsplit("//" + host_header)
     try:
-        return (parts.hostname == here.hostname and (parts.port or default) == (here.port or default))
+        return parts.hostname == here.hostname and (parts.port or default) == (here.port or default)
     except ValueError:  # a non-numeric port
         return False
 
@@ -102,16 +110,31 @@ class SecurityMiddleware:
         """(status, code, message) when the request must not reach the app."""
         host = headers.get("host", "")
         if self.allowed_hosts is not None and _hostname(host) not in self.allowed_hosts:
-            return 403, "forbidden_host", ("this server answers only to localhost / 127.0.0.1 (Host header "
-                                           f"{host[:100]!r}); to serve other names, start it with a token")
+            return (
+                403,
+                "forbidden_host",
+                (
+                    "this server answers only to localhost / 127.0.0.1 (Host header "
+                    f"{host[:100]!r}); to serve other names, start it with a token"
+                ),
+            )
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return 413, "too_large", f"request body over {self.max_body:,} bytes"
         path = scope["path"]
-        if (self.token is not None and path.startswith(PROTECTED_PREFIXES)
-                and not token_matches(_request_token(headers), self.token)):
-            return 401, "unauthorized", ("this server needs its token: send 'Authorization: Bearer <token>', "
-                                         "or open /?token=<token> once in the browser")
+        if (
+            self.token is not None
+            and path.startswith(PROTECTED_PREFIXES)
+            and not token_matches(_request_token(headers), self.token)
+        ):
+            return (
+                401,
+                "unauthorized",
+                (
+                    "this server needs its token: send 'Authorization: Bearer <token>', "
+                    "or open /?token=<token> once in the browser"
+                ),
+            )
         # A method the path does not take changes nothing: the router answers 405 (or 404).
         if scope["method"] in STATE_CHANGING and is_routed(scope):
             fetch_site = headers.get("sec-fetch-site", "").lower()
@@ -120,8 +143,11 @@ class SecurityMiddleware:
                 return 403, "cross_site", f"{scope['method']} from another site is not allowed"
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != "application/json":
-                return 415, "unsupported_media_type", (f"{scope['method']} needs 'Content-Type: application/json' "
-                                                       f"(got {content_type[:60] or 'none'!r})")
+                return (
+                    415,
+                    "unsupported_media_type",
+                    (f"{scope['method']} needs 'Content-Type: application/json' (got {content_type[:60] or 'none'!r})"),
+                )
         return None
 
     async def __call__(self, scope, receive, send):

@@ -58,7 +58,8 @@ class VectorStore:
         if have < at_row * self.row_bytes:
             raise StorageError(
                 f"{self.path} holds {have // self.row_bytes} rows but the catalog has {at_row} clips: rows are "
-                "missing, so nothing was written; restore the workspace from a backup (`va restore`)")
+                "missing, so nothing was written; restore the workspace from a backup (`va restore`)"
+            )
         self.drop_rows_after(at_row)
         with open(self.path, "ab") as f:
             try:
@@ -77,7 +78,8 @@ class VectorStore:
             if self.rows_on_disk() < rows:
                 raise StorageError(
                     f"{self.path} holds {self.rows_on_disk()} rows but the catalog has {rows} clips; "
-                    "restore the workspace from a backup (`va restore`)")
+                    "restore the workspace from a backup (`va restore`)"
+                )
             self._mmap = np.memmap(self.path, dtype=np.float32, mode="r", shape=(rows, self.dim))
             self._mmap_rows = rows
         return self._mmap

@@ -29,8 +29,9 @@ from ..rules import (
 from .catalog import Catalog
 
 
-def _fingerprint(label_id: int, clip_ids: list[int], value: str, annotator: str, source: str,
-                 model_version: int | None) -> str:
+def _fingerprint(
+    label_id: int, clip_ids: list[int], value: str, annotator: str, source: str, model_version: int | None
+) -> str:
     """What a request asked for, so a reused idempotency key can tell a retry from a new request."""
     request = [label_id, clip_ids, value, annotator, source, model_version]
     return hashlib.sha256(json.dumps(request, separators=(",", ":")).encode("utf-8", "surrogatepass")).hexdigest()
@@ -40,8 +41,16 @@ class Annotations:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    def add(self, label_id: int, clip_ids: Any, value: Any, annotator: Any, source: str = "cli",
-            model_version: int | None = None, idempotency_key: str | None = None) -> Rows:
+    def add(
+        self,
+        label_id: int,
+        clip_ids: Any,
+        value: Any,
+        annotator: Any,
+        source: str = "cli",
+        model_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Rows:
         """Append one event per distinct clip, in one transaction; returns the events.
 
         With an ``idempotency_key`` the request is stored once: a retry with the same key
@@ -50,8 +59,11 @@ class Annotations:
         value, annotator = check_value(value), check_annotator(annotator)
         source = str(source or "cli")[:SOURCES_MAX]
         clip_ids = check_clip_ids(clip_ids)
-        if model_version is not None and (isinstance(model_version, bool) or not hasattr(model_version, "__index__")
-                                          or not 1 <= model_version <= MAX_ID):
+        if model_version is not None and (
+            isinstance(model_version, bool)
+            or not hasattr(model_version, "__index__")
+            or not 1 <= model_version <= MAX_ID
+        ):
             raise InvalidInput(f"model version {model_version!r} is not a whole number from 1 to {MAX_ID}")
         request = None
         if idempotency_key is not None:
@@ -60,15 +72,20 @@ class Annotations:
         now = utc_now()
         with self.catalog.transaction() as db:
             if idempotency_key is not None:
-                earlier = db.execute("SELECT request, event_ids FROM idempotency_keys WHERE key=?",
-                                     (idempotency_key,)).fetchone()
+                earlier = db.execute(
+                    "SELECT request, event_ids FROM idempotency_keys WHERE key=?", (idempotency_key,)
+                ).fetchone()
                 if earlier is not None:
                     if earlier["request"] != request:
-                        raise Conflict(f"idempotency key {idempotency_key!r} was used for a different request; "
-                                       "use a new key for a new request")
+                        raise Conflict(
+                            f"idempotency key {idempotency_key!r} was used for a different request; "
+                            "use a new key for a new request"
+                        )
                     return [self._event(i, db) for i in json.loads(earlier["event_ids"])]
-            known = {r[0] for r in db.execute(
-                f"SELECT id FROM clips WHERE id IN ({','.join('?' * len(clip_ids))})", clip_ids)}
+            known = {
+                r[0]
+                for r in db.execute(f"SELECT id FROM clips WHERE id IN ({','.join('?' * len(clip_ids))})", clip_ids)
+            }
             missing = [c for c in clip_ids if c not in known]
             if missing:
                 raise NotFound(f"no clip with id {missing[0]}; ids come from search, feeds or `va info`")
@@ -81,8 +98,10 @@ class Annotations:
                 )
                 ids.append(cur.lastrowid)
             if idempotency_key is not None:
-                db.execute("INSERT INTO idempotency_keys(key, request, event_ids, created_at) VALUES (?,?,?,?)",
-                           (idempotency_key, request, json.dumps(ids), now))
+                db.execute(
+                    "INSERT INTO idempotency_keys(key, request, event_ids, created_at) VALUES (?,?,?,?)",
+                    (idempotency_key, request, json.dumps(ids), now),
+                )
         return [self._event(i) for i in ids]
 
     def undo(self, label_id: int, annotator: Any, clip_id: int | None = None) -> Row:
@@ -90,8 +109,13 @@ class Annotations:
         append an event restoring the value they had before it."""
         annotator = check_annotator(annotator)
         with self.catalog.transaction() as db:
-            undone = {r[0] for r in db.execute(
-                "SELECT undoes FROM annotations WHERE label_id=? AND annotator=? AND undoes IS NOT NULL", (label_id, annotator))}
+            undone = {
+                r[0]
+                for r in db.execute(
+                    "SELECT undoes FROM annotations WHERE label_id=? AND annotator=? AND undoes IS NOT NULL",
+                    (label_id, annotator),
+                )
+            }
             sql = "SELECT * FROM annotations WHERE label_id=? AND annotator=? AND undoes IS NULL"
             params: builtins.list[object] = [label_id, annotator]
             if clip_id is not None:
@@ -107,8 +131,16 @@ class Annotations:
             cur = db.execute(
                 "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, undoes, created_at)"
                 " VALUES (?,?,?,?,?,?,?,?)",
-                (label_id, target["clip_id"], before[0] if before else "cleared", annotator, "undo",
-                 target["model_version"], target["id"], utc_now()),
+                (
+                    label_id,
+                    target["clip_id"],
+                    before[0] if before else "cleared",
+                    annotator,
+                    "undo",
+                    target["model_version"],
+                    target["id"],
+                    utc_now(),
+                ),
             )
         return self._event(cur.lastrowid)
 
@@ -117,8 +149,12 @@ class Annotations:
         return dict(rows[0])
 
     def events(self, label_id: int, since_id: int = 0) -> Rows:
-        return [dict(r) for r in self.catalog.query(
-            "SELECT * FROM annotations WHERE label_id=? AND id>? ORDER BY id", (label_id, since_id))]
+        return [
+            dict(r)
+            for r in self.catalog.query(
+                "SELECT * FROM annotations WHERE label_id=? AND id>? ORDER BY id", (label_id, since_id)
+            )
+        ]
 
     def last_event_id(self, label_id: int) -> int:
         return int(self.catalog.scalar("SELECT COALESCE(MAX(id), 0) FROM annotations WHERE label_id=?", (label_id,)))
@@ -126,9 +162,12 @@ class Annotations:
     def current(self, label_id: int, up_to_id: int | None = None) -> dict[int, Row]:
         """clip_id -> {"votes": {annotator: value}, "value": aggregated}. ``up_to_id`` replays the log
         to a past moment (the exact snapshot a model version was built on)."""
-        sql = ("SELECT a.clip_id, a.annotator, a.value FROM annotations a JOIN ("
-               " SELECT MAX(id) AS id FROM annotations WHERE label_id=?" + (" AND id<=?" if up_to_id else "") +
-               " GROUP BY clip_id, annotator) latest ON latest.id = a.id")
+        sql = (
+            "SELECT a.clip_id, a.annotator, a.value FROM annotations a JOIN ("
+            " SELECT MAX(id) AS id FROM annotations WHERE label_id=?"
+            + (" AND id<=?" if up_to_id else "")
+            + " GROUP BY clip_id, annotator) latest ON latest.id = a.id"
+        )
         params = (label_id, up_to_id) if up_to_id else (label_id,)
         votes: dict[int, dict[str, str]] = defaultdict(dict)
         for clip_id, annotator, value in self.catalog.query(sql, params):
@@ -136,8 +175,9 @@ class Annotations:
                 votes[clip_id][annotator] = value
         return {clip: {"votes": v, "value": aggregate(v.values())} for clip, v in votes.items() if v}
 
-    def training_set(self, label_id: int, up_to_id: int | None = None
-                     ) -> tuple[builtins.list[int], builtins.list[int], dict[str, int]]:
+    def training_set(
+        self, label_id: int, up_to_id: int | None = None
+    ) -> tuple[builtins.list[int], builtins.list[int], dict[str, int]]:
         """(clip ids, 0/1 labels, counts) from the aggregated current values."""
         current = self.current(label_id, up_to_id)
         ids: builtins.list[int] = []
@@ -149,7 +189,6 @@ class Annotations:
                 ids.append(clip_id)
                 ys.append(1 if value == "positive" else 0)
         return ids, ys, {k: counts.get(k, 0) for k in ("positive", "negative", "skip", "unresolved")}
-
 
     def import_events(self, label_id: int, events: Rows, skip: str = "same_event") -> Row:
         """Append imported events in one transaction (all or none), in the order given.
@@ -171,11 +210,14 @@ class Annotations:
                     row = db.execute(
                         "SELECT id FROM annotations WHERE label_id=? AND clip_id=? AND annotator=? AND value=?"
                         " AND source=? AND created_at=? ORDER BY id LIMIT 1",
-                        (label_id, e["clip_id"], e["annotator"], e["value"], e["source"], e["created_at"])).fetchone()
+                        (label_id, e["clip_id"], e["annotator"], e["value"], e["source"], e["created_at"]),
+                    ).fetchone()
                 else:
                     row = db.execute(
                         "SELECT id, value FROM annotations WHERE label_id=? AND clip_id=? AND annotator=?"
-                        " ORDER BY id DESC LIMIT 1", (label_id, e["clip_id"], e["annotator"])).fetchone()
+                        " ORDER BY id DESC LIMIT 1",
+                        (label_id, e["clip_id"], e["annotator"]),
+                    ).fetchone()
                     row = row if row is not None and row["value"] == e["value"] else None
                 if row is not None:
                     present += 1
@@ -184,12 +226,20 @@ class Annotations:
                     cur = db.execute(
                         "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, undoes,"
                         " created_at) VALUES (?,?,?,?,?,?,?,?)",
-                        (label_id, e["clip_id"], e["value"], e["annotator"], str(e["source"])[:SOURCES_MAX], None,
-                         here.get(e.get("undoes")), e["created_at"]))
+                        (
+                            label_id,
+                            e["clip_id"],
+                            e["value"],
+                            e["annotator"],
+                            str(e["source"])[:SOURCES_MAX],
+                            None,
+                            here.get(e.get("undoes")),
+                            e["created_at"],
+                        ),
+                    )
                     added += 1
                     event_id = cur.lastrowid
                 if e.get("ref") is not None:
                     here[e["ref"]] = event_id
                 ids.append(event_id)
         return {"added": added, "present": present, "ids": ids}
-

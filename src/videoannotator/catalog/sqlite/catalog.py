@@ -73,7 +73,9 @@ class Catalog:
     # -- schema -----------------------------------------------------------------------
     def _migrate(self) -> None:
         conn = self.connection()
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
         done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
         for version, sql in MIGRATIONS:
             if version in done:
@@ -96,5 +98,6 @@ class Catalog:
 
     def set_meta(self, key: str, value: object, db: sqlite3.Connection | None = None) -> None:
         (db or self.connection()).execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, str(value))
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, str(value)),
         )

@@ -22,9 +22,11 @@ class ClipLookup:
         ids = sorted({int(c) for c in clip_ids})
         found: set[int] = set()
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            found |= {r[0] for r in self.catalog.query(
-                f"SELECT id FROM clips WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+            chunk = ids[i : i + 500]
+            found |= {
+                r[0]
+                for r in self.catalog.query(f"SELECT id FROM clips WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            }
         return found
 
     def video_by_hash(self, content_hash: str) -> int | None:
@@ -35,14 +37,21 @@ class ClipLookup:
 
     def videos_named(self, name: str) -> builtins.list[int]:
         """Videos whose file name (the path's last part) is ``name``."""
-        return [r["id"] for r in self.catalog.query(
-            "SELECT id, path FROM videos WHERE path LIKE ? ESCAPE '\\'", ("%" + _like(name),))
-            if PurePath(r["path"]).name == name]
+        return [
+            r["id"]
+            for r in self.catalog.query(
+                "SELECT id, path FROM videos WHERE path LIKE ? ESCAPE '\\'", ("%" + _like(name),)
+            )
+            if PurePath(r["path"]).name == name
+        ]
 
     def clip_at(self, video_id: int, start: float, end: float) -> int | None:
         """The clip of the video spanning [start, end] (to the millisecond the export keeps)."""
-        hits = [c["id"] for c in self._video_clips(video_id)
-                if abs(c["start_s"] - start) <= TIME_TOLERANCE and abs(c["end_s"] - end) <= TIME_TOLERANCE]
+        hits = [
+            c["id"]
+            for c in self._video_clips(video_id)
+            if abs(c["start_s"] - start) <= TIME_TOLERANCE and abs(c["end_s"] - end) <= TIME_TOLERANCE
+        ]
         return hits[0] if len(hits) == 1 else None
 
     def clip_by_position(self, video_id: int, position: int) -> int | None:
@@ -51,8 +60,12 @@ class ClipLookup:
 
     def _video_clips(self, video_id: int) -> Rows:
         if video_id not in self._clips:
-            self._clips[video_id] = [dict(r) for r in self.catalog.query(
-                "SELECT id, position, start_s, end_s FROM clips WHERE video_id = ? ORDER BY position", (video_id,))]
+            self._clips[video_id] = [
+                dict(r)
+                for r in self.catalog.query(
+                    "SELECT id, position, start_s, end_s FROM clips WHERE video_id = ? ORDER BY position", (video_id,)
+                )
+            ]
         return self._clips[video_id]
 
 

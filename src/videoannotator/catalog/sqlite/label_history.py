@@ -22,8 +22,16 @@ def record_edit(db: sqlite3.Connection, before: sqlite3.Row, after: sqlite3.Row,
     db.execute(
         "INSERT INTO label_history(label_id, name, description, keywords, archived, changed, editor, edited_at)"
         " VALUES (?,?,?,?,?,?,?,?)",
-        (before["id"], before["name"], before["description"], before["keywords"], before["archived"],
-         ",".join(changed), editor, utc_now()),
+        (
+            before["id"],
+            before["name"],
+            before["description"],
+            before["keywords"],
+            before["archived"],
+            ",".join(changed),
+            editor,
+            utc_now(),
+        ),
     )
     return True
 
@@ -36,11 +44,22 @@ def history(catalog: Catalog, label_id: int) -> Rows:
     states = [_values(r) for r in rows] + ([_values(now[0])] if now else [])
     out: Rows = []
     for i, r in enumerate(rows):
-        out.append({"edited_at": r["edited_at"], "editor": r["editor"], "changed": r["changed"].split(","),
-                    "before": states[i], "after": states[i + 1] if i + 1 < len(states) else None})
+        out.append(
+            {
+                "edited_at": r["edited_at"],
+                "editor": r["editor"],
+                "changed": r["changed"].split(","),
+                "before": states[i],
+                "after": states[i + 1] if i + 1 < len(states) else None,
+            }
+        )
     return out[::-1]
 
 
 def _values(row: sqlite3.Row) -> Row:
-    return {"name": row["name"], "description": row["description"], "keywords": json.loads(row["keywords"]),
-            "archived": bool(row["archived"])}
+    return {
+        "name": row["name"],
+        "description": row["description"],
+        "keywords": json.loads(row["keywords"]),
+        "archived": bool(row["archived"]),
+    }

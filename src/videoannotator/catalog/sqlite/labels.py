@@ -65,8 +65,16 @@ class Labels:
         sql = "SELECT * FROM labels" + ("" if include_archived else " WHERE archived = 0") + " ORDER BY name"
         return [_row(r) for r in self.catalog.query(sql)]
 
-    def update(self, name_or_id: str | int, *, name: str | None = None, description: str | None = None,
-               keywords: Any = None, archived: bool | None = None, editor: str | None = None) -> Row:
+    def update(
+        self,
+        name_or_id: str | int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        keywords: Any = None,
+        archived: bool | None = None,
+        editor: str | None = None,
+    ) -> Row:
         """Rename, edit the guideline or (un)archive. The values the label had before are kept in
         its history (who: ``editor``, default $VA_ANNOTATOR or the login name; when; old text),
         in the same transaction as the change (``va label history``)."""
@@ -95,8 +103,13 @@ class Labels:
         if fields:
             with self.catalog.transaction() as db:
                 before = db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone()
-                db.execute(f"UPDATE labels SET {', '.join(fields)}, updated_at = ? WHERE id = ?", (*params, utc_now(), label["id"]))
-                record_edit(db, before, db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone(), editor)
+                db.execute(
+                    f"UPDATE labels SET {', '.join(fields)}, updated_at = ? WHERE id = ?",
+                    (*params, utc_now(), label["id"]),
+                )
+                record_edit(
+                    db, before, db.execute("SELECT * FROM labels WHERE id = ?", (label["id"],)).fetchone(), editor
+                )
         return self.get(label["id"])
 
     def history(self, label_id: int) -> Rows:

@@ -24,14 +24,27 @@ class ModelVersions:
     def scores_path(self, label_id: int, version: int) -> Path:
         return self.folder / f"{label_id}-v{version}.scores.f32"
 
-    def save(self, label_id: int, embedder: str, coef: npt.ArrayLike, intercept: float, threshold: float,
-             scores: npt.ArrayLike, last_annotation_id: int, snapshot: Row, metrics: Row,
-             trained_on: str = "vectors") -> Row:
+    def save(
+        self,
+        label_id: int,
+        embedder: str,
+        coef: npt.ArrayLike,
+        intercept: float,
+        threshold: float,
+        scores: npt.ArrayLike,
+        last_annotation_id: int,
+        snapshot: Row,
+        metrics: Row,
+        trained_on: str = "vectors",
+    ) -> Row:
         weights = np.asarray(coef, dtype=np.float32)
         corpus = np.asarray(scores, dtype=np.float32)
         with self.catalog.transaction() as db:
-            version = int(db.execute(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE label_id=?", (label_id,)).fetchone()[0])
+            version = int(
+                db.execute(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE label_id=?", (label_id,)
+                ).fetchone()[0]
+            )
             path = self.scores_path(label_id, version)
             tmp = path.with_suffix(".tmp")
             corpus.tofile(tmp)
@@ -39,22 +52,39 @@ class ModelVersions:
             db.execute(
                 "INSERT INTO model_versions(label_id, version, embedder, dim, coef, intercept, threshold, clips_scored,"
                 " last_annotation_id, snapshot, metrics, created_at, trained_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (label_id, version, embedder, int(weights.shape[0]), weights.tobytes(), float(intercept), float(threshold),
-                 len(corpus), int(last_annotation_id), json.dumps(snapshot), json.dumps(metrics, default=float),
-                 utc_now(), trained_on),
+                (
+                    label_id,
+                    version,
+                    embedder,
+                    int(weights.shape[0]),
+                    weights.tobytes(),
+                    float(intercept),
+                    float(threshold),
+                    len(corpus),
+                    int(last_annotation_id),
+                    json.dumps(snapshot),
+                    json.dumps(metrics, default=float),
+                    utc_now(),
+                    trained_on,
+                ),
             )
         return self.get(label_id, version)
 
     def get(self, label_id: int, version: int | None = None) -> Row:
         if version is None:
             rows = self.catalog.query(
-                "SELECT * FROM model_versions WHERE label_id=? ORDER BY version DESC LIMIT 1", (label_id,))
+                "SELECT * FROM model_versions WHERE label_id=? ORDER BY version DESC LIMIT 1", (label_id,)
+            )
         else:
             rows = self.catalog.query(
-                "SELECT * FROM model_versions WHERE label_id=? AND version=?", (label_id, int(version)))
+                "SELECT * FROM model_versions WHERE label_id=? AND version=?", (label_id, int(version))
+            )
         if not rows:
-            raise NotFound("no model version yet for this label; annotate a positive and a negative, then build"
-                           if version is None else f"no model version {version} for this label")
+            raise NotFound(
+                "no model version yet for this label; annotate a positive and a negative, then build"
+                if version is None
+                else f"no model version {version} for this label"
+            )
         r = dict(rows[0])
         r["coef"] = np.frombuffer(r["coef"], dtype=np.float32)
         r["snapshot"] = json.loads(r["snapshot"])
@@ -70,7 +100,9 @@ class ModelVersions:
     def list(self, label_id: int) -> Rows:
         rows = self.catalog.query(
             "SELECT version, embedder, trained_on, clips_scored, last_annotation_id, metrics, created_at FROM model_versions"
-            " WHERE label_id=? ORDER BY version", (label_id,))
+            " WHERE label_id=? ORDER BY version",
+            (label_id,),
+        )
         return [{**dict(r), "metrics": json.loads(r["metrics"])} for r in rows]
 
     def scores(self, model: Row) -> npt.NDArray[np.float32]:

@@ -45,8 +45,10 @@ def facts(path: Path) -> tuple[dict[str, int], int, dict[str, Any]]:
     try:
         ok = conn.execute("PRAGMA quick_check").fetchone()[0]
         if ok != "ok":
-            raise StorageError(f"the catalog copy failed SQLite's check ({ok}); the workspace's catalog may be "
-                               "damaged: run `sqlite3 catalog.sqlite 'PRAGMA integrity_check'` in the workspace")
+            raise StorageError(
+                f"the catalog copy failed SQLite's check ({ok}); the workspace's catalog may be "
+                "damaged: run `sqlite3 catalog.sqlite 'PRAGMA integrity_check'` in the workspace"
+            )
         counts = {t: int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in COUNTED_TABLES}
         schema = int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0])
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())

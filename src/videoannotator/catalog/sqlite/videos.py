@@ -21,12 +21,15 @@ class Videos:
         return int(self.catalog.scalar("SELECT COALESCE(MAX(id) + 1, 0) FROM clips"))
 
     def counts(self) -> dict[str, int]:
-        return {"videos": int(self.catalog.scalar("SELECT COUNT(*) FROM videos")),
-                "clips": int(self.catalog.scalar("SELECT COUNT(*) FROM clips"))}
+        return {
+            "videos": int(self.catalog.scalar("SELECT COUNT(*) FROM videos")),
+            "clips": int(self.catalog.scalar("SELECT COUNT(*) FROM clips")),
+        }
 
     def list(self) -> Rows:
         rows = self.catalog.query(
-            "SELECT v.*, (SELECT COUNT(*) FROM clips c WHERE c.video_id = v.id) AS clips FROM videos v ORDER BY v.id")
+            "SELECT v.*, (SELECT COUNT(*) FROM clips c WHERE c.video_id = v.id) AS clips FROM videos v ORDER BY v.id"
+        )
         return [dict(r) for r in rows]
 
     def has(self, content_hash: str) -> bool:
@@ -35,7 +38,9 @@ class Videos:
     def clip(self, clip_id: int) -> Row | None:
         rows = self.catalog.query(
             "SELECT c.*, v.path AS video_path, v.content_hash FROM clips c JOIN videos v ON v.id = c.video_id"
-            " WHERE c.id = ?", (int(clip_id),))
+            " WHERE c.id = ?",
+            (int(clip_id),),
+        )
         return dict(rows[0]) if rows else None
 
     def describe(self, clip_ids: Iterable[int]) -> dict[int, Row]:
@@ -43,26 +48,39 @@ class Videos:
         out: dict[int, Row] = {}
         ids = sorted({int(c) for c in clip_ids})
         for start in range(0, len(ids), BATCH):
-            part = ids[start:start + BATCH]
+            part = ids[start : start + BATCH]
             for r in self.catalog.query(
-                    "SELECT c.id, c.video_id, c.position, c.start_s, c.end_s, v.path, v.content_hash FROM clips c"
-                    f" JOIN videos v ON v.id = c.video_id WHERE c.id IN ({','.join('?' * len(part))})", part):
+                "SELECT c.id, c.video_id, c.position, c.start_s, c.end_s, v.path, v.content_hash FROM clips c"
+                f" JOIN videos v ON v.id = c.video_id WHERE c.id IN ({','.join('?' * len(part))})",
+                part,
+            ):
                 out[r["id"]] = dict(r)
         return out
 
     def spans(self) -> Rows:
         """Every clip's id, start_s, end_s and video path, in id order."""
-        return [dict(r) for r in self.catalog.query(
-            "SELECT c.id, c.start_s, c.end_s, v.path FROM clips c JOIN videos v ON v.id = c.video_id ORDER BY c.id")]
+        return [
+            dict(r)
+            for r in self.catalog.query(
+                "SELECT c.id, c.start_s, c.end_s, v.path FROM clips c JOIN videos v ON v.id = c.video_id ORDER BY c.id"
+            )
+        ]
 
     def sample_frames(self, video_id: int) -> builtins.list[tuple[int, builtins.list[int]]]:
         """(clip id, the frame numbers its vector was computed from) for each clip of the video."""
-        rows = self.catalog.query("SELECT id, sample_frames FROM clips WHERE video_id = ? ORDER BY position",
-                                  (int(video_id),))
+        rows = self.catalog.query(
+            "SELECT id, sample_frames FROM clips WHERE video_id = ? ORDER BY position", (int(video_id),)
+        )
         return [(int(r["id"]), [int(f) for f in r["sample_frames"].split(",") if f]) for r in rows]
 
-    def add(self, video: VideoRecord, clips: Sequence[ClipRecord], first_id: int, embedder: str,
-            meta: Mapping[str, object] | None = None) -> int:
+    def add(
+        self,
+        video: VideoRecord,
+        clips: Sequence[ClipRecord],
+        first_id: int,
+        embedder: str,
+        meta: Mapping[str, object] | None = None,
+    ) -> int:
         """The video and its clips (ids ``first_id``…) in one transaction, with ``meta`` set in the
         same transaction (a first ingest records its embedder there); returns the video id."""
         with self.catalog.transaction() as db:
@@ -71,15 +89,37 @@ class Videos:
             cur = db.execute(
                 "INSERT INTO videos(path, content_hash, duration, fps, width, height, frame_count, size_bytes, codec,"
                 " ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (video["path"], video["content_hash"], video["duration"], video["fps"], video["width"],
-                 video["height"], video["frame_count"], video["size_bytes"], video["codec"], utc_now()),
+                (
+                    video["path"],
+                    video["content_hash"],
+                    video["duration"],
+                    video["fps"],
+                    video["width"],
+                    video["height"],
+                    video["frame_count"],
+                    video["size_bytes"],
+                    video["codec"],
+                    utc_now(),
+                ),
             )
             video_id = int(cur.lastrowid or 0)
             db.executemany(
                 "INSERT INTO clips(id, video_id, position, start_s, end_s, start_frame, end_frame, sample_frames,"
                 " embedder) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(first_id + i, video_id, i, c["start"], c["end"], c["start_frame"], c["end_frame"],
-                  ",".join(map(str, c["sample_frames"])), embedder) for i, c in enumerate(clips)],
+                [
+                    (
+                        first_id + i,
+                        video_id,
+                        i,
+                        c["start"],
+                        c["end"],
+                        c["start_frame"],
+                        c["end_frame"],
+                        ",".join(map(str, c["sample_frames"])),
+                        embedder,
+                    )
+                    for i, c in enumerate(clips)
+                ],
             )
         return video_id
 

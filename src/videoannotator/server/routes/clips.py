@@ -14,8 +14,9 @@ from ..schemas import ClipIdPath, Offset, PageSize
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
-LabelQuery = Annotated[str | None, Query(max_length=200,
-                                         description="With hide_annotated: whose annotated clips to hide.")]
+LabelQuery = Annotated[
+    str | None, Query(max_length=200, description="With hide_annotated: whose annotated clips to hide.")
+]
 
 
 def media_urls(clip_id: int) -> dict:
@@ -42,8 +43,15 @@ def videos(ws: WorkspaceDep):
 
 
 @router.get("/search", responses=error_responses(404, 409))
-def search(ws: WorkspaceDep, lock: ComputeLock, q: Annotated[str, Query(min_length=1, max_length=1000)],
-           k: PageSize = 20, offset: Offset = 0, label: LabelQuery = None, hide_annotated: bool = False):
+def search(
+    ws: WorkspaceDep,
+    lock: ComputeLock,
+    q: Annotated[str, Query(min_length=1, max_length=1000)],
+    k: PageSize = 20,
+    offset: Offset = 0,
+    label: LabelQuery = None,
+    hide_annotated: bool = False,
+):
     """Text → clips, by cosine in the embedder's joint space (zero-shot)."""
     with lock:
         clips = ws.search(q, None, k, offset, label, hide_annotated)
@@ -51,8 +59,15 @@ def search(ws: WorkspaceDep, lock: ComputeLock, q: Annotated[str, Query(min_leng
 
 
 @router.get("/clips/{clip_id}/similar", responses=error_responses(409))
-def similar(ws: WorkspaceDep, lock: ComputeLock, clip_id: ClipIdPath, k: PageSize = 20, offset: Offset = 0,
-            label: LabelQuery = None, hide_annotated: bool = False):
+def similar(
+    ws: WorkspaceDep,
+    lock: ComputeLock,
+    clip_id: ClipIdPath,
+    k: PageSize = 20,
+    offset: Offset = 0,
+    label: LabelQuery = None,
+    hide_annotated: bool = False,
+):
     """More like this clip (the clip itself left out)."""
     with lock:
         clips = ws.search(None, clip_id, k, offset, label, hide_annotated)

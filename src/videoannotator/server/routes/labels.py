@@ -44,8 +44,11 @@ def get_label(ws: WorkspaceDep, name: LabelPath):
 @router.patch("/{name}", responses=error_responses(409))
 def update_label(ws: WorkspaceDep, name: LabelPath, body: LabelPatch):
     """Rename, edit the description or keywords, archive (archived: true) or bring back."""
-    return data(ws.update_label(name, name=body.name, description=body.description, keywords=body.keywords,
-                                 archived=body.archived))
+    return data(
+        ws.update_label(
+            name, name=body.name, description=body.description, keywords=body.keywords, archived=body.archived
+        )
+    )
 
 
 @router.get("/{name}/versions")
@@ -62,10 +65,14 @@ def export_model(ws: WorkspaceDep, name: LabelPath, version: Version = None):
     return data(model, headers=_attachment(f"{model['label']}-v{model['version']}.json"))
 
 
-@router.get("/{name}/export/annotations", response_class=Response,
-            responses={200: {"description": "One row per line (JSONL) or a CSV table.", "content": EXPORT_CONTENT}})
-def export_label_annotations(ws: WorkspaceDep, name: LabelPath,
-                             format: Literal["jsonl", "csv"] = "jsonl", events: bool = False):
+@router.get(
+    "/{name}/export/annotations",
+    response_class=Response,
+    responses={200: {"description": "One row per line (JSONL) or a CSV table.", "content": EXPORT_CONTENT}},
+)
+def export_label_annotations(
+    ws: WorkspaceDep, name: LabelPath, format: Literal["jsonl", "csv"] = "jsonl", events: bool = False
+):
     """Current values per clip (or, with events=true, the raw event log) as JSONL or CSV."""
     rows = ws.export_annotations(name, events=events)
     label = ws.label(name)["name"]

@@ -34,8 +34,15 @@ def annotate(ws: WorkspaceDep, name: LabelPath, body: AnnotationIn, idempotency_
     Send an `Idempotency-Key` header to make a retry safe: the same key with the same body
     answers 201 with the first call's events (same ids) and stores nothing new; the same key
     with a different body answers 409. Keys are kept for good, one per workspace."""
-    events = ws.annotate(name, body.clip_ids, body.value, body.annotator, body.source, body.model_version,
-                         idempotency_key=idempotency_key)
+    events = ws.annotate(
+        name,
+        body.clip_ids,
+        body.value,
+        body.annotator,
+        body.source,
+        body.model_version,
+        idempotency_key=idempotency_key,
+    )
     return data({"label": ws.label(name)["name"], "events": events}, status_code=201)
 
 
@@ -55,15 +62,23 @@ def build(ws: WorkspaceDep, lock: ComputeLock, name: LabelPath, body: BuildIn):
 
 
 @router.get("/feeds/{feed}", responses=NOT_READY)
-def feed(ws: WorkspaceDep, name: LabelPath, feed: FeedName, n: PageSize = 20, offset: Offset = 0, seed: Seed = 0,
-         version: Version = None):
+def feed(
+    ws: WorkspaceDep,
+    name: LabelPath,
+    feed: FeedName,
+    n: PageSize = 20,
+    offset: Offset = 0,
+    seed: Seed = 0,
+    version: Version = None,
+):
     """One page of a feed of the label's latest (or a given) model; annotated clips are left out."""
     return data(ws.feed(name, feed, n, offset, seed, version))
 
 
 @router.get("/histogram", responses=NOT_READY)
-def histogram(ws: WorkspaceDep, name: LabelPath, bins: Annotated[int, Query(ge=2, le=200)] = 40,
-              version: Version = None):
+def histogram(
+    ws: WorkspaceDep, name: LabelPath, bins: Annotated[int, Query(ge=2, le=200)] = 40, version: Version = None
+):
     """The latest (or a given) model's score distribution over every clip, and over the annotated ones."""
     return data(ws.score_histogram(name, bins, version))
 

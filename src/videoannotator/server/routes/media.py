@@ -21,10 +21,14 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 def _file_responses(media_type: str) -> dict:
-    return {200: {"description": f"The file ({media_type}).", "content": {media_type: BINARY}},
-            206: {"description": "The byte range asked for with Range (players seek this way).",
-                  "content": {media_type: BINARY, "multipart/byteranges": BINARY}},
-            **error_responses(400, 416)}
+    return {
+        200: {"description": f"The file ({media_type}).", "content": {media_type: BINARY}},
+        206: {
+            "description": "The byte range asked for with Range (players seek this way).",
+            "content": {media_type: BINARY, "multipart/byteranges": BINARY},
+        },
+        **error_responses(400, 416),
+    }
 
 
 class MediaFile(FileResponse):
@@ -33,16 +37,22 @@ class MediaFile(FileResponse):
     async def __call__(self, scope, receive, send):
         headers = Headers(scope=scope)
         http_range, if_range = headers.get("range"), headers.get("if-range")
-        if (http_range is not None and self.stat_result is not None
-                and (if_range is None or self._should_use_range(if_range))):
+        if (
+            http_range is not None
+            and self.stat_result is not None
+            and (if_range is None or self._should_use_range(if_range))
+        ):
             try:
                 self._parse_range_header(http_range, self.stat_result.st_size)
             except MalformedRangeHeader as exc:
                 return await error_response(400, "bad_request", f"Range header: {exc.content}")(scope, receive, send)
             except RangeNotSatisfiable as exc:
-                return await error_response(416, "range_not_satisfiable",
-                                            f"Range header asks past the end of the file ({exc.max_size} bytes)",
-                                            {"content-range": f"bytes */{exc.max_size}"})(scope, receive, send)
+                return await error_response(
+                    416,
+                    "range_not_satisfiable",
+                    f"Range header asks past the end of the file ({exc.max_size} bytes)",
+                    {"content-range": f"bytes */{exc.max_size}"},
+                )(scope, receive, send)
         return await super().__call__(scope, receive, send)
 
 

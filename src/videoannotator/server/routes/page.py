@@ -29,6 +29,7 @@ class PageFiles(StaticFiles):
         response.headers.setdefault("cache-control", "no-cache")
         return response
 
+
 PLACEHOLDER = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Video Annotator</title>
 <h1>Video Annotator</h1>
 <p>The JSON API is under <code>/api</code>; its schema is <a href="/openapi.json">/openapi.json</a>.</p>
@@ -42,8 +43,15 @@ def page(request: Request, token: Annotated[str | None, Query(max_length=256)] =
         if not token_matches(token, expected):
             return error_response(401, "unauthorized", "wrong token; use the one the server was started with")
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(TOKEN_COOKIE, token, max_age=COOKIE_DAYS * 86400, path="/", httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https")
+        response.set_cookie(
+            TOKEN_COOKIE,
+            token,
+            max_age=COOKIE_DAYS * 86400,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return response
     index = STATIC / "index.html"
     if index.is_file():
