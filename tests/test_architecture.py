@@ -97,6 +97,8 @@ PROTOCOLS = {
     "Annotations": (base.Annotations, None),
     "ModelVersions": (base.ModelVersions, None),
     "ClipLookup": (base.ClipLookup, None),
+    "Deployments": (base.Deployments, None),
+    "ScoreBatches": (base.ScoreBatches, None),
 }
 
 
@@ -109,6 +111,8 @@ def _implementation(name, tmp_path):
         "Annotations": catalog.annotations,
         "ModelVersions": catalog.models,
         "ClipLookup": catalog.lookup(),
+        "Deployments": catalog.deployments,
+        "ScoreBatches": catalog.batches,
     }[name]
 
 

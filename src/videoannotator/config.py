@@ -65,6 +65,18 @@ class Settings:
         "Pixel budget: a video whose picture (width x height) is larger is refused at ingest with one line; the default admits 8K (7680x4320) and 8192x8192. Pictures above 2048 wide are decoded at reduced size where the codec allows (MPEG-1/2/4, MJPEG).",
     )
 
+    threshold_rule: str = setting(
+        "f1",
+        "How a Build picks its decision threshold on out-of-fold scores: 'f1' (the F1-best), 'precision>=0.9' or 'recall>=0.8' (any target).",
+    )
+    drift_warn_psi: float = setting(
+        0.25,
+        "Monitoring warns when a deployed version's new scores drift this far from its corpus (PSI; 0.1 small, 0.25 large).",
+    )
+    min_live_precision: float = setting(
+        0.7, "Monitoring warns when the live precision measured on the production feed's annotations falls below this."
+    )
+
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         values: dict[str, Any] = {}

@@ -24,8 +24,15 @@ EVENT_VALUES: Final = ("positive", "negative", "skip", "cleared")
 REVIEW_FILTERS: Final = ("all", *CURRENT_VALUES, "model_disagrees", "annotators_disagree")
 
 #: ``va export`` / ``GET /api/labels/{label}/export``.
-EXPORT_WHAT: Final = ("annotations", "events", "model")
+EXPORT_WHAT: Final = ("annotations", "events", "model", "segments")
 EXPORT_FORMATS: Final = ("jsonl", "json", "csv")
+#: Segments also export as an OpenTimelineIO timeline or a CMX 3600 EDL (editing tools).
+SEGMENT_FORMATS: Final = ("otio", "edl", "csv", "json")
+
+#: The source recorded on annotations made on the production feed (monitoring, the fix loop).
+PRODUCTION_SOURCE: Final = "production"
+#: ``va score --out``: the table formats, by file extension.
+SCORE_FORMATS: Final = (".parquet", ".csv")
 
 #: The offline default embedder (ConSE over EfficientNet-Lite0 and MiniLM) and its width.
 DEFAULT_EMBEDDER: Final = "conse-effnet-minilm"
@@ -47,6 +54,8 @@ def meta() -> dict[str, object]:
         "review_filters": list(REVIEW_FILTERS),
         "export_what": list(EXPORT_WHAT),
         "export_formats": list(EXPORT_FORMATS),
+        "segment_formats": list(SEGMENT_FORMATS),
+        "production_source": PRODUCTION_SOURCE,
         "default_embedder": DEFAULT_EMBEDDER,
         "default_dim": DEFAULT_DIM,
         "max_page": MAX_PAGE,

@@ -228,8 +228,13 @@ class Workspace:
     ) -> IngestReport:
         """Ingest files, folders or globs (see ``ingest/pipeline.py``)."""
         from .ingest.pipeline import ingest_paths
+        from .score.production import score_new_clips
 
-        return ingest_paths(self, paths, progress=progress, on_event=on_event, engine=engine)
+        before = self.clip_count()
+        report = ingest_paths(self, paths, progress=progress, on_event=on_event, engine=engine)
+        if report.ingested and self.catalog.deployments.live():
+            report.scored = score_new_clips(self, before, self.clip_count(), "ingest")
+        return report
 
     def commit_video(
         self,
@@ -322,9 +327,6 @@ class Workspace:
         _, _, counts = self.catalog.annotations.training_set(lab["id"])
         return {**lab, "counts": counts, "versions": self.catalog.models.list(lab["id"])}
 
-    def versions(self, label: str | int) -> list[dict[str, Any]]:
-        return self.catalog.models.list(self.label(label)["id"])
-
     def annotate(
         self,
         label: str | int,
@@ -392,14 +394,73 @@ class Workspace:
         return clip_labels(self, clip_id)
 
     def export_model(self, label: str | int, version: int | None = None) -> dict[str, Any]:
-        from .loop.export import export_model
+        """The self-contained model artifact (``videoannotator.score`` applies it with numpy)."""
+        from .registry.artifact import build_artifact
 
-        return export_model(self, label, version)
+        return build_artifact(self, label, version)
 
     def export_annotations(self, label: str | int, events: bool = False) -> list[dict[str, Any]]:
         from .loop.export import export_annotations
 
         return export_annotations(self, label, events)
+
+    # -- production: the registry, scoring, monitoring (registry/, score/, monitor/) ----------
+    def versions(self, label: str | int) -> dict[str, Any]:
+        """Every version of the label, the live one, and who deployed what when."""
+        from .registry.versions import versions
+
+        return versions(self, label)
+
+    def deploy(
+        self, label: str | int, version: int | None = None, deployer: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Put a version (default: the latest) into production; says which production
+        decisions change. ``dry_run``: only say."""
+        from .registry.versions import deploy
+
+        return deploy(self, label, version, deployer, dry_run)
+
+    def rollback(self, label: str | int, deployer: str | None = None) -> dict[str, Any]:
+        from .registry.versions import rollback
+
+        return rollback(self, label, deployer)
+
+    def model_card(self, label: str | int) -> dict[str, Any]:
+        from .registry.card import model_card
+
+        return model_card(self, label)
+
+    def score(
+        self, paths: Sequence[str | os.PathLike[str]], labels: Sequence[str] | None = None, progress: bool = True
+    ) -> dict[str, Any]:
+        """Ingest what is new, then score every clip of the videos with the deployed versions:
+        one row per clip × label."""
+        from .score.production import score_paths
+
+        return score_paths(self, paths, labels, progress=progress)
+
+    def segments(self, label: str | int, video: str | int | None = None) -> dict[str, Any]:
+        """The live version's above-threshold segments of one video or of all."""
+        from .score.production import label_segments
+
+        return label_segments(self, label, video)
+
+    def timeline(self, video: str | int, labels: Sequence[str] | None = None) -> dict[str, Any]:
+        """A video's clips with each deployed label's probability and segments."""
+        from .score.production import resolve_video, video_tracks
+
+        return video_tracks(self, resolve_video(self, video), labels)
+
+    def monitor(self, label: str | int | None = None) -> dict[str, Any]:
+        """Per deployed version: drift, positive rate per batch, live precision and recall."""
+        from .monitor.report import monitor
+
+        return monitor(self, label)
+
+    def production_feed(self, label: str | int, n: int = 20, seed: int = 0) -> dict[str, Any]:
+        from .monitor.report import production_feed
+
+        return production_feed(self, label, n, seed)
 
     # -- keeping the data safe (backup.py, importer.py) -------------------------------------------
     def backup(self, dest: str | Path, progress: bool = True) -> dict[str, Any]:

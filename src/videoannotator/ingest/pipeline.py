@@ -45,6 +45,7 @@ class IngestReport:
         default_factory=lambda: {"hash": 0.0, "decode": 0.0, "detect": 0.0, "embed": 0.0, "write": 0.0}
     )
     frames: int = 0
+    scored: dict[str, int] = field(default_factory=dict)  # label -> positives among the new clips (deployed versions)
 
     @property
     def ok(self) -> bool:
@@ -62,6 +63,7 @@ class IngestReport:
             "realtime_factor": round(self.video_seconds / self.wall_seconds, 2) if self.wall_seconds else None,
             "stages_seconds": {k: round(v, 3) for k, v in self.stages.items()},
             "frames": self.frames,
+            "scored": self.scored,
         }
 
 

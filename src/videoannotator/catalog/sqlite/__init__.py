@@ -17,9 +17,10 @@ from .catalog import Catalog
 from .imports import ClipLookup
 from .labels import Labels
 from .models import ModelVersions
+from .production import Deployments, ScoreBatches
 from .videos import Videos
 
-COUNTED_TABLES = ("videos", "clips", "labels", "annotations", "model_versions")
+COUNTED_TABLES = ("videos", "clips", "labels", "annotations", "model_versions", "deployments")
 
 
 class SQLiteCatalog(Catalog):
@@ -30,6 +31,8 @@ class SQLiteCatalog(Catalog):
         self.labels: base.Labels = Labels(self)
         self.annotations: base.Annotations = Annotations(self)
         self.models: base.ModelVersions = ModelVersions(self, Path(models_dir))
+        self.deployments: base.Deployments = Deployments(self)
+        self.batches: base.ScoreBatches = ScoreBatches(self)
         self._write_lock = FileLock(Path(path).with_name(".write.lock"))
 
     def lookup(self) -> ClipLookup:

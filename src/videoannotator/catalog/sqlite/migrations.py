@@ -117,4 +117,35 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        6,
+        """
+        -- Which version of a label is in production: one row per deploy or rollback, never
+        -- updated: the label's latest row names the live version.
+        CREATE TABLE deployments (
+            id INTEGER PRIMARY KEY,
+            label_id INTEGER NOT NULL REFERENCES labels(id),
+            version INTEGER NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('deploy', 'rollback')),
+            deployer TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX deployments_label ON deployments(label_id, id);
+        -- Clips a deployed version scored, batch by batch (va score, an ingest, a deploy):
+        -- what monitoring compares with the corpus the version was built on. clip_ranges is
+        -- JSON: [[first, end), ...] of clip ids.
+        CREATE TABLE score_batches (
+            id INTEGER PRIMARY KEY,
+            label_id INTEGER NOT NULL REFERENCES labels(id),
+            version INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            clip_ranges TEXT NOT NULL,
+            clips INTEGER NOT NULL,
+            positives INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX score_batches_label ON score_batches(label_id, version, id);
+        """,
+    ),
 ]

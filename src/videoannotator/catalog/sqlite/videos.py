@@ -35,6 +35,26 @@ class Videos:
     def has(self, content_hash: str) -> bool:
         return self.catalog.scalar("SELECT 1 FROM videos WHERE content_hash = ?", (content_hash,)) is not None
 
+    def find(self, content_hash: str) -> Row | None:
+        """The video with this content, with its clip count, or None."""
+        rows = self.catalog.query(
+            "SELECT v.*, (SELECT COUNT(*) FROM clips c WHERE c.video_id = v.id) AS clips FROM videos v"
+            " WHERE v.content_hash = ?",
+            (content_hash,),
+        )
+        return dict(rows[0]) if rows else None
+
+    def clips_of(self, video_id: int) -> Rows:
+        """The video's clips in time order: id, position, start_s, end_s, start_frame, end_frame."""
+        return [
+            dict(r)
+            for r in self.catalog.query(
+                "SELECT id, position, start_s, end_s, start_frame, end_frame FROM clips WHERE video_id = ?"
+                " ORDER BY position",
+                (int(video_id),),
+            )
+        ]
+
     def clip(self, clip_id: int) -> Row | None:
         rows = self.catalog.query(
             "SELECT c.*, v.path AS video_path, v.content_hash FROM clips c JOIN videos v ON v.id = c.video_id"
