@@ -439,6 +439,12 @@ class Workspace:
 
         return score_paths(self, paths, labels, progress=progress)
 
+    def score_videos(self, video_ids: Sequence[int], labels: Sequence[str] | None = None) -> dict[str, Any]:
+        """Score the clips of videos already in the catalog (by id) with the deployed versions."""
+        from .score.production import score_videos
+
+        return score_videos(self, video_ids, labels)
+
     def segments(self, label: str | int, video: str | int | None = None) -> dict[str, Any]:
         """The live version's above-threshold segments of one video or of all."""
         from .score.production import label_segments

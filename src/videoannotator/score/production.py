@@ -175,6 +175,25 @@ def score_paths(
     }
 
 
+def score_videos(ws: Workspace, video_ids: Sequence[int], labels: Iterable[str] | None = None) -> dict[str, Any]:
+    """Score every clip of catalog videos (by id) with the deployed versions: one row per clip × label."""
+    pairs = deployed_labels(ws, labels)
+    by_id = {v["id"]: v for v in ws.videos()}
+    missing = [i for i in video_ids if i not in by_id]
+    if missing:
+        raise NotFound(f"no video with id {missing[0]}; `va videos` lists them")
+    rows: list[dict[str, Any]] = []
+    for i in dict.fromkeys(video_ids):
+        rows += video_rows(ws, by_id[i], pairs, "score")
+    return {
+        "labels": [{"label": lab["name"], "version": m["version"]} for lab, m in pairs],
+        "videos": [
+            {"path": by_id[i]["path"], "video_id": i, "clips": by_id[i]["clips"]} for i in dict.fromkeys(video_ids)
+        ],
+        "rows": rows,
+    }
+
+
 def video_tracks(ws: Workspace, video: dict[str, Any], labels: Iterable[str] | None = None) -> dict[str, Any]:
     """A video's timeline: its clips and, per deployed label, each clip's probability and the
     segments above the threshold. Nothing is recorded (reading is not scoring)."""
