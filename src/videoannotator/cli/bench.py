@@ -58,6 +58,19 @@ def bench_loop(clips, dim, annotations, repeats, queries, seed, skip_search, as_
     echo_json(result)
 
 
+@bench.command("score")
+@click.option("--clips", default=200_000, show_default=True, help="Synthetic clips: half corpus, half new.")
+@click.option("--labels", "n_labels", default=3, show_default=True, help="Deployed labels scoring the new clips.")
+@click.option("--repeats", default=5, show_default=True, help="Timed runs (median reported).")
+@click.option("--seed", default=0, show_default=True)
+@json_option(ALWAYS_JSON)
+def bench_score(clips, n_labels, repeats, seed, as_json):
+    """Scoring speed of deployed versions on already-embedded clips: clips x labels per second."""
+    from ..bench import score as score_bench
+
+    echo_json(score_bench.run(clips=clips, labels=n_labels, repeats=repeats, seed=seed))
+
+
 @bench.command("search")
 @click.option("--clips", default=500_000, show_default=True, help="Synthetic corpus size.")
 @click.option("--dim", default=DEFAULT_DIM, show_default=True, help="Vector dimension (the default embedder's).")

@@ -41,16 +41,35 @@ def score_clips(
     clip_ids: Sequence[int],
     source: str,
     record: bool = True,
+    cache: dict[tuple[int, int], np.ndarray] | None = None,
+    pending: list[dict[str, Any]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The version's calibrated probabilities and decisions for the clips, recorded as one
-    score batch (what monitoring reads) unless ``record`` is off."""
+    score batch (what monitoring reads) unless ``record`` is off. ``cache``: the versions'
+    corpus scores, kept across the calls of one request."""
     ids = np.asarray(clip_ids, dtype=np.int64)
-    logits = model_scores(ws, model, label["name"])[ids]
+    key = (int(label["id"]), int(model["version"]))
+    if cache is not None and key in cache:
+        all_scores = cache[key]
+    else:
+        all_scores = model_scores(ws, model, label["name"])
+        if cache is not None:
+            cache[key] = all_scores
+    logits = all_scores[ids]
     positive = is_positive(logits, float(model["threshold"]))
     if ids.size and record:
-        ws.catalog.batches.add(
-            label["id"], model["version"], source, _ranges(ids.tolist()), int(ids.size), int(positive.sum())
-        )
+        batch = {
+            "label_id": label["id"],
+            "version": model["version"],
+            "source": source,
+            "clip_ranges": _ranges(ids.tolist()),
+            "clips": int(ids.size),
+            "positives": int(positive.sum()),
+        }
+        if pending is None:
+            ws.catalog.batches.add_many([batch])
+        else:
+            pending.append(batch)
     return probabilities(model, logits), positive
 
 
@@ -117,13 +136,15 @@ def video_rows(
     pairs: list[tuple[dict[str, Any], dict[str, Any]]],
     source: str,
     record: bool = True,
+    cache: dict[tuple[int, int], np.ndarray] | None = None,
+    pending: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per clip × label: video, clip_id, start, end, label, version, probability, positive."""
     clips = ws.catalog.videos.clips_of(video["id"])
     ids = [c["id"] for c in clips]
     rows: list[dict[str, Any]] = []
     for label, model in pairs:
-        probs, positive = score_clips(ws, label, model, ids, source, record)
+        probs, positive = score_clips(ws, label, model, ids, source, record, cache, pending)
         for clip, p, pos in zip(clips, probs, positive):
             rows.append(
                 {
@@ -157,6 +178,8 @@ def score_paths(
     files, _ = expand_paths(paths)
     rows: list[dict[str, Any]] = []
     videos = []
+    cache: dict[tuple[int, int], np.ndarray] = {}
+    pending: list[dict[str, Any]] = []
     for path in files:
         try:
             video = ws.catalog.videos.find(content_hash(path))
@@ -166,7 +189,8 @@ def score_paths(
             continue
         videos.append({"path": video["path"], "video_id": video["id"], "clips": video["clips"]})
         new = bool(video["clips"]) and min(c["id"] for c in ws.catalog.videos.clips_of(video["id"])) >= before
-        rows += video_rows(ws, video, pairs, "score", record=not new)
+        rows += video_rows(ws, video, pairs, "score", record=not new, cache=cache, pending=pending)
+    ws.catalog.batches.add_many(pending)
     return {
         "labels": [{"label": lab["name"], "version": m["version"]} for lab, m in pairs],
         "videos": videos,
@@ -183,8 +207,11 @@ def score_videos(ws: Workspace, video_ids: Sequence[int], labels: Iterable[str] 
     if missing:
         raise NotFound(f"no video with id {missing[0]}; `va videos` lists them")
     rows: list[dict[str, Any]] = []
+    cache: dict[tuple[int, int], np.ndarray] = {}
+    pending: list[dict[str, Any]] = []
     for i in dict.fromkeys(video_ids):
-        rows += video_rows(ws, by_id[i], pairs, "score")
+        rows += video_rows(ws, by_id[i], pairs, "score", cache=cache, pending=pending)
+    ws.catalog.batches.add_many(pending)
     return {
         "labels": [{"label": lab["name"], "version": m["version"]} for lab, m in pairs],
         "videos": [

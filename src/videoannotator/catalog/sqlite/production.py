@@ -66,22 +66,37 @@ class ScoreBatches:
         clips: int,
         positives: int,
     ) -> Row:
+        batch = {
+            "label_id": label_id,
+            "version": version,
+            "source": source,
+            "clip_ranges": clip_ranges,
+            "clips": clips,
+            "positives": positives,
+        }
+        return self.add_many([batch])[0]
+
+    def add_many(self, batches: Sequence[Row]) -> Rows:
+        """Several batches (keys as ``add``'s parameters) in one transaction."""
+        now, ids = utc_now(), []
         with self.catalog.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO score_batches(label_id, version, source, clip_ranges, clips, positives, created_at)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (
-                    int(label_id),
-                    int(version),
-                    str(source)[:64],
-                    json.dumps([list(r) for r in clip_ranges]),
-                    int(clips),
-                    int(positives),
-                    utc_now(),
-                ),
-            )
-            row = db.execute("SELECT * FROM score_batches WHERE id = ?", (cur.lastrowid,)).fetchone()
-        return _batch(row)
+            for b in batches:
+                cur = db.execute(
+                    "INSERT INTO score_batches(label_id, version, source, clip_ranges, clips, positives, created_at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (
+                        int(b["label_id"]),
+                        int(b["version"]),
+                        str(b["source"])[:64],
+                        json.dumps([list(r) for r in b["clip_ranges"]]),
+                        int(b["clips"]),
+                        int(b["positives"]),
+                        now,
+                    ),
+                )
+                ids.append(cur.lastrowid)
+            rows = [db.execute("SELECT * FROM score_batches WHERE id = ?", (i,)).fetchone() for i in ids]
+        return [_batch(r) for r in rows]
 
     def list(self, label_id: int, version: int | None = None) -> Rows:
         if version is None:
