@@ -9,6 +9,15 @@ What one build recomputes, and what it does not:
   version's weights (``previous``): after a few new annotations the optimum barely moves;
 - cross-validation folds are warm-started from the fresh fit;
 - the corpus is scored once, in float32 chunks over the memmap (no copy of the matrix);
+- the scores are calibrated with Platt scaling fitted on the cross-validation's
+  out-of-fold logits (``calibrate.fit_platt``: two parameters, a few thousand points at
+  most), and the version's threshold is chosen on the calibrated out-of-fold
+  probabilities by ``threshold_rule`` (``threshold.choose_threshold``, default the
+  F1-best); ``model.threshold`` is that probability threshold as a logit
+  (``Calibration.logit_for``), so ``decision.is_positive(logit, model.threshold)`` stays
+  the one decision rule and ``calibration.probability(logit)`` is what people see. Without
+  cross-validation (fewer than 5 positives or negatives) the calibration is the identity
+  and the threshold p = 0.5, i.e. logit 0.0, each with a note saying why;
 - the feeds select with ``argpartition`` over the scores; the borderline feed is the clips
   closest to the model's threshold;
 - the corpus clusters for the diversity score belong to the corpus, not the label: pass
@@ -18,18 +27,21 @@ What one build recomputes, and what it does not:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInput, NotReady
+from .calibrate import Calibration, fit_platt, identity
 from .classifier import LinearProbe, score_corpus, single_thread_blas
 from .decision import is_positive
 from .diversity import DEFAULT_CLUSTERS, diversity, fit_clusters
 from .feeds import FEEDS
-from .metrics import DEFAULT_BOOTSTRAP, cross_validated_ap
+from .metrics import DEFAULT_BOOTSTRAP, cross_validated
+from .threshold import DEFAULT_RULE, DEFAULT_THRESHOLD_BOOTSTRAP, ThresholdChoice, choose_threshold, parse_rule
+from .threshold import fallback as fallback_threshold
 
 __all__ = ["BuildResult", "ProbeModel", "build_model", "positions_of"]
 
@@ -81,7 +93,13 @@ class ProbeModel:
 
 @dataclass
 class BuildResult:
-    """Everything one build produces; ``scores`` and the feeds are aligned with ``ids``."""
+    """Everything one build produces; ``scores`` and the feeds are aligned with ``ids``.
+
+    ``calibration`` turns ``scores`` (logits) into the probabilities people see;
+    ``threshold`` is the chosen probability threshold with the precision and recall to
+    expect (its ``logit`` equals ``model.threshold``). Both are also in ``metrics`` as
+    dicts, under "calibration" and "threshold".
+    """
 
     model: ProbeModel
     scores: npt.NDArray[np.float32]  # float32 (N,) logits for every clip
@@ -89,6 +107,8 @@ class BuildResult:
     feeds: dict[str, npt.NDArray[Any]]  # feed name -> ids, annotated excluded
     timings_ms: dict[str, float]  # stage -> milliseconds, plus "total"
     clusters: npt.NDArray[np.float32] | None = field(default=None, repr=False)  # corpus centroids, to cache
+    calibration: Calibration = field(default_factory=lambda: identity("not calibrated"))
+    threshold: ThresholdChoice = field(default_factory=lambda: fallback_threshold(DEFAULT_RULE, "not chosen", 0, 0))
 
 
 def positions_of(ids: npt.ArrayLike, wanted: npt.ArrayLike) -> npt.NDArray[np.intp]:
@@ -144,6 +164,7 @@ def build_model(
     cv_splits: int = 5,
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     n_clusters: int = DEFAULT_CLUSTERS,
+    threshold_rule: str = DEFAULT_RULE,
 ) -> BuildResult:
     """Fit, score every clip, measure, and make the four feeds.
 
@@ -152,8 +173,12 @@ def build_model(
     (1 = positive); previous: the previous ``ProbeModel``/``BuildResult`` (warm start);
     clusters: cached corpus centroids, computed (and returned) when None; exclude_ids:
     more ids to keep out of the feeds (e.g. skipped clips). Feeds exclude every annotated
-    clip. Raises ``NotReady`` unless there is at least one positive and one negative.
+    clip. threshold_rule: how the version's threshold is chosen on the calibrated
+    out-of-fold probabilities ("f1", "precision>=P", "recall>=R"; see ``learn.threshold``).
+    Raises ``NotReady`` unless there is at least one positive and one negative, and
+    ``InvalidInput`` for a threshold rule it does not know.
     """
+    parse_rule(threshold_rule)  # a bad setting fails before any work
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -194,7 +219,7 @@ def build_model(
         scores = score_corpus(X_all, probe.coef_, probe.intercept_)
         t = lap("score", t)
 
-        cv = cross_validated_ap(
+        cv, oof = cross_validated(
             X_lab,
             y,
             n_splits=cv_splits,
@@ -205,6 +230,19 @@ def build_model(
             intercept_init=probe.intercept_,
         )
         t = lap("cv", t)
+
+        if oof is None:
+            why = f"no out-of-fold scores: {cv.get('reason')}"
+            calibration = identity(f"{why}; scores are sigmoid(logit)", 0, n_pos, n_neg)
+            choice = fallback_threshold(threshold_rule, f"{why}; threshold p = 0.5", n_pos, n_neg)
+        else:
+            calibration = fit_platt(oof, y)
+            choice = choose_threshold(
+                calibration.probability(oof), y, threshold_rule, n_bootstrap=DEFAULT_THRESHOLD_BOOTSTRAP, seed=seed
+            )
+        choice = replace(choice, logit=calibration.logit_for(choice.probability))
+        model.threshold = float(choice.logit if choice.logit is not None else 0.0)
+        t = lap("calibrate", t)
 
         if clusters is None:
             clusters = fit_clusters(X_all, k=n_clusters, seed=seed)
@@ -227,6 +265,17 @@ def build_model(
         "warm_start": coef0 is not None,
         "cv": cv,
         "diversity": spread,
+        "calibration": calibration.to_dict(),
+        "threshold": choice.to_dict(),
     }
     timings["total"] = round((time.perf_counter() - t_start) * 1000, 2)
-    return BuildResult(model=model, scores=scores, metrics=metrics, feeds=feeds, timings_ms=timings, clusters=clusters)
+    return BuildResult(
+        model=model,
+        scores=scores,
+        metrics=metrics,
+        feeds=feeds,
+        timings_ms=timings,
+        clusters=clusters,
+        calibration=calibration,
+        threshold=choice,
+    )

@@ -54,8 +54,9 @@ SCORE_CHUNK_BYTES = 16 << 20
 
 # lbfgs stops when the largest gradient component of the (sample-weight-normalised,
 # standardised) objective is below ``tol``: 1e-8 gives probabilities within ~1e-7 of the
-# exact optimum (measured at 1,000 x 384). Out-of-fold scores only feed an AP, so the folds
-# stop at 1e-5 (logits within ~3e-4 of the exact folds' optimum, the same AP to ~1e-5).
+# exact optimum (measured at 1,000 x 384). Out-of-fold scores feed an AP and the Platt
+# calibration (two parameters, insensitive at this accuracy), so the folds stop at 1e-5
+# (logits within ~3e-4 of the exact folds' optimum, the same AP to ~1e-5).
 FIT_TOL = 1e-8
 CV_TOL = 1e-5
 

@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyp
 
 from .classifier import cross_fit_decision
 
-__all__ = ["average_precision", "bootstrap_ap", "cross_validated_ap", "stratified_folds"]
+__all__ = ["average_precision", "bootstrap_ap", "cross_validated", "cross_validated_ap", "stratified_folds"]
 
 MIN_PER_CLASS = 5
 # Resamples per bootstrap; their AP is computed in row batches of at most this many cells.
@@ -118,6 +118,45 @@ def cross_validated_ap(
     ranking would get), and either ``ap``, ``ap_low``, ``ap_high``, ``n_splits``,
     ``n_bootstrap`` or ``ap: None`` with ``reason``.
     """
+    result, _ = cross_validated(
+        X,
+        y,
+        n_splits,
+        seed,
+        C=C,
+        class_weight=class_weight,
+        n_bootstrap=n_bootstrap,
+        min_per_class=min_per_class,
+        coef_init=coef_init,
+        intercept_init=intercept_init,
+    )
+    return result
+
+
+def cross_validated(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    n_splits: int = 5,
+    seed: int = 0,
+    *,
+    C: float = 1.0,
+    class_weight: str | dict[Any, float] | None = "balanced",
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
+    min_per_class: int = MIN_PER_CLASS,
+    coef_init: npt.ArrayLike | None = None,
+    intercept_init: float | None = None,
+) -> tuple[dict[str, Any], npt.NDArray[np.float64] | None]:
+    """``cross_validated_ap``'s dict and the out-of-fold logits it measured (None when it
+    did not run), aligned with ``y``: a Build calibrates its scores on them.
+
+    ``y`` is 0/1 (1 = positive). ``coef_init``/``intercept_init`` (the model fitted on all
+    annotations) is where every fold's fit starts (see ``cross_fit_decision``); without it
+    the full model is fitted first.
+
+    Returns a dict: ``n_positive``, ``n_negative``, ``prevalence`` (the AP a random
+    ranking would get), and either ``ap``, ``ap_low``, ``ap_high``, ``n_splits``,
+    ``n_bootstrap`` or ``ap: None`` with ``reason``.
+    """
     y01: npt.NDArray[np.int64] = np.asarray(np.asarray(y) == 1, dtype=np.int64)
     n_pos = int(y01.sum())
     n_neg = int(y01.size - n_pos)
@@ -136,7 +175,7 @@ def cross_validated_ap(
                 f"negative annotations; have {n_pos} positive, {n_neg} negative"
             ),
         )
-        return result
+        return result, None
     X = np.asarray(X)
     k = int(min(n_splits, n_pos, n_neg))
     fold = stratified_folds(y01, k, seed)
@@ -155,4 +194,4 @@ def cross_validated_ap(
         n_bootstrap=int(boots.size),
         reason=None,
     )
-    return result
+    return result, oof
