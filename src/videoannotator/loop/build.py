@@ -46,6 +46,7 @@ def build(ws: Workspace, label: str | int, seed: int = 0, n_feed: int = 100) -> 
         n_feed=n_feed,
         clusters=ws.clusters(),
         exclude_ids=skip_ids,
+        threshold_rule=ws.settings.threshold_rule,
     )
     ws.remember_clusters(result.clusters)
     metrics = dict(result.metrics)
