@@ -66,7 +66,7 @@ def test_label_search_annotate_build_feeds_review_export(home):
     review = va_json(home, "review", "ships")
     assert len(review["annotations"]) == 12 and all("score" in a for a in review["annotations"])
     model = json.loads(va(home, "export", "ships", "--what", "model").stdout)
-    assert len(model["weights"]) == 384 and model["embedder"] == "conse-effnet-minilm"
+    assert len(model["weights"]) == 384 and model["embedder"]["name"] == "conse-effnet-minilm"
     # Build trained on the stored features: the exported weights reproduce the model's scores
     # from features.f32, not from the search vectors.
     assert model["trained_on"] == "features"
@@ -75,6 +75,13 @@ def test_label_search_annotate_build_feeds_review_export(home):
     scores = ws.model_scores("ships", model["version"])
     np.testing.assert_allclose(np.asarray(ws.train_vectors()) @ w + model["intercept"], scores, atol=1e-4)
     assert np.abs(np.asarray(ws.vectors()) @ w + model["intercept"] - scores).max() > 1e-2
+    # The artifact alone (numpy) gives the product's calibrated probabilities and decisions.
+    from videoannotator.learn.decision import is_positive
+    from videoannotator.score import apply_artifact, positive
+
+    probs = apply_artifact(model, np.asarray(ws.train_vectors()), "conse-effnet-minilm")
+    expected = ws.models.get(ws.label("ships")["id"], model["version"])
+    np.testing.assert_array_equal(positive(model, probs), is_positive(scores, float(expected["threshold"])))
     lines = va(home, "export", "ships").stdout.splitlines()
     assert len(lines) == 12 and json.loads(lines[0])["label"] == "ships"
     csv_text = va(home, "export", "ships", "--format", "csv").stdout

@@ -9,12 +9,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInput
+from ..learn.calibrate import Calibration
 from ..learn.decision import is_positive
 from ..names import MAX_PAGE
 from .scores import fits_workspace
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
+
+
+def calibration_of(model: dict[str, Any]) -> Calibration:
+    """The version's Platt scaling (the identity for versions built before calibration)."""
+    return Calibration.from_dict((model.get("metrics") or {}).get("calibration"))
 
 
 def page(k: int, offset: int) -> tuple[int, int]:
@@ -35,9 +41,17 @@ def describe_clips(
     ws: Workspace,
     clip_ids: Sequence[int] | npt.NDArray[np.int64],
     scores: Sequence[float] | npt.NDArray[np.float32] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """The clips in the order given: id, video, video_id, start, end (and score where given)."""
+    """The clips in the order given: id, video, video_id, start, end (and the score where
+    given: the raw logit, and with the ``model`` it came from the calibrated probability people
+    see and which side of the version's threshold the clip is on)."""
     ids = [int(c) for c in clip_ids]
+    probability = sides = None
+    if scores is not None and model is not None:
+        logits = np.asarray(scores, dtype=np.float32)
+        probability = calibration_of(model).probability(logits)
+        sides = is_positive(logits, float(model["threshold"]))
     rows = ws.catalog.videos.describe(ids)
     out = []
     for i, clip_id in enumerate(ids):
@@ -51,6 +65,9 @@ def describe_clips(
         }
         if scores is not None:
             item["score"] = round(float(scores[i]), 5)
+        if probability is not None and sides is not None:
+            item["probability"] = round(float(probability[i]), 5)
+            item["above_threshold"] = bool(sides[i])
         out.append(item)
     return out
 
@@ -64,7 +81,7 @@ def clip_origins(ws: Workspace, clip_ids: Sequence[int] | set[int] | dict[int, A
 def clip_labels(ws: Workspace, clip_id: int) -> dict[str, Any]:
     """One clip with, for every label, its latest model's score and the clip's current value
     (the paper's Fig. 2: many binary labels describe one shot)."""
-    from ..learn.classifier import score_corpus, sigmoid
+    from ..learn.classifier import score_corpus
 
     clip = ws.clip(clip_id)
     labels = []
@@ -95,7 +112,7 @@ def clip_labels(ws: Workspace, clip_id: int) -> dict[str, Any]:
             item.update(
                 version=model["version"],
                 score=round(score, 5),
-                probability=round(float(sigmoid(np.float64(score))), 5),
+                probability=round(float(calibration_of(model).probability(np.asarray([score]))[0]), 5),
                 threshold=model["threshold"],
                 positive=is_positive(score, model["threshold"]),
             )

@@ -36,7 +36,7 @@ def feed(
         "feed": name,
         "version": model["version"],
         "offset": offset,
-        "clips": describe_clips(ws, picked, scores[picked]),
+        "clips": describe_clips(ws, picked, scores[picked], model),
     }
 
 

@@ -27,7 +27,7 @@ def review(ws: Workspace, label: str | int, filter: str = "all") -> dict[str, An
         except NotReady:  # a version from before a reembed: review the annotations without scores
             scores = None
     clip_ids = sorted(current)
-    items = describe_clips(ws, clip_ids, scores[clip_ids] if scores is not None and clip_ids else None)
+    items = describe_clips(ws, clip_ids, scores[clip_ids] if scores is not None and clip_ids else None, model)
     out = []
     for item in items:
         entry = current[item["clip_id"]]

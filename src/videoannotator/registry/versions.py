@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from ..errors import NotFound, NotReady
 from ..learn.decision import is_positive
-from ..loop.clips import describe_clips
+from ..loop.clips import calibration_of, describe_clips
 from ..loop.scores import model_scores, require_fit
 
 if TYPE_CHECKING:
@@ -27,9 +27,8 @@ def calibration(model: dict[str, Any]) -> tuple[float, float]:
 
 
 def probabilities(model: dict[str, Any], logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    a, b = calibration(model)
-    z = np.clip(a * np.asarray(logits, dtype=np.float64) + b, -60.0, 60.0)
-    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+    """The version's calibrated probabilities of the logits."""
+    return calibration_of(model).probability(logits)
 
 
 def threshold_probability(model: dict[str, Any]) -> float:
