@@ -61,7 +61,7 @@ def build_artifact(ws: Workspace, label: str | int, version: int | None = None) 
         "intercept": float(model["intercept"]),
         "calibration": {"method": "platt", "a": a, "b": b},
         "threshold": {**chosen, "probability": threshold_probability(model), "logit": float(model["threshold"])},
-        "projection": None if projection is None else {**encode_array(projection), "then": "l2_normalise"},
+        "projection": None if projection is None else {**encode_array(projection), "normalise": "l2"},
         "score": "p = 1 / (1 + exp(-(a * (weights . x + intercept) + b))), x = the clip's "
         + (
             "classifier features (the embedder's pooled features times projection, L2-normalised)"

@@ -10,6 +10,10 @@ scikit-learn, no matplotlib, no OpenTimelineIO.
 - ``exports``: segments as an OpenTimelineIO timeline, a CMX 3600 EDL or CSV.
 - ``plot``: a video's timeline (probability per label over time) as a PNG.
 - ``table``: per-clip score rows as Parquet or CSV.
+
+``production`` is the exception: it reads the workspace (the deployed versions, the catalog's
+videos) and is what the ``Workspace`` methods ``score``, ``score_videos``, ``segments`` and
+``timeline`` call; it is not exported here.
 """
 
 from __future__ import annotations
