@@ -66,6 +66,15 @@ export const api = {
   feed: (name, feed, { n, offset, seed }) => request('GET', `${label(name)}/feeds/${feed}${query({ n, offset, seed })}`),
   review: (name, filter) => request('GET', `${label(name)}/review${query({ filter })}`),
   histogram: (name, bins) => request('GET', `${label(name)}/histogram${query({ bins })}`),
+  // production (issue 11): the registry, the model card, the production feed, monitoring, timelines
+  versions: (name) => request('GET', `${label(name)}/versions`),
+  deploy: (name, body) => request('POST', `${label(name)}/deploy`, body),
+  rollback: (name) => request('POST', `${label(name)}/rollback`, {}),
+  card: (name) => request('GET', `${label(name)}/card`),
+  productionFeed: (name, { n, seed }) => request('GET', `${label(name)}/production-feed${query({ n, seed })}`),
+  monitor: (name) => request('GET', `/api/monitor${query({ label: name })}`),
+  timeline: (videoId) => request('GET', `/api/videos/${videoId}/timeline`),
+  timelinePng: (videoId) => `/api/videos/${videoId}/timeline.png`,
   exportUrl: (name, what, format) =>
     what === 'model' ? `${label(name)}/export/model` : `${label(name)}/export/annotations${query({ format })}`,
 };

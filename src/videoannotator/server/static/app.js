@@ -1,12 +1,15 @@
-// The page: routes (#/, #/new, #/labels/NAME/STEP[/ARG], #/clips/ID), the header, the
+// The page: routes (#/, #/new, #/labels/NAME/STEP[/ARG], #/clips/ID, #/videos[/ID],
+// #/monitor[?label=NAME]), the header, the
 // dialogs (annotator name, help, player) and the one keyboard dispatcher.
 
 import { api } from './api.js';
 import { clear, h, isTypingTarget, toast } from './dom.js';
 import { BINDINGS, bindingFor } from './keys.js';
 import { LabelPage, useNames } from './labelpage.js';
+import { MonitorView } from './monitor.js';
 import { clipDetail, loadClip, PlayerDialog } from './player.js';
 import { annotate, session, setAnnotator } from './session.js';
+import { showVideos, VideoView } from './videos.js';
 
 const view = document.getElementById('view');
 const labelSelect = document.getElementById('label-select');
@@ -42,6 +45,9 @@ function parse(hash) {
   if (parts[0] === 'new' && parts.length === 1) return { view: 'home', create: true };
   if (parts[0] === 'labels' && parts[1]) return { view: 'label', name: parts[1], step: parts[2] || null, arg: parts[3] || null, params };
   if (parts[0] === 'clips' && /^\d+$/.test(parts[1] || '')) return { view: 'clip', id: Number(parts[1]) };
+  if (parts[0] === 'videos' && parts.length === 1) return { view: 'videos' };
+  if (parts[0] === 'videos' && /^\d+$/.test(parts[1] || '') && parts.length === 2) return { view: 'video', id: Number(parts[1]) };
+  if (parts[0] === 'monitor' && parts.length === 1) return { view: 'monitor', label: params.get('label') };
   return { view: 'missing' };
 }
 
@@ -70,7 +76,14 @@ async function show({ startedAt } = {}) {
   }
   if (where.view !== 'label') app.player.close();
   if (where.view !== 'clip') app.clipView = null;
+  app.videoView = null;
+  app.monitorView?.destroy();
+  app.monitorView = null;
+  setSection(where.view);
   if (where.view === 'home') return showHome(where);
+  if (where.view === 'videos') return showVideos(view, app).catch((error) => cannotShow('Cannot list the videos', error));
+  if (where.view === 'video') return showVideo(where.id);
+  if (where.view === 'monitor') return showMonitor(where);
   if (where.view === 'clip') return showClip(where.id);
   if (where.view === 'missing') return clear(view, h('div', { class: 'empty-state' }, h('h2', {}, 'Nothing here'), h('a', { href: '#/' }, 'All labels')));
   const firstLoad = !app.page;
@@ -100,6 +113,44 @@ async function show({ startedAt } = {}) {
   }
   await app.page.show(where, { startedAt: firstLoad ? undefined : startedAt });
   if (firstLoad) performance.measure('va:label-ready', { start: t0, end: performance.now(), detail: { label: where.name } });
+}
+
+// -- production: videos, one video's timeline, monitoring ------------------------------------
+function cannotShow(title, error) {
+  clear(view, h('div', { class: 'empty-state' }, h('h2', {}, title),
+    h('p', { class: 'error-text' }, error.message), h('a', { class: 'button', href: '#/' }, 'All labels')));
+}
+
+async function showVideo(id) {
+  const videoView = new VideoView(id, app);
+  app.videoView = videoView;
+  try {
+    await videoView.render(view);
+  } catch (error) {
+    if (app.videoView === videoView) cannotShow(`Cannot show video #${id}`, error);
+  }
+}
+
+async function showMonitor({ label }) {
+  labelSelect.value = '';
+  const monitor = new MonitorView(app, { label });
+  app.monitorView = monitor;
+  try {
+    await monitor.render(view);
+  } catch (error) {
+    if (app.monitorView === monitor) cannotShow('Cannot show monitoring', error);
+  }
+}
+
+/** The header's section links: which one is on screen. */
+function setSection(name) {
+  const section = name === 'video' ? 'videos' : name;
+  for (const link of document.querySelectorAll('.section-link')) {
+    const on = link.dataset.section === section;
+    link.classList.toggle('active', on);
+    if (on) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
 }
 
 // -- home: the labels, and a new one ---------------------------------------------------------
@@ -283,7 +334,8 @@ function onKey(event) {
   }
   if (binding.action === 'escape') return; // dialogs close themselves on Esc
   if (app.player.open && ['search', 'learn', 'review', 'nextTab', 'prevTab', 'tab', 'build'].includes(binding.action)) app.player.close();
-  const handler = app.routed?.startsWith('#/labels/') ? app.page : app.routed?.startsWith('#/clips/') ? app.clipView : null;
+  const handler = app.routed?.startsWith('#/labels/') ? app.page : app.routed?.startsWith('#/clips/') ? app.clipView
+    : app.routed?.startsWith('#/videos/') ? app.videoView : app.routed?.startsWith('#/monitor') ? app.monitorView : null;
   if (handler && handler.action(binding.action, binding.arg, event) !== false) event.preventDefault();
 }
 

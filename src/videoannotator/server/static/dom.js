@@ -64,6 +64,22 @@ export function sigmoid(x) {
   return 1 / (1 + Math.exp(-x));
 }
 
+/** A version's logit as the calibrated probability people see (Platt: sigmoid(a·logit + b));
+ *  versions from before calibration have none: plain sigmoid. */
+export function calibrate(logit, calibration) {
+  const a = Number(calibration?.a ?? 1);
+  const b = Number(calibration?.b ?? 0);
+  return sigmoid(a * logit + b);
+}
+
+/** {a, b, threshold}: a version's calibration and its threshold as a calibrated probability
+ *  (null when the version predates them: then p > 0.5 is the side of the threshold). */
+export function calibrationOf(version) {
+  const metrics = version?.metrics || {};
+  const cal = metrics.calibration || {};
+  return { a: cal.a ?? 1, b: cal.b ?? 0, threshold: metrics.threshold?.probability ?? null };
+}
+
 export function fmtNumber(x, digits = 2) {
   return x == null || Number.isNaN(x) ? '—' : Number(x).toFixed(digits);
 }
@@ -104,4 +120,30 @@ export function isTypingTarget(el) {
   if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
   if (tag === 'INPUT') return !['checkbox', 'radio', 'button', 'submit', 'range'].includes(el.type);
   return false;
+}
+
+/** "1 clip", "2 clips" (pass the plural when it is not word + s). */
+export function plural(n, word, many) {
+  const count = Number(n) || 0;
+  return `${count.toLocaleString()} ${count === 1 ? word : many ?? `${word}s`}`;
+}
+
+export function fmtPercent(x, digits = 0) {
+  return x == null || Number.isNaN(x) ? '—' : `${(Number(x) * 100).toFixed(digits)}%`;
+}
+
+/** 0.81 (0.62–0.93) from a value and a [low, high] pair (or low/high numbers). */
+export function fmtInterval(value, low, high, digits = 2) {
+  if (value == null) return '—';
+  if (Array.isArray(low)) [low, high] = low;
+  return low == null || high == null ? fmtNumber(value, digits) : `${fmtNumber(value, digits)} (${fmtNumber(low, digits)}–${fmtNumber(high, digits)})`;
+}
+
+/** "1:02:03" or "4:05" for a duration in seconds. */
+export function fmtClock(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }

@@ -2,7 +2,7 @@
 // next page is fetched as soon as the current one shows, so moving on never waits.
 
 import { media } from './api.js';
-import { basename, fmtDuration, fmtNumber, fmtSpan, h, sigmoid, VALUE_MARK, VALUE_TEXT } from './dom.js';
+import { basename, calibrate, fmtDuration, fmtNumber, fmtSpan, h, VALUE_MARK, VALUE_TEXT } from './dom.js';
 import { session } from './session.js';
 
 const PREVIEW_DELAY_MS = { hover: 120, focus: 280 };
@@ -74,10 +74,17 @@ export function warmPreview(clipId) {
   fetch(media.preview(clipId), { priority: 'low' }).then((r) => r.blob()).catch(() => warmed.delete(clipId));
 }
 
-export function clipCard(clip, { scoreKind = 'probability', review = false } = {}) {
+export function clipCard(clip, { scoreKind = 'probability', review = false, calibration = null } = {}) {
   const id = clip.clip_id;
   const value = session.values.get(id) || '';
-  const probability = scoreKind === 'probability' && clip.score != null ? sigmoid(clip.score) : null;
+  // Production routes give a calibrated probability (and the side of the threshold) as is;
+  // the loop's routes give the model's logit, calibrated here with the version's calibration.
+  const given = scoreKind === 'probability' && clip.probability != null;
+  const probability = given ? clip.probability
+    : scoreKind === 'probability' && clip.score != null ? calibrate(clip.score, calibration) : null;
+  const threshold = calibration?.threshold ?? 0.5;
+  const above = clip.above_threshold ?? clip.now_positive ?? (probability != null && probability > threshold);
+  const calibrated = given || calibration?.threshold != null;
   const score = scoreKind === 'similarity' ? clip.score : probability;
   const card = template().cloneNode(true);
   const [thumb, meta] = card.children;
@@ -90,8 +97,11 @@ export function clipCard(clip, { scoreKind = 'probability', review = false } = {
   if (score == null) badge.remove();
   else {
     badge.textContent = scoreKind === 'similarity' ? `sim ${fmtNumber(score)}` : `p ${fmtNumber(score)}`;
-    badge.title = scoreKind === 'similarity' ? 'Text–clip similarity (cosine)' : `Model probability (logit ${fmtNumber(clip.score, 3)})`;
-    if (probability != null && probability > 0.5) badge.classList.add('score-high');
+    badge.title = scoreKind === 'similarity' ? 'Text–clip similarity (cosine)'
+      : calibrated ? `Calibrated probability, ${above ? 'above' : 'below'} the threshold` +
+        (given ? '' : ` p ${fmtNumber(threshold)} (logit ${fmtNumber(clip.score, 3)})`)
+        : `Model probability (logit ${fmtNumber(clip.score, 3)})`;
+    if (probability != null && above) badge.classList.add('score-high');
     meter.style.setProperty('--fill', Math.max(0, Math.min(1, score)).toFixed(3));
   }
   duration.textContent = fmtDuration(clip);
@@ -124,8 +134,8 @@ export function preloadThumbs(clips) {
 export class ClipGrid {
   /** source(items) -> Promise<{clips, done}>: the page after the clips already shown.
    *  onAction(action, clip, index, event) for card buttons; emptyText when nothing comes. */
-  constructor({ source, scoreKind = 'probability', review = false, onAction, emptyText = 'No clips.' }) {
-    Object.assign(this, { source, scoreKind, review, onAction, emptyText });
+  constructor({ source, scoreKind = 'probability', review = false, onAction, emptyText = 'No clips.', calibration = null }) {
+    Object.assign(this, { source, scoreKind, review, onAction, emptyText, calibration });
     this.items = [];
     this.cards = [];
     this.index = -1;
@@ -172,7 +182,7 @@ export class ClipGrid {
     const fragment = document.createDocumentFragment();
     for (const clip of fresh) {
       this.seen.add(clip.clip_id);
-      const card = clipCard(clip, { scoreKind: this.scoreKind, review: this.review });
+      const card = clipCard(clip, { scoreKind: this.scoreKind, review: this.review, calibration: this.calibration });
       card.dataset.index = String(this.items.length);
       this.items.push(clip);
       this.cards.push(card);

@@ -2,8 +2,9 @@
 // (1 search, 2 the four feeds, 3 review), every action on a key and on a button.
 
 import { api } from './api.js';
-import { clear, fmtMs, h, toast, VALUE_TEXT } from './dom.js';
+import { calibrationOf, clear, fmtMs, h, toast, VALUE_TEXT } from './dom.js';
 import { ClipGrid, preloadThumbs, startPreview, stopPreview, warmPreview } from './grid.js';
+import { DeployPanel } from './deploy.js';
 import { modelPanel } from './model.js';
 import { annotate, openLabel, session, setValue, undo } from './session.js';
 
@@ -93,6 +94,13 @@ export class LabelPage {
     return (this.label.versions || []).length > 0;
   }
 
+  /** The latest version's calibration and threshold: feed and review cards show calibrated
+   *  probabilities, green above the version's threshold. */
+  get calibration() {
+    const versions = this.label.versions || [];
+    return versions.length ? calibrationOf(versions[versions.length - 1]) : null;
+  }
+
   get latestVersion() {
     const versions = this.label.versions || [];
     return versions.length ? versions[versions.length - 1].version : null;
@@ -120,6 +128,8 @@ export class LabelPage {
       h('div', { class: 'progress-bar' }));
     this.buildStatus = h('p', { class: 'build-status small muted', 'aria-live': 'polite' });
     this.modelBox = h('div', { class: 'model-box' }, modelPanel({ label: this.label, histogram: this.histogram }));
+    this.deploy = new DeployPanel(this.name, this.app);
+    this.deploy.load();
     const exports = h('section', { class: 'panel exports small' },
       h('span', { class: 'muted' }, 'Export '),
       h('a', { href: api.exportUrl(this.name, 'model'), download: '' }, 'model JSON'), ' · ',
@@ -133,6 +143,7 @@ export class LabelPage {
         this.countsBox),
       h('section', { class: 'panel build' }, this.buildButton, this.progress, this.buildStatus),
       this.modelBox,
+      this.deploy.el,
       exports);
     this.renderCounts();
   }
@@ -417,7 +428,7 @@ export class LabelPage {
       return { clips, done: result.clips.length < FEED_PAGE };
     };
     const grid = new ClipGrid({
-      source, onAction: (act, clip, index, event) => this.cardAction(act, event),
+      source, onAction: (act, clip, index, event) => this.cardAction(act, event), calibration: this.calibration,
       emptyText: 'Every clip of this feed is annotated. Build again for fresh ones.',
     });
     grid.version = this.latestVersion;
@@ -497,7 +508,7 @@ export class LabelPage {
       return { clips, done: items.length + clips.length >= cache.length };
     };
     const grid = new ClipGrid({
-      source, review: true, onAction: (act, clip, index, event) => this.cardAction(act, event),
+      source, review: true, onAction: (act, clip, index, event) => this.cardAction(act, event), calibration: this.calibration,
       emptyText: filter === 'all' ? 'No annotations yet.' : 'Nothing here.',
     });
     grid.sourceName = 'review';
@@ -636,6 +647,7 @@ export class LabelPage {
       this.histogram = histogram;
       this.renderCounts();
       clear(this.modelBox, modelPanel({ label, histogram, timings: this.timings }));
+      this.deploy.load();
       this.progress.classList.add('done');
       this.buildStatus.dataset.result = 'built'; // keep the build's own line until the next annotation
       const cv = result.metrics.cv || {};

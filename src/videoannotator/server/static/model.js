@@ -1,7 +1,7 @@
 // The model panel: version, counts, cross-validated AP with its interval, the score
 // histogram over the whole corpus, diversity, and what the last build changed.
 
-import { fmtMs, fmtNumber, fmtWhen, h, sigmoid } from './dom.js';
+import { calibrate, calibrationOf, fmtMs, plural, fmtNumber, fmtWhen, h } from './dom.js';
 
 const STAGES = ['gather', 'fit', 'score', 'cv', 'clusters', 'diversity', 'feeds'];
 
@@ -21,7 +21,7 @@ export function modelPanel({ label, histogram, timings }) {
     h('p', { class: 'muted small' }, `Trained on ${m.n_positive ?? 0} positive and ${m.n_negative ?? 0} negative clips` +
       ` · ${latest.clips_scored} clips scored`),
     apBlock(m.cv || {}),
-    histogramBlock(histogram),
+    histogramBlock(histogram, calibrationOf(latest)),
     diversityBlock(m.diversity),
     changeBlock(m.change, latest.version),
     timings ? timingBlock(timings) : null,
@@ -50,13 +50,13 @@ function apBlock(cv) {
     h('p', { class: 'muted small' }, `${cv.n_splits}-fold, out-of-fold scores; random ranking ≈ ${fmtNumber(cv.prevalence)}`));
 }
 
-function histogramBlock(histogram) {
+function histogramBlock(histogram, calibration) {
   if (!histogram) return null;
   const canvas = h('canvas', { class: 'histogram', role: 'img', width: 300, height: 120 });
   const total = histogram.clips.reduce((a, b) => a + b, 0);
   const above = histogram.clips.reduce((sum, count, i) => sum + (histogram.edges[i] >= histogram.threshold ? count : 0), 0);
   canvas.setAttribute('aria-label', `Score histogram of ${total} clips; about ${above} above the threshold`);
-  requestAnimationFrame(() => drawHistogram(canvas, histogram));
+  requestAnimationFrame(() => drawHistogram(canvas, histogram, calibration));
   return h('div', { class: 'metric histogram-block' },
     h('div', { class: 'metric-name' }, 'Scores over the corpus'),
     canvas,
@@ -64,14 +64,14 @@ function histogramBlock(histogram) {
       h('span', { class: 'key key-clips' }, 'all clips'),
       h('span', { class: 'key key-positive' }, 'your positives'),
       h('span', { class: 'key key-negative' }, 'your negatives'),
-      h('span', { class: 'key key-threshold' }, `threshold (p ${fmtNumber(sigmoid(histogram.threshold))})`)));
+      h('span', { class: 'key key-threshold' }, `threshold (p ${fmtNumber(calibrate(histogram.threshold, calibration))})`)));
 }
 
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function drawHistogram(canvas, hist) {
+export function drawHistogram(canvas, hist, calibration = null) {
   const dpr = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || 300;
   const height = canvas.clientHeight || 120;
@@ -128,9 +128,9 @@ export function drawHistogram(canvas, hist) {
   ctx.textBaseline = 'bottom';
   const baseline = height - 2;
   ctx.textAlign = 'left';
-  ctx.fillText(`p ${sigmoid(lo).toFixed(2)}`, pad.left, baseline);
+  ctx.fillText(`p ${calibrate(lo, calibration).toFixed(2)}`, pad.left, baseline);
   ctx.textAlign = 'right';
-  ctx.fillText(`p ${sigmoid(hi).toFixed(2)}`, width - pad.right, baseline);
+  ctx.fillText(`p ${calibrate(hi, calibration).toFixed(2)}`, width - pad.right, baseline);
   ctx.textAlign = 'center';
   ctx.fillText('negative ← model score → positive', width / 2, baseline);
 }
@@ -161,8 +161,8 @@ function changeBlock(change, version) {
     h('div', { class: 'metric-name' }, `Since v${change.previous_version}`),
     h('ul', { class: 'change-list' },
       h('li', { class: delta == null ? '' : delta >= 0 ? 'up' : 'down' }, deltaText),
-      h('li', {}, `${change.new_annotations >= 0 ? '+' : ''}${change.new_annotations} annotations`),
-      h('li', {}, `${change.clips_flipped} clips changed side`)));
+      h('li', {}, `${change.new_annotations >= 0 ? '+' : '−'}${plural(Math.abs(change.new_annotations), 'annotation')}`),
+      h('li', {}, `${plural(change.clips_flipped, 'clip')} changed side`)));
 }
 
 function timingBlock(timings) {
