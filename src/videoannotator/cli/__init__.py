@@ -6,7 +6,7 @@ group of commands on it (importing only ``app``). Importing this package imports
 
 from __future__ import annotations
 
-from . import admin, bench, eval, ingest, loop
+from . import admin, bench, eval, ingest, loop, production
 from .app import cli, main, printable
 
-__all__ = ["admin", "bench", "cli", "eval", "ingest", "loop", "main", "printable"]
+__all__ = ["admin", "bench", "cli", "eval", "ingest", "loop", "main", "printable", "production"]

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..names import EXPORT_FORMATS, EXPORT_WHAT, FEED_NAMES, REVIEW_FILTERS, VOTE_VALUES
+from ..names import EXPORT_FORMATS, EXPORT_WHAT, FEED_NAMES, REVIEW_FILTERS, SEGMENT_FORMATS, VOTE_VALUES
 from .app import (
     CLIP_ID,
     OFFSET,
@@ -246,21 +246,42 @@ def review(obj, label, filter_, as_json):
 @click.option(
     "--format",
     "fmt",
-    type=choice(EXPORT_FORMATS),
+    type=choice(dict.fromkeys((*EXPORT_FORMATS, *SEGMENT_FORMATS))),
     default=None,
     help="annotations/events: jsonl (default; one JSON object a line), json (one JSON array) or csv; "
-    "model: json (default; one JSON object) or jsonl (the same object on one line).",
+    "model: json (default; one JSON object) or jsonl (the same object on one line); "
+    "segments: otio (default; an OpenTimelineIO timeline, one marker per segment), edl (a CMX 3600 EDL, "
+    "one edit per segment), csv or json.",
 )
 @json_option("Same as --format json: one JSON document.")
 @click.option("--version", type=VERSION, default=None, help="Model version (default: latest).")
+@click.option("--video", default=None, help="segments: one video (id, path or file name; default: every video).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="segments: write to this file instead of standard output.",
+)
 @click.pass_obj
-def export(obj, label, what, fmt, as_json, version):
-    """Export a label's annotations (current values or the raw event log) or its model as JSON."""
+def export(obj, label, what, fmt, as_json, version, video, out):
+    """Export a label's annotations (current values or the raw event log), its model as JSON, or
+    the live version's segments for editing tools (OpenTimelineIO, EDL, CSV)."""
     if as_json:
         if fmt not in (None, "json"):
             raise click.UsageError(f"--json is --format json; it cannot go with --format {fmt}")
         fmt = "json"
+    if what != "segments" and (video is not None or out is not None):
+        raise click.UsageError("--video and --out go with --what segments")
+    if what != "segments" and fmt in SEGMENT_FORMATS and fmt not in EXPORT_FORMATS:
+        raise click.UsageError(f"--format {fmt} goes with --what segments")
     ws = obj.workspace
+    if what == "segments":
+        if version is not None:
+            raise click.UsageError("segments come from the live version; `va deploy LABEL --version N` first")
+        if fmt not in (None, *SEGMENT_FORMATS):
+            raise click.UsageError(f"segments export as {', '.join(SEGMENT_FORMATS)}, not {fmt}")
+        _export_segments(ws.segments(label, video), fmt or SEGMENT_FORMATS[0], out)
+        return
     if what == "model":
         if fmt == "csv":
             raise click.UsageError("a model exports as json or jsonl, not csv")
@@ -278,6 +299,49 @@ def export(obj, label, what, fmt, as_json, version):
     else:
         for row in rows:
             click.echo(json.dumps(row))
+
+
+def _export_segments(result, fmt, out):
+    """``ws.segments`` as an OTIO timeline, an EDL, CSV or JSON: to ``out``, or to stdout."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ..score import segments_csv, videos_timeline, write_edl, write_otio
+
+    if fmt == "json":
+        text = json.dumps(result, indent=2) + "\n"
+    elif fmt == "csv":
+        text = segments_csv([{**s, "video": v["video"]} for v in result["videos"] for s in v["segments"]])
+    else:
+        timeline = videos_timeline(
+            [
+                {
+                    "video": Path(v["video"]).name,
+                    "path": v["video"],
+                    "duration": v["duration"],
+                    "fps": v["fps"],
+                    "segments": v["segments"],
+                }
+                for v in result["videos"]
+            ],
+            name=f"{result['label']} v{result['version']} segments",
+        )
+        write = write_otio if fmt == "otio" else write_edl
+        if out is not None:
+            write(timeline, out)
+            return
+        fd, name = tempfile.mkstemp(suffix=f".{fmt}")
+        os.close(fd)
+        try:
+            write(timeline, name)
+            text = Path(name).read_text(encoding="utf-8")
+        finally:
+            os.unlink(name)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8")
 
 
 @cli.command()
