@@ -16,6 +16,7 @@ from .routes import labels as routes_labels
 from .routes import loop as routes_loop
 from .routes import media as routes_media
 from .routes import page as routes_page
+from .routes import production as routes_production
 from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def create_app(workspace: Workspace, token: str | None = None, *, max_body: int 
     app.state.token = token
     app.state.compute_lock = threading.Lock()
     install_error_handlers(app)
-    for module in (routes_clips, routes_labels, routes_loop, routes_media, routes_page):
+    for module in (routes_clips, routes_labels, routes_loop, routes_production, routes_media, routes_page):
         app.include_router(module.router)
     app.include_router(routes_history.router)
     if routes_page.STATIC.is_dir():  # the web page's files, once they exist

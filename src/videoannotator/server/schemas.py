@@ -9,7 +9,7 @@ from fastapi import Header, Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
-from ..names import FEED_NAMES, MAX_ID, REVIEW_FILTERS, VOTE_VALUES
+from ..names import FEED_NAMES, MAX_ID, REVIEW_FILTERS, SEGMENT_FORMATS, VOTE_VALUES
 
 MAX_LIST = 1000
 MAX_OFFSET = 100_000
@@ -97,3 +97,34 @@ class UndoIn(Body):
 class BuildIn(Body):
     seed: SeedNumber = 0
     n_feed: FeedSize = Field(100, description="Clips per feed in the answer.")
+
+
+# -- production (routes/production.py) ------------------------------------------------------------
+VideoIdPath = Annotated[int, Path(ge=0, le=MAX_ID, description="A video id (GET /api/videos lists them).")]
+VideoQuery = Annotated[
+    int | None, Query(ge=0, le=MAX_ID, description="One video by id (GET /api/videos); default: every video.")
+]
+LabelQuery = Annotated[
+    str | None, Query(min_length=1, max_length=200, description="One label (default: every deployed label).")
+]
+SegmentFormat = Literal[SEGMENT_FORMATS]  # type: ignore[valid-type]
+LabelName = Annotated[str, Field(min_length=1, max_length=200)]
+VideoId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_json_integer)]
+
+
+class DeployIn(Body):
+    version: VersionNumber | None = Field(None, description="The version to put live (default: the latest).")
+    dry_run: StrictBool = Field(False, description="Only say which production decisions the switch would change.")
+
+
+class RollbackIn(Body):
+    """No fields: `{}`."""
+
+
+class ScoreIn(Body):
+    video_ids: list[VideoId] = Field(
+        min_length=1, max_length=MAX_LIST, description="Videos already in the catalog (GET /api/videos), by id."
+    )
+    labels: list[LabelName] | None = Field(
+        None, min_length=1, max_length=100, description="Labels to score with (default: every deployed label)."
+    )

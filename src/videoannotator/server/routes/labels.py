@@ -53,9 +53,9 @@ def update_label(ws: WorkspaceDep, name: LabelPath, body: LabelPatch):
 
 @router.get("/{name}/versions")
 def list_versions(ws: WorkspaceDep, name: LabelPath):
-    """Every model version of the label, oldest first, with its metrics."""
-    label = ws.label(name)
-    return data({"label": label["name"], "versions": ws.versions(label["id"])})
+    """Every model version of the label, oldest first (AP, threshold, which one is live), and
+    every deploy and rollback: `{label, live, versions, deployments}`."""
+    return data(ws.versions(name))
 
 
 @router.get("/{name}/export/model", responses=error_responses(409))
