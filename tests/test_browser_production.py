@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 TIMEOUT_MS = 20_000
 SMALL = {"width": 1024, "height": 700}
 LABEL = "ship"
+OTHER = "bicycle"
 DEPLOYER = "ann"
 SHOTS = 40
 
@@ -55,6 +56,13 @@ def ws(tmp_path_factory, bikes, freecol, cut_video):
     workspace.annotate(LABEL, ids[-6:], "negative", annotator="setup")
     workspace.build(LABEL)
     workspace.deploy(LABEL, deployer=DEPLOYER)
+    # a second deployed label: a second track, a second panel on the monitor
+    workspace.create_label(OTHER, "A bicycle is in view.", ["bicycle"])
+    ids = [c["clip_id"] for c in workspace.search("a bicycle in the street", k=1000)]
+    workspace.annotate(OTHER, ids[:5], "positive", annotator="setup")
+    workspace.annotate(OTHER, ids[-5:], "negative", annotator="setup")
+    workspace.build(OTHER)
+    workspace.deploy(OTHER, deployer=DEPLOYER)
     sample = [v["id"] for v in workspace.videos()]
     workspace.ingest([cut_video([15] * SHOTS, seed=11).path], progress=False)
     workspace.score_videos(sample)
@@ -151,7 +159,9 @@ def test_videos_list_and_video_view_play_a_clip(page, problems, base_url, ws, fr
     expect(track.locator(".track-name")).to_contain_text("v1")
     expect(track.locator(".bar")).to_have_count(video["clips"])
     expect(track.locator(".threshold-line")).to_have_count(1)
-    expect(page.locator(".segment-list")).to_contain_text(LABEL)
+    expect(page.locator(".track")).to_have_count(3)  # the shots, and one per deployed label
+    expect(page.locator(f".track[data-label='{OTHER}'] .bar")).to_have_count(video["clips"])
+    expect(page.locator(f".segment-list[data-label='{LABEL}'] h3")).to_contain_text(re.compile(r"\d+ segments?"))
     # every shot's thumbnail loads (not a broken image)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.shot img')].every(i => i.complete && i.naturalWidth > 0)", timeout=60_000
@@ -191,6 +201,9 @@ def test_monitor_shows_drift_and_feed_and_live_precision_after_annotating(page, 
     page.goto(base_url)
     page.click(".section-link[data-section=monitor]")
     expect(page).to_have_url(re.compile(r"#/monitor$"))
+    expect(page.locator(".monitor-label")).to_have_count(2)
+    expect(page.locator(".production-feed [role=tab]")).to_have_text(["1" + LABEL, "2" + OTHER])
+    expect(page.locator(".production-feed [role=tab][aria-selected=true]")).to_have_text("1" + LABEL)
     summary = page.locator(f".monitor-label[data-label='{LABEL}']")
     expect(summary).to_be_visible()
     expect(summary.locator(".panel-title")).to_contain_text("v1")
@@ -238,6 +251,13 @@ def test_monitor_shows_drift_and_feed_and_live_precision_after_annotating(page, 
     assert live["precision"] is not None
     assert precision.text_content() == f"{live['precision']:.2f}"
     both_sizes(page, "monitor-precision")
+
+    # the other label's feed, by its number
+    cards.first.focus()
+    page.keyboard.press("2")
+    expect(page).to_have_url(re.compile(rf"#/monitor\?label={OTHER}$"))
+    expect(page.locator(".production-feed .section-title")).to_contain_text(OTHER)
+    expect(page.locator(".production-feed .card").first).to_be_focused()
     assert problems.unexpected() == []
 
 

@@ -32,7 +32,9 @@ export class MonitorView {
   async render(view) {
     document.title = 'Monitor · Video Annotator';
     clear(view, h('div', { class: 'loading muted' }, 'Loading monitoring…'));
-    const { labels } = await api.monitor();
+    const { labels: all } = await api.monitor();
+    // labels with warnings first (in the server's order otherwise)
+    const labels = [...all.filter((l) => l.warnings?.length), ...all.filter((l) => !l.warnings?.length)];
     this.labels = labels;
     if (!labels.length) {
       clear(view, h('div', { class: 'page-wide monitor-page' },
@@ -102,7 +104,7 @@ export class MonitorView {
       ? h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Production feed of' }, this.labels.map((l, i) => h('button', {
         type: 'button', role: 'tab', class: `tab ${l.label === name ? 'active' : ''}`, 'aria-selected': String(l.label === name),
         onclick: () => this.app.navigate(`#/monitor?label=${encodeURIComponent(l.label)}`, { replace: true }),
-      }, i < 9 ? h('kbd', {}, String(i + 1)) : null, l.label)))
+      }, i < 7 ? h('kbd', {}, String(i + 1)) : null, l.label)))
       : null;
     this.pool = h('span', { class: 'muted small pool' });
     let seed = 0;
