@@ -26,6 +26,7 @@ from videoannotator.names import (
     EXPORT_WHAT,
     FEED_NAMES,
     REVIEW_FILTERS,
+    SEGMENT_FORMATS,
     VOTE_VALUES,
 )
 from videoannotator.workspace import Workspace
@@ -194,7 +195,7 @@ def _param(path, name) -> click.Parameter:
         (("annotate",), "value", VOTE_VALUES),
         (("review",), "filter_", REVIEW_FILTERS),
         (("export",), "what", EXPORT_WHAT),
-        (("export",), "fmt", EXPORT_FORMATS),
+        (("export",), "fmt", tuple(dict.fromkeys((*EXPORT_FORMATS, *SEGMENT_FORMATS)))),
     ],
 )
 def test_choices_come_from_names(path, param, names):
@@ -323,6 +324,8 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
     assert imported["label"] == "ships-copy" and imported["created_label"]
     assert run("bench", "loop", "--clips", "2000", "--annotations", "100", "--repeats", "1", "--queries", "3")["build"]
     assert run("bench", "search", "--clips", "2000", "--queries", "3", "-k", "10", "--data", "clustered")["datasets"]
+    scored = run("bench", "score", "--clips", "2000", "--labels", "2", "--repeats", "1")
+    assert scored["clips_scored"] == 1000 and scored["rows"]["rows"] == 2000
 
     # What this test leaves to the slow ones below (models, real video, schemathesis, servers).
     elsewhere = {
@@ -334,6 +337,16 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
         ("bench", "ingest"),
         ("bench", "annotate"),
         ("bench", "api"),
+        # production: tests/test_production_cli.py runs each with --json on real media
+        ("deploy",),
+        ("rollback",),
+        ("versions",),
+        ("card",),
+        ("score",),
+        ("timeline",),
+        ("monitor",),
+        ("production-feed",),
+        ("videos",),
     }
     missing = {p for p, _ in _commands()} - ran - elsewhere - NO_OUTPUT
     assert not missing, f"commands with no JSON test: {sorted(missing)}"
