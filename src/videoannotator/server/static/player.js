@@ -113,7 +113,9 @@ function labelsTable(clip, onLabel) {
     const bar = h('span', { class: 'prob-bar' }, h('span', { class: 'prob-fill' }), h('span', { class: 'prob-threshold' }));
     if (item.probability != null) {
       bar.style.setProperty('--fill', item.probability);
-      bar.style.setProperty('--threshold', 1 / (1 + Math.exp(-(item.threshold ?? 0))));
+      // the threshold as a calibrated probability where the route gives it (the tick must sit on
+      // the probability's scale); else the logit's sigmoid, as before calibration
+      bar.style.setProperty('--threshold', item.threshold_probability ?? 1 / (1 + Math.exp(-(item.threshold ?? 0))));
     }
     const name = h('a', { href: `#/labels/${encodeURIComponent(item.label)}`, class: 'label-link' }, item.label);
     if (onLabel) name.addEventListener('click', () => onLabel(item.label));
