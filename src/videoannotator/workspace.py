@@ -451,6 +451,18 @@ class Workspace:
 
         return label_segments(self, label, video)
 
+    def export_segments(self, label: str | int, fmt: str, video: str | int | None = None) -> str:
+        """The live version's segments as OpenTimelineIO, a CMX 3600 EDL, CSV or JSON text."""
+        from .score.production import export_segments
+
+        return export_segments(self, label, fmt, video)
+
+    def timeline_png(self, video: str | int, labels: Sequence[str] | None = None) -> bytes:
+        """The video's timeline drawn: one row per deployed label over the video's time."""
+        from .score.production import timeline_png
+
+        return timeline_png(self, video, labels)
+
     def timeline(self, video: str | int, labels: Sequence[str] | None = None) -> dict[str, Any]:
         """A video's clips with each deployed label's probability and segments."""
         from .score.production import resolve_video, video_tracks

@@ -280,7 +280,7 @@ def export(obj, label, what, fmt, as_json, version, video, out):
             raise click.UsageError("segments come from the live version; `va deploy LABEL --version N` first")
         if fmt not in (None, *SEGMENT_FORMATS):
             raise click.UsageError(f"segments export as {', '.join(SEGMENT_FORMATS)}, not {fmt}")
-        _export_segments(ws.segments(label, video), fmt or SEGMENT_FORMATS[0], out)
+        _export_segments(ws.export_segments(label, fmt or SEGMENT_FORMATS[0], video), out)
         return
     if what == "model":
         if fmt == "csv":
@@ -301,43 +301,10 @@ def export(obj, label, what, fmt, as_json, version, video, out):
             click.echo(json.dumps(row))
 
 
-def _export_segments(result, fmt, out):
-    """``ws.segments`` as an OTIO timeline, an EDL, CSV or JSON: to ``out``, or to stdout."""
-    import os
-    import tempfile
+def _export_segments(text, out):
+    """A segments document (OTIO, EDL, CSV or JSON text): to ``out``, or to stdout."""
     from pathlib import Path
 
-    from ..score import segments_csv, videos_timeline, write_edl, write_otio
-
-    if fmt == "json":
-        text = json.dumps(result, indent=2) + "\n"
-    elif fmt == "csv":
-        text = segments_csv([{**s, "video": v["video"]} for v in result["videos"] for s in v["segments"]])
-    else:
-        timeline = videos_timeline(
-            [
-                {
-                    "video": Path(v["video"]).name,
-                    "path": v["video"],
-                    "duration": v["duration"],
-                    "fps": v["fps"],
-                    "segments": v["segments"],
-                }
-                for v in result["videos"]
-            ],
-            name=f"{result['label']} v{result['version']} segments",
-        )
-        write = write_otio if fmt == "otio" else write_edl
-        if out is not None:
-            write(timeline, out)
-            return
-        fd, name = tempfile.mkstemp(suffix=f".{fmt}")
-        os.close(fd)
-        try:
-            write(timeline, name)
-            text = Path(name).read_text(encoding="utf-8")
-        finally:
-            os.unlink(name)
     if out is None:
         sys.stdout.write(text)
     else:

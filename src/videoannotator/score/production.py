@@ -110,6 +110,11 @@ def resolve_video(ws: Workspace, video: str | int) -> dict[str, Any]:
     """A video by id, by path of a file (its content), or by file name."""
     text = str(video)
     videos = ws.videos()
+    if isinstance(video, int) and not isinstance(video, bool):
+        for v in videos:
+            if v["id"] == video:
+                return v
+        raise NotFound(f"no video with id {video}; `va videos` lists them")
     if text.isascii() and text.isdigit():
         for v in videos:
             if v["id"] == int(text):
@@ -284,3 +289,51 @@ def label_segments(ws: Workspace, label: str | int, video: str | int | None = No
             }
         )
     return {"label": lab["name"], "version": int(model["version"]), "videos": out}
+
+
+def export_segments(ws: Workspace, label: str | int, fmt: str, video: str | int | None = None) -> str:
+    """The live version's segments as a document editing tools import: an OpenTimelineIO
+    timeline (``otio``), a CMX 3600 EDL (``edl``), ``csv`` or ``json``."""
+    import json
+    import tempfile
+
+    from ..names import SEGMENT_FORMATS
+    from .exports import segments_csv, videos_timeline, write_edl, write_otio
+
+    if fmt not in SEGMENT_FORMATS:
+        raise InvalidInput(f"segments export as one of {', '.join(SEGMENT_FORMATS)}, not {fmt!r}")
+    result = label_segments(ws, label, video)
+    if fmt == "json":
+        return json.dumps(result, indent=2) + "\n"
+    if fmt == "csv":
+        return segments_csv([{**s, "video": v["video"]} for v in result["videos"] for s in v["segments"]])
+    timeline = videos_timeline(
+        [
+            {
+                "video": Path(v["video"]).name,
+                "path": v["video"],
+                "duration": v["duration"],
+                "fps": v["fps"],
+                "segments": v["segments"],
+            }
+            for v in result["videos"]
+        ],
+        name=f"{result['label']} v{result['version']} segments",
+    )
+    with tempfile.TemporaryDirectory(prefix="va-segments-") as tmp:  # the writers write files
+        path = Path(tmp) / f"segments.{fmt}"
+        (write_otio if fmt == "otio" else write_edl)(timeline, path)
+        return path.read_text(encoding="utf-8")
+
+
+def timeline_png(ws: Workspace, video: str | int, labels: Iterable[str] | None = None) -> bytes:
+    """A video's timeline drawn (``plot.timeline_png``), as PNG bytes."""
+    import tempfile
+
+    from .plot import timeline_png as draw
+
+    tracks = video_tracks(ws, resolve_video(ws, video), labels)
+    with tempfile.TemporaryDirectory(prefix="va-timeline-") as tmp:
+        path = Path(tmp) / "timeline.png"
+        draw(tracks, path)
+        return path.read_bytes()

@@ -6,12 +6,7 @@ reaches the file system."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
-from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -20,7 +15,7 @@ from ...errors import NotFound
 from ...workspace import Workspace
 from ..deps import ComputeLock, WorkspaceDep
 from ..errors import error_responses
-from ..respond import data, plain
+from ..respond import data
 from ..schemas import (
     DeployIn,
     LabelPath,
@@ -59,41 +54,6 @@ def _video(ws: Workspace, video_id: int) -> int:
 def _attachment(filename: str) -> dict[str, str]:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     return {"content-disposition": f'attachment; filename="{safe}"'}
-
-
-def _written(write: Any, content: Any, suffix: str) -> bytes:
-    """What ``write(content, path)`` writes to a file, as bytes (a temporary file, removed)."""
-    fd, name = tempfile.mkstemp(suffix=suffix)
-    os.close(fd)
-    try:
-        write(content, name)
-        return Path(name).read_bytes()
-    finally:
-        os.unlink(name)
-
-
-def _segments_file(result: dict[str, Any], fmt: str) -> bytes:
-    from ...score import segments_csv, videos_timeline, write_edl, write_otio
-
-    if fmt == "json":
-        return json.dumps(plain(result), ensure_ascii=False, allow_nan=False).encode("utf-8")
-    if fmt == "csv":
-        rows = [{**s, "video": v["video"]} for v in result["videos"] for s in v["segments"]]
-        return segments_csv(rows).encode("utf-8")
-    timeline = videos_timeline(
-        [
-            {
-                "video": Path(v["video"]).name,
-                "path": v["video"],
-                "duration": v["duration"],
-                "fps": v["fps"],
-                "segments": v["segments"],
-            }
-            for v in result["videos"]
-        ],
-        name=f"{result['label']} v{result['version']} segments",
-    )
-    return _written(write_otio if fmt == "otio" else write_edl, timeline, f".{fmt}")
 
 
 # -- the registry --------------------------------------------------------------------------------
@@ -176,9 +136,8 @@ def export_segments(
 ):
     """The live version's segments as a download for editing tools."""
     with lock:
-        result = ws.segments(name, None if video is None else _video(ws, video))
-    body = _segments_file(result, format)
-    filename = f"{result['label']}-v{result['version']}-segments.{format}"
+        body = ws.export_segments(name, format, None if video is None else _video(ws, video))
+    filename = f"{ws.label(name)['name']}-v{ws.versions(name)['live']}-segments.{format}"
     return Response(body, media_type=SEGMENT_MEDIA[format], headers=_attachment(filename))
 
 
@@ -199,8 +158,6 @@ def timeline(ws: WorkspaceDep, lock: ComputeLock, video_id: VideoIdPath):
 )
 def timeline_png(ws: WorkspaceDep, lock: ComputeLock, video_id: VideoIdPath):
     """The timeline drawn: one row per deployed label, the threshold dashed, segments shaded."""
-    from ...score import timeline_png as draw
-
     with lock:
-        result = ws.timeline(_video(ws, video_id))
-    return Response(_written(draw, result, ".png"), media_type="image/png")
+        png = ws.timeline_png(_video(ws, video_id))
+    return Response(png, media_type="image/png")
