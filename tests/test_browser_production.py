@@ -291,6 +291,7 @@ def test_build_v2_dry_run_then_deploy_and_roll_back(page, problems, base_url, ws
 
     page.keyboard.press("Enter")
     expect(panel.locator(".live-line")).to_contain_text("v2 live")
+    expect(panel.locator(".live-line")).to_contain_text("deployed by Tess")  # the page sends its annotator
     expect(panel.locator(".live-pill")).to_have_text("v2 live")
     assert ws.versions(LABEL)["live"] == 2
     rollback = panel.locator(".rollback-button")

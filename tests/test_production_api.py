@@ -56,7 +56,7 @@ def test_every_production_route_is_in_the_schema_with_its_errors(tmp_home):
     for method, path in PRODUCTION_PATHS - {("get", "/api/labels/{name}/card"), ("get", "/api/labels/{name}/versions")}:
         assert "409" in schema["paths"][path][method]["responses"], path
     deploy = schema["components"]["schemas"]["DeployIn"]
-    assert set(deploy["properties"]) == {"version", "dry_run"} and deploy["additionalProperties"] is False
+    assert set(deploy["properties"]) == {"version", "dry_run", "deployer"} and deploy["additionalProperties"] is False
     exports = schema["paths"]["/api/labels/{name}/export/segments"]["get"]["responses"]["200"]["content"]
     assert {"application/json", "text/plain", "text/csv"} <= set(exports)
     assert "image/png" in schema["paths"]["/api/videos/{video_id}/timeline.png"]["get"]["responses"]["200"]["content"]

@@ -95,6 +95,7 @@ def clip_labels(ws: Workspace, clip_id: int) -> dict[str, Any]:
             "score": None,
             "probability": None,
             "threshold": None,
+            "threshold_probability": None,
             "positive": None,
         }
         if model is not None:
@@ -113,6 +114,9 @@ def clip_labels(ws: Workspace, clip_id: int) -> dict[str, Any]:
                 version=model["version"],
                 score=round(score, 5),
                 probability=round(float(calibration_of(model).probability(np.asarray([score]))[0]), 5),
+                threshold_probability=round(
+                    float(calibration_of(model).probability(np.asarray([float(model["threshold"])]))[0]), 5
+                ),
                 threshold=model["threshold"],
                 positive=is_positive(score, model["threshold"]),
             )

@@ -267,6 +267,10 @@ def video_tracks(ws: Workspace, video: dict[str, Any], labels: Iterable[str] | N
         "video_id": video["id"],
         "duration": float(video["duration"]),
         "fps": float(video["fps"]),
+        "clips": [
+            {"clip_id": int(c["id"]), "start": round(float(c["start_s"]), 3), "end": round(float(c["end_s"]), 3)}
+            for c in clips
+        ],
         "tracks": tracks,
     }
 

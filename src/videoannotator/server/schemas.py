@@ -115,10 +115,18 @@ VideoId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_json_integer)]
 class DeployIn(Body):
     version: VersionNumber | None = Field(None, description="The version to put live (default: the latest).")
     dry_run: StrictBool = Field(False, description="Only say which production decisions the switch would change.")
+    deployer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Who deploys (the page sends its annotator); default: the server's user.",
+    )
 
 
 class RollbackIn(Body):
-    """No fields: `{}`."""
+    deployer: str | None = Field(
+        None, min_length=1, max_length=64, description="Who rolls back; default: the server's user."
+    )
 
 
 class ScoreIn(Body):

@@ -63,15 +63,15 @@ def _attachment(filename: str) -> dict[str, str]:
 def deploy(ws: WorkspaceDep, lock: ComputeLock, name: LabelPath, body: DeployIn):
     """Put a version (default: the latest) into production; with one live already, say which
     production decisions the switch changes. `dry_run: true` only says. The deployer recorded
-    is the server's user ($VA_ANNOTATOR or the login name), as for label edits."""
+    is `deployer`, else the server's user ($VA_ANNOTATOR or the login name), as for label edits."""
     with lock:
-        return data(ws.deploy(name, body.version, dry_run=body.dry_run))
+        return data(ws.deploy(name, body.version, deployer=body.deployer, dry_run=body.dry_run))
 
 
 @router.post("/labels/{name}/rollback", responses=NOT_READY)
 def rollback(ws: WorkspaceDep, name: LabelPath, body: RollbackIn):
-    """Make the version that was live before the current one live again. The body is `{}`."""
-    return data(ws.rollback(name))
+    """Make the version that was live before the current one live again (`{}` takes the defaults)."""
+    return data(ws.rollback(name, deployer=body.deployer))
 
 
 @router.get("/labels/{name}/card")

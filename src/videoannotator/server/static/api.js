@@ -69,7 +69,7 @@ export const api = {
   // production (issue 11): the registry, the model card, the production feed, monitoring, timelines
   versions: (name) => request('GET', `${label(name)}/versions`),
   deploy: (name, body) => request('POST', `${label(name)}/deploy`, body),
-  rollback: (name) => request('POST', `${label(name)}/rollback`, {}),
+  rollback: (name, body = {}) => request('POST', `${label(name)}/rollback`, body),
   card: (name) => request('GET', `${label(name)}/card`),
   productionFeed: (name, { n, seed }) => request('GET', `${label(name)}/production-feed${query({ n, seed })}`),
   monitor: (name) => request('GET', `/api/monitor${query({ label: name })}`),

@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { clear, fmtNumber, fmtWhen, h, plural, svg, toast } from './dom.js';
 import { clipCard } from './grid.js';
+import { session } from './session.js';
 
 const CHANGED_SHOWN = 12; // cards of changed clips in the dry run (the route lists up to 200)
 
@@ -226,7 +227,7 @@ export class DeployPanel {
     if (this.busy) return;
     this.busy = true;
     try {
-      const result = await api.deploy(this.name, { version, dry_run: false });
+      const result = await api.deploy(this.name, { version, dry_run: false, ...(session.annotator ? { deployer: session.annotator } : {}) });
       toast(`v${result.version} is live${result.previous != null ? ` (was v${result.previous})` : ''}`);
       await this.load();
       this.onDeployed?.(result);
@@ -241,7 +242,7 @@ export class DeployPanel {
     if (this.busy) return;
     this.busy = true;
     try {
-      const result = await api.rollback(this.name);
+      const result = await api.rollback(this.name, session.annotator ? { deployer: session.annotator } : {});
       toast(`Rolled back: v${result.version ?? target} is live again`);
       await this.load();
       this.onDeployed?.(result);
