@@ -123,6 +123,7 @@ def test_label_page_shows_the_live_version(page, problems, base_url):
     panel = page.locator(".deploy-panel")
     expect(panel.locator(".live-line")).to_contain_text("v1 live")
     expect(panel.locator(".live-line")).to_contain_text(f"deployed by {DEPLOYER}")
+    expect(panel.locator(".live-line")).to_contain_text(" new clips since v1")  # the footage ingested after v1
     expect(panel.locator(".live-pill")).to_have_text("v1 live")
     expect(panel.locator(".threshold-block")).to_contain_text("calibrated probability")
     expect(panel.locator(".expect-table")).to_contain_text("precision")

@@ -55,6 +55,7 @@ def test_new_clips_are_scored_by_the_live_version_and_monitored(ws):
     rng = np.random.default_rng(9)
     _commit(ws, rng, "new", 120, 16)
     scored = score_new_clips(ws, first, ws.clip_count())
+    assert ws.versions("red")["new_clips_since_live"] == 120
     report = ws.monitor("red")["labels"][0]
     assert report["production"]["clips"] == 120 and report["production"]["batches"][0]["source"] == "ingest"
     assert report["production"]["batches"][0]["positives"] == scored["red"]

@@ -88,9 +88,12 @@ def versions(ws: Workspace, label: str | int) -> dict[str, Any]:
                 "ever_deployed": v["version"] in deployed,
             }
         )
+    live_model = None if live_row is None else next((r for r in rows if r["version"] == live_row["version"]), None)
     return {
         "label": lab["name"],
         "live": None if live_row is None else live_row["version"],
+        # clips ingested after the live version was built: scored by it as they arrive
+        "new_clips_since_live": None if live_model is None else max(0, ws.clip_count() - live_model["clips_scored"]),
         "versions": rows,
         "deployments": history,
     }

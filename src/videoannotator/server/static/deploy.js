@@ -20,6 +20,7 @@ function normalise(data) {
     live: d.live ?? versions.find((v) => v.live)?.version ?? null,
     versions,
     deployments: Array.isArray(d.deployments) ? d.deployments : [],
+    new_clips_since_live: d.new_clips_since_live ?? 0,
   };
 }
 
@@ -97,8 +98,10 @@ export class DeployPanel {
     const how = last.action === 'rollback' ? 'rolled back' : 'deployed';
     const who = last.deployer ? ` by ${last.deployer}` : '';
     const when = last.created_at ? ` ${fmtWhen(last.created_at)}` : '';
+    const fresh = this.state.new_clips_since_live || 0;
     return h('p', { class: 'live-line small', title: last.created_at || '' },
-      h('strong', {}, `v${live} live`), ` · ${how}${who}${when}`);
+      h('strong', {}, `v${live} live`), ` · ${how}${who}${when}`,
+      fresh ? h('span', { class: 'new-clips' }, ` · ${plural(fresh, 'new clip')} since v${live}, scored as they arrived`) : null);
   }
 
   verdictBlock() {
