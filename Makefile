@@ -53,7 +53,8 @@ demo: setup media
 # Every benchmark, one after the other, then one JSON object on stdout ({"ingest": ..., "loop": ...,
 # "annotate": ..., "browser": ...}; each part also in $(BENCH_OUT)/NAME.json). About 4 minutes on
 # 2 shared cores: ingest of the six sample videos ~15 s (half of it loading the model), Build +
-# search at 500k clips ~100 s, annotation load (20 writers x 500, 2 rounds) ~70 s, the pytest
+# search at 500k clips ~100 s, annotation load (20 writers x 500, 2 rounds) ~70 s, scoring by
+# deployed versions (va bench score, 100k new clips x 3 labels) ~30 s, the pytest
 # `bench` marker (the browser benchmark in Chromium: ingest + page measurements) ~40 s.
 # docs/benchmarks.md has the figures and what they mean.
 BENCH_OUT ?= test-artifacts/bench
@@ -62,10 +63,11 @@ bench: setup media system-deps
 	$(BIN)/va --home $$(mktemp -d) bench ingest --json $(VA_CACHE)/media > $(BENCH_OUT)/ingest.json
 	$(BIN)/va bench loop --json > $(BENCH_OUT)/loop.json
 	$(BIN)/va bench annotate --json > $(BENCH_OUT)/annotate.json
+	$(BIN)/va bench score --json > $(BENCH_OUT)/score.json
 	$(BIN)/python -m pytest -q -m bench
 	cp test-artifacts/browser-bench.json $(BENCH_OUT)/browser.json
 	@$(BIN)/python -c 'import json, pathlib, sys; out = pathlib.Path(sys.argv[1]); print(json.dumps(\
-		{p: json.loads((out / f"{p}.json").read_text()) for p in sys.argv[2:]}, indent=2))' $(BENCH_OUT) ingest loop annotate browser
+		{p: json.loads((out / f"{p}.json").read_text()) for p in sys.argv[2:]}, indent=2))' $(BENCH_OUT) ingest loop annotate score browser
 
 clean:
 	rm -rf $(VENV) build *.egg-info
