@@ -88,6 +88,7 @@ def test_production_errors_on_an_empty_workspace(tmp_home):
         assert api.get("/api/labels/ships/versions").json() == {
             "label": "ships",
             "live": None,
+            "new_clips_since_live": None,
             "versions": [],
             "deployments": [],
         }
