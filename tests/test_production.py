@@ -4,7 +4,7 @@ real SQLite, real builds, no model to load."""
 import numpy as np
 import pytest
 
-from videoannotator.bench.score import _commit
+from videoannotator.bench.synthetic import commit_random_video as _commit
 from videoannotator.errors import NotReady
 from videoannotator.monitor.stats import psi, stratified_recall, wilson
 from videoannotator.score.production import score_new_clips

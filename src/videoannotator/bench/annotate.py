@@ -170,34 +170,11 @@ def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str |
 
 
 def _workspace(home: Path, clips: int) -> None:
-    from ..catalog.base import ClipRecord, VideoRecord
     from ..workspace import Workspace
+    from .synthetic import commit_random_video
 
     ws = Workspace(home, embedder=DEFAULT_EMBEDDER)
-    video: VideoRecord = {
-        "path": str(home / "bench.mp4"),
-        "content_hash": "bench-" + os.urandom(8).hex(),
-        "duration": float(clips),
-        "fps": 25.0,
-        "width": 160,
-        "height": 120,
-        "frame_count": 25 * clips,
-        "size_bytes": 0,
-        "codec": "h264",
-    }
-    shots: list[ClipRecord] = [
-        {
-            "start": float(i),
-            "end": i + 1.0,
-            "start_frame": 25 * i,
-            "end_frame": 25 * i + 25,
-            "sample_frames": [25 * i + 12],
-        }
-        for i in range(clips)
-    ]
-    vectors = np.random.default_rng(0).normal(size=(clips, DEFAULT_DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ws.commit_video(video, shots, vectors)
+    commit_random_video(ws, np.random.default_rng(0), "bench", clips, DEFAULT_DIM)
     ws.labels.create(LABEL)
     ws.catalog.close()
 

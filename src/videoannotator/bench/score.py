@@ -23,35 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..names import DEFAULT_DIM, DEFAULT_EMBEDDER
-
-
-def _commit(ws: Any, rng: np.random.Generator, name: str, clips: int, dim: int) -> None:
-    from ..catalog.base import ClipRecord, VideoRecord
-
-    video: VideoRecord = {
-        "path": f"/bench/{name}.mp4",
-        "content_hash": f"bench-{name}-{os.urandom(6).hex()}",
-        "duration": float(clips),
-        "fps": 25.0,
-        "width": 160,
-        "height": 120,
-        "frame_count": 25 * clips,
-        "size_bytes": 0,
-        "codec": "h264",
-    }
-    shots: list[ClipRecord] = [
-        {
-            "start": float(i),
-            "end": i + 1.0,
-            "start_frame": 25 * i,
-            "end_frame": 25 * i + 25,
-            "sample_frames": [25 * i + 12],
-        }
-        for i in range(clips)
-    ]
-    vectors = rng.normal(size=(clips, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ws.commit_video(video, shots, vectors)
+from .synthetic import commit_random_video
 
 
 def run(
@@ -67,7 +39,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="va-bench-score-") as tmp:
         ws = Workspace(Path(tmp) / "home", embedder=DEFAULT_EMBEDDER)
         for v in range(videos):
-            _commit(ws, rng, f"corpus-{v}", per_video, dim)
+            commit_random_video(ws, rng, f"corpus-{v}", per_video, dim)
         corpus = ws.clip_count()
         X = np.asarray(ws.vectors())
         names = []
@@ -83,7 +55,7 @@ def run(
             ws.build(name)
             ws.deploy(name, deployer="bench")
         for v in range(videos):
-            _commit(ws, rng, f"new-{v}", per_video, dim)
+            commit_random_video(ws, rng, f"new-{v}", per_video, dim)
         new_ids = [v["id"] for v in ws.videos()][videos:]
         new_rows = ws.clip_count() - corpus
         models = [ws.models.get(ws.label(n)["id"]) for n in names]
