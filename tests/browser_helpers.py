@@ -20,6 +20,14 @@ from pathlib import Path
 
 import httpx
 
+try:
+    from playwright.sync_api import expect, sync_playwright  # noqa: F401  (expect: for the tests)
+except ImportError as exc:  # pragma: no cover - a setup problem, said plainly
+    raise ImportError(
+        "the browser tests need Playwright: pip install playwright (and apt-get install chromium; "
+        "never `playwright install`)"
+    ) from exc
+
 CHROMIUM = os.environ.get("VA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -97,6 +105,17 @@ def va_serve_process(home):
             process.kill()
             process.wait()
         log.close()
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium under Playwright, for one module's tests."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def launch_chromium(playwright):

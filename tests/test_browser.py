@@ -21,20 +21,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError as exc:  # pragma: no cover - a setup problem, said plainly
-    raise ImportError(
-        "the browser tests need Playwright: pip install playwright (and apt-get install chromium; "
-        "never `playwright install`)"
-    ) from exc
-
 from browser_helpers import (
     ARTIFACTS,
     VIEWPORT,
     PageProblems,
-    launch_chromium,
+    chromium,
+    expect,
     running_server,
     shot,
     va_serve_process,
@@ -70,10 +62,8 @@ def base_url(ws):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

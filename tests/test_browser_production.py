@@ -16,16 +16,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError as exc:  # pragma: no cover - a setup problem, said plainly
-    raise ImportError(
-        "the browser tests need Playwright: pip install playwright (and apt-get install chromium; "
-        "never `playwright install`)"
-    ) from exc
-
-from browser_helpers import VIEWPORT, PageProblems, launch_chromium, running_server, shot
+from browser_helpers import VIEWPORT, PageProblems, chromium, expect, running_server, shot
 
 from videoannotator.embed import get_embedder
 from videoannotator.server import create_app
@@ -77,10 +68,8 @@ def base_url(ws):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
