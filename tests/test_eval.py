@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from videoannotator.errors import InvalidInput
 from videoannotator.eval import bandits, report, simulate, strategies
+from videoannotator.eval.cuts import match_cuts, score_cuts
 from videoannotator.eval.datasets import (
     Concept,
     Dataset,
@@ -27,7 +28,7 @@ from videoannotator.eval.datasets import (
     save_generic,
 )
 from videoannotator.eval.simulate import EvalConfig, run_experiment, run_label
-from videoannotator.eval.slideshow import make_slideshow, match_cuts, score_cuts
+from videoannotator.eval.slideshow import make_slideshow
 from videoannotator.eval.synthetic import make_synthetic
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")

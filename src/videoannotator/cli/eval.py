@@ -277,7 +277,7 @@ def eval_slideshow(folder, videos, shots, seed, as_json):
 @click.pass_obj
 def eval_cuts(obj, truth, tolerance, as_json):
     """Score shot detection (the VA_SHOT_* settings) against the known cuts of a truth.json."""
-    from ..eval.slideshow import score_cuts
+    from ..eval.cuts import score_cuts
 
     result = score_cuts(truth, obj.settings, tolerance)
     if as_json:

@@ -90,8 +90,9 @@ def run_slideshow(
     """Generate -> ingest -> experiment -> shot-detection scores, in ``folder``."""
     from ..config import Settings
     from ..workspace import Workspace
+    from .cuts import score_cuts
     from .simulate import run_experiment
-    from .slideshow import make_fashion_slideshows, score_cuts
+    from .slideshow import make_fashion_slideshows
 
     folder = Path(folder).expanduser()
     settings = settings or Settings.from_env()
