@@ -151,7 +151,7 @@ def test_every_mix_picks_feeds(mix):
     policy = bandits.make_policy(mix, seed=0)
     for _ in range(40):
         arm = policy.choose()
-        assert arm in bandits.ARMS
+        assert arm in bandits.SOURCES
         policy.update(arm, 1.0 if arm == "borderline" else 0.0)
 
 

@@ -325,7 +325,23 @@ class Workspace:
         """A label with its annotation counts and its model versions."""
         lab = self.label(label)
         _, _, counts = self.catalog.annotations.training_set(lab["id"])
-        return {**lab, "counts": counts, "versions": self.catalog.models.list(lab["id"])}
+        return {
+            **lab,
+            "counts": counts,
+            "versions": self.catalog.models.list(lab["id"]),
+            "next": self.next_feed(lab["id"], counts),
+        }
+
+    def next_feed(self, label: str | int, counts: dict[str, int] | None = None) -> dict[str, Any]:
+        """Where the label's next annotations should come from and why (``learn.next_feed``):
+        ``{"feed": "search" | a feed name, "reason", "hunting"}``."""
+        from .learn.next_feed import suggest
+
+        label_id = self.label(label)["id"]
+        if counts is None:
+            counts = self.catalog.annotations.training_set(label_id)[2]
+        found = self.catalog.annotations.found_by_source(label_id)
+        return suggest(counts["positive"], counts["negative"], found=found).as_dict()
 
     def annotate(
         self,

@@ -10,7 +10,10 @@ reward in [0, 1]. Rewards use only what the annotating user has (see
 - ``ucb``: UCB1, mean + sqrt(2 ln t / n);
 - ``exp3``: exponential weights for adversarial (changing) rewards, exploration gamma;
 - ``thompson``: a Beta posterior per feed, sampled; a reward r counts as r successes
-  and 1 - r failures.
+  and 1 - r failures;
+- ``hunt:N`` (the default): the product's rule, ``learn.next_feed``: text search or the
+  top-positive feed (whichever has found more positives) until the label has N positives,
+  then the borderline feed; ``hunt-search:N`` / ``hunt-top_positive:N`` hunt in one source.
 
 Rewards drift as the model learns (the borderline feed stops surprising once the
 boundary settles), which is why Exp3 and discounting are worth measuring.
@@ -24,6 +27,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..learn.feeds import FEEDS
+from ..learn.next_feed import HUNT_SOURCES, MIN_POSITIVES, hunting, suggest
 
 ARMS = tuple(FEEDS)  # top_positive, top_negative, borderline, random
 
@@ -35,6 +39,10 @@ class Policy:
         self.rng = np.random.default_rng(seed)
         self.pulls = {arm: 0 for arm in ARMS}
         self.reward_sum = {arm: 0.0 for arm in ARMS}
+
+    def observe(self, positives: int, negatives: int, found: dict[str, tuple[int, int]]) -> None:
+        """The label's counts before a pick, and per source (positives, clips) found so far;
+        the bandits ignore them (they learn from rewards), the hunt rule reads them."""
 
     def choose(self) -> str:
         raise NotImplementedError
@@ -147,13 +155,60 @@ class Thompson(Policy):
         self.beta[i] += 1 - float(reward)
 
 
-MIXES = ("round-robin", "epsilon-greedy", "ucb", "exp3", "thompson") + tuple(f"only:{a}" for a in ARMS)
+class Hunt(Policy):
+    """The product's rule (``learn.next_feed.suggest``): hunt for positives in text search and
+    the top-positive feed, whichever finds more, until the label has ``min_positives``; then
+    the borderline feed. ``sources`` narrows the hunt (e.g. top-positive only) for measuring."""
+
+    def __init__(self, seed: int = 0, min_positives: int = MIN_POSITIVES, sources: tuple[str, ...] = HUNT_SOURCES):
+        super().__init__(seed)
+        self.min_positives = min_positives
+        self.sources = sources
+        self.name = f"hunt:{min_positives}" if sources == HUNT_SOURCES else f"hunt-{'+'.join(sources)}:{min_positives}"
+        self._state: tuple[int, int, dict[str, tuple[int, int]]] = (0, 0, {})
+
+    def observe(self, positives: int, negatives: int, found: dict[str, tuple[int, int]]) -> None:
+        self._state = (positives, negatives, {s: v for s, v in found.items() if s in self.sources})
+
+    def choose(self) -> str:
+        positives, negatives, found = self._state
+        if len(self.sources) == 1 and hunting(positives, self.min_positives):
+            return self.sources[0]
+        return suggest(positives, negatives, min_positives=self.min_positives, found=found).feed
+
+    def update(self, arm: str, reward: float) -> None:
+        pass  # the rule reads counts (observe), not rewards
+
+
+MIXES = (
+    ("round-robin", "epsilon-greedy", "ucb", "exp3", "thompson")
+    + tuple(f"only:{a}" for a in ARMS)
+    + (f"hunt:{MIN_POSITIVES}", f"hunt-search:{MIN_POSITIVES}", f"hunt-top_positive:{MIN_POSITIVES}")
+)
+#: Where a batch may come from: the four feeds, and text search (the hunt's other source).
+SOURCES = ARMS + ("search",)
+
+
+def _hunt(mix: str, seed: int) -> Hunt:
+    head, _, count = mix.partition(":")
+    try:
+        n = int(count) if count else MIN_POSITIVES
+    except ValueError:
+        raise InvalidInput(f"{mix!r}: the number after ':' is the positives to hunt for, e.g. hunt:10") from None
+    if n < 1:
+        raise InvalidInput(f"{mix!r}: hunt for at least 1 positive")
+    sources = HUNT_SOURCES if head == "hunt" else (head[len("hunt-") :],)
+    if any(s not in HUNT_SOURCES for s in sources):
+        raise InvalidInput(f"unknown hunt source in {mix!r}; choose hunt, hunt-search or hunt-top_positive")
+    return Hunt(seed, n, sources)
 
 
 def make_policy(mix: str, seed: int = 0) -> Policy:
     """The feed-mix policy called ``mix`` (see ``MIXES``)."""
     if mix.startswith("only:"):
         return Only(mix[len("only:") :], seed)
+    if mix.startswith("hunt"):
+        return _hunt(mix, seed)
     classes = {
         "round-robin": RoundRobin,
         "epsilon-greedy": EpsilonGreedy,

@@ -166,7 +166,10 @@ def va_selection(
         take(found)
         trace["before_first_build"] = len(order)
 
-    # 2. Build -> feeds -> annotate, round after round.
+    # 2. Build -> feeds -> annotate, round after round. Besides the four feeds, a batch may
+    #    come from text search (the next unannotated matches): the hunt rule's other source.
+    search_order = np.argsort(-pool.zero_shot_scores(), kind="stable")
+    found_by: dict[str, tuple[int, int]] = {}  # source -> (positives, clips) annotated from it
     previous, clusters = None, None
     pending: list[str] = []
     build_ms: list[float] = []
@@ -197,8 +200,10 @@ def va_selection(
         trace["rounds"] += 1
         build_ms.append(result.timings_ms["total"])
         for size in _split(room(), batches):
+            positives = int(np.sum(answers))
+            policy.observe(positives, len(answers) - positives, found_by)
             arm = policy.choose()
-            feed = result.feeds[arm]
+            feed = search_order if arm == "search" else result.feeds[arm]
             pick = feed[~annotated[feed]][:size]
             if pick.size < size:  # the feed ran dry: fill from the random feed
                 extra = random_feed(
@@ -209,6 +214,8 @@ def va_selection(
                 break
             y = take(pick)
             trace["feed_clips"][arm] = trace["feed_clips"].get(arm, 0) + int(pick.size)
+            pos, n = found_by.get(arm, (0, 0))
+            found_by[arm] = (pos + int(y.sum()), n + int(pick.size))
             if reward == "surprise":
                 # The share of these clips the model had on the wrong side: what the user
                 # sees when an annotation disagrees with the model's guess.

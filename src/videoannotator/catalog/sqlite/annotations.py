@@ -175,6 +175,17 @@ class Annotations:
                 votes[clip_id][annotator] = value
         return {clip: {"votes": v, "value": aggregate(v.values())} for clip, v in votes.items() if v}
 
+    def found_by_source(self, label_id: int) -> dict[str, tuple[int, int]]:
+        """source -> (clips whose latest vote from it is positive, clips voted on from it), over
+        each (clip, annotator)'s latest vote: where the label's positives have been found (the
+        source is what the client said: 'search', a feed name, 'cli', ...)."""
+        sql = (
+            "SELECT a.source, SUM(a.value = 'positive'), COUNT(*) FROM annotations a JOIN ("
+            " SELECT MAX(id) AS id FROM annotations WHERE label_id=? GROUP BY clip_id, annotator) latest"
+            " ON latest.id = a.id WHERE a.value IN ('positive', 'negative') GROUP BY a.source"
+        )
+        return {str(source): (int(pos), int(n)) for source, pos, n in self.catalog.query(sql, (label_id,))}
+
     def training_set(
         self, label_id: int, up_to_id: int | None = None
     ) -> tuple[builtins.list[int], builtins.list[int], dict[str, int]]:

@@ -36,8 +36,9 @@ const SEARCH_PAGE = 48;
 const FEED_PAGE = 100;
 const REVIEW_PAGE = 120;
 const HISTOGRAM_BINS = 40;
-// The feed a label opens on, and how many new annotations make the page suggest a Build:
-// the evaluation harness found borderline-only, a Build every 10, learns fastest.
+// The feed a label opens on when the server suggests none, and how many new annotations make
+// the page suggest a Build: the evaluation harness found borderline (once a label has enough
+// positives; before that the server's `next` suggests a hunt) and a Build every 10 fastest.
 const DEFAULT_FEED = 'borderline';
 const BUILD_EVERY = 10;
 
@@ -51,7 +52,8 @@ export class LabelPage {
     this.name = name;
     this.app = app; // { navigate, error, player, started }
     this.step = null;
-    this.feed = DEFAULT_FEED;
+    this.feed = null; // the feed on show
+    this.pickedFeed = null; // the feed the annotator picked; until then the server's suggestion
     this.filter = 'all';
     this.search = { q: null, like: null, hide: false };
     this.grids = { search: null, review: null };
@@ -99,6 +101,12 @@ export class LabelPage {
   get calibration() {
     const versions = this.label.versions || [];
     return versions.length ? calibrationOf(versions[versions.length - 1]) : null;
+  }
+
+  /** The feed the server suggests next (`label.next`, from learn/next_feed.py), or the default. */
+  get suggestedFeed() {
+    const next = this.label.next?.feed;
+    return FEEDS.some((f) => f.name === next) ? next : DEFAULT_FEED;
   }
 
   get latestVersion() {
@@ -225,6 +233,7 @@ export class LabelPage {
       const label = await api.label(this.name);
       this.label = { ...this.label, ...label };
       this.renderCounts();
+      this.renderNext();
     } catch (error) {
       this.app.error(error);
     }
@@ -262,7 +271,7 @@ export class LabelPage {
     for (const tab of this.stepTabs.children) tab.classList.toggle('active', tab.dataset.step === step);
     this.stepTabs.querySelectorAll('.step-tab').forEach((tab) => tab.setAttribute('aria-current', tab.dataset.step === step ? 'page' : 'false'));
     if (step === 'search') await this.showSearch(route.params || new URLSearchParams(), route);
-    else if (step === 'learn') await this.showFeed(route.arg || this.feed, { startedAt });
+    else if (step === 'learn') await this.showFeed(route.arg || this.pickedFeed || this.suggestedFeed, { startedAt });
     else if (step === 'review') await this.showReview(route.arg || this.filter);
   }
 
@@ -367,12 +376,36 @@ export class LabelPage {
       h('button', { class: 'tab', role: 'tab', type: 'button', dataset: { feed: feed.name }, onclick: (e) => this.switchFeed(feed.name, e.timeStamp) },
         h('kbd', {}, String(i + 1)), feed.title)));
     this.feedHelp = h('p', { class: 'tab-help muted' });
+    this.nextNote = h('p', { class: 'next-feed small', 'aria-live': 'polite' });
     this.feedHost = h('div', { class: 'grid-host' });
     clear(panel, h('div', { class: 'tabbar' }, this.feedTabs, h('span', { class: 'muted small version-note' }, `model v${this.latestVersion}`)),
-      this.feedHelp, this.feedHost);
+      this.nextNote, this.feedHelp, this.feedHost);
+    this.renderNext();
+  }
+
+  /** "Next: <source> — why", from the server's `label.next`, and a mark on the suggested tab. */
+  renderNext() {
+    if (!this.nextNote) return;
+    const next = this.label.next;
+    for (const tab of this.feedTabs?.children ?? []) {
+      const on = tab.dataset.feed === next?.feed;
+      tab.classList.toggle('suggested', on);
+      if (on) tab.title = 'Suggested next';
+      else tab.removeAttribute('title');
+    }
+    if (!next) {
+      clear(this.nextNote);
+      return;
+    }
+    const feed = FEEDS.find((f) => f.name === next.feed);
+    const target = feed
+      ? h('a', { href: this.href('learn', feed.name) }, feed.title)
+      : h('a', { href: this.href('search', null, { q: this.defaultQuery(), hide: '1' }) }, 'Search');
+    clear(this.nextNote, h('span', { class: 'next-label' }, 'Next: '), target, ` — ${next.reason}.`);
   }
 
   switchFeed(name, startedAt) {
+    this.pickedFeed = name;
     this.app.navigate(this.href('learn', name), { replace: true, startedAt });
   }
 
@@ -655,7 +688,7 @@ export class LabelPage {
         (cv.ap != null ? ` · AP ${cv.ap.toFixed(2)}` : '');
       this.feedGrids.clear();
       this.learnVersion = null;
-      this.app.navigate(this.href('learn', this.feed), { startedAt: performance.now() });
+      this.app.navigate(this.href('learn', this.pickedFeed || this.suggestedFeed), { startedAt: performance.now() });
     } catch (error) {
       this.progress.classList.add('failed');
       this.buildStatus.dataset.result = 'failed';
