@@ -14,7 +14,8 @@ from .app import LazyChoice, cli, emit, json_option
 SUITE_HELP = (
     "fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
     "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
-    "slideshow (generate videos, ingest, run, score shot detection), synthetic (known answers)."
+    "slideshow (generate videos, ingest, run, score shot detection), camera-motion, shot-scale, rare, "
+    "multi-subject (generated footage like the paper's labels, the same path; --seed), synthetic (known answers)."
 )
 
 
@@ -108,11 +109,29 @@ def _fashion_features():
     type=LazyChoice(_fashion_features),
     default="product",
     show_default=True,
-    help="fashion-mnist: the features suite trains on: product (the 384-d projection Build trains on) or "
-    "full (all 1,280 EfficientNet features).",
+    help="fashion-mnist: the features suite trains on: product (the feature blocks Build trains on), "
+    "semantic (the 384-d projection alone) or full (all 1,280 EfficientNet features).",
 )
-@click.option("--videos", type=int, default=4, show_default=True, help="slideshow: videos to generate.")
-@click.option("--shots", type=int, default=60, show_default=True, help="slideshow: shots (images) per video.")
+@click.option(
+    "--videos", type=int, default=None, help="Generated suites: videos to generate (default: the suite's; slideshow 4)."
+)
+@click.option(
+    "--shots", type=int, default=None, help="Generated suites: shots per video (default: the suite's; slideshow 60)."
+)
+@click.option(
+    "--seed",
+    "gen_seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Generated suites: generation seed (which images; 0 = the report set, 1 = the decision set).",
+)
+@click.option(
+    "--feature-blocks",
+    default=None,
+    help="Feature blocks the classifier trains on, name[:weight] comma-separated, e.g. semantic,motion:2,layout "
+    "(features/blocks.py; default: all the suite stores, the product's). Suites with named blocks only.",
+)
 @click.option(
     "--jobs",
     type=int,
@@ -149,8 +168,10 @@ def eval_group(
     sample,
     sample_offset,
     fashion_features,
+    feature_blocks,
     videos,
     shots,
+    gen_seed,
     jobs,
     out,
     as_json,
@@ -174,7 +195,7 @@ def eval_group(
     from ..eval import report
     from ..eval.simulate import DEFAULT_BUDGETS, METHODS, EvalConfig, run_experiment
     from ..eval.strategies import DEFAULT_K, DEFAULT_MIX, DEFAULT_REWARD
-    from ..eval.suites import load_suite, run_slideshow
+    from ..eval.suites import GENERATED, load_suite, run_generated
 
     obj = ctx.obj
     started = time.perf_counter()
@@ -191,6 +212,7 @@ def eval_group(
         split_seed=split_seed,
         noise=noise,
         jobs=jobs,
+        feature_blocks=feature_blocks,
     )
     progress = not quiet and not as_json
     names = list(_csv(labels)) or None
@@ -201,12 +223,14 @@ def eval_group(
             state = f"skipped ({res.skipped})" if res.skipped else "done"
             click.echo(f"  {res.name}: {state}", err=True)
 
-    if suite == "slideshow":
-        results = run_slideshow(
+    if suite in GENERATED:
+        results = run_generated(
+            suite,
             out_dir,
             config,
             n_videos=videos,
             shots_per_video=shots,
+            seed=gen_seed,
             settings=obj.settings,
             progress=progress,
             labels=names,
@@ -266,6 +290,42 @@ def eval_slideshow(folder, videos, shots, seed, as_json):
     data = json.loads(truth.read_text())
     emit(
         {"truth": str(truth), "videos": len(data["cuts"]), "shots": len(data["shots"]), "labels": list(data["labels"])},
+        as_json,
+    )
+
+
+def _scene_suites():
+    from ..eval.scenes import SCENE_SUITES
+
+    return tuple(SCENE_SUITES)
+
+
+@eval_group.command("scenes")
+@click.argument("suite", type=LazyChoice(_scene_suites))
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--videos", type=int, default=None, help="Videos (default: the suite's).")
+@click.option("--shots", type=int, default=None, help="Shots per video (default: the suite's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="0 = the report set, 1 = the decision set.")
+@json_option()
+def eval_scenes(suite, folder, videos, shots, seed, as_json):
+    """Write a generated suite's videos and truth.json to FOLDER: camera-motion, shot-scale, rare, multi-subject.
+
+    Then: va --home H ingest FOLDER; va --home H eval --suite workspace --labels-file FOLDER/truth.json
+    (or `va eval --suite SUITE --seed N`, which does all of it).
+    """
+    from ..eval.scenes import generate
+
+    truth = generate(suite, folder, seed, videos, shots)
+    data = json.loads(truth.read_text())
+    positives = {name: sum(name in s["labels"] for s in data["shots"]) for name in data["labels"]}
+    emit(
+        {
+            "truth": str(truth),
+            "videos": len(data["cuts"]),
+            "shots": len(data["shots"]),
+            "labels": list(data["labels"]),
+            "positives": positives,
+        },
         as_json,
     )
 

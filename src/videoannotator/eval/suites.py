@@ -6,11 +6,15 @@ paper          the paper's released data (datasets.load_paper; needs h5py)
 workspace      an ingested workspace + a labels file (datasets.load_workspace)
 slideshow      generate slideshow videos, ingest them into a fresh workspace, run the
                experiment on the clips and score shot detection against the known cuts
+camera-motion, shot-scale, rare, multi-subject
+               the same path on generated footage that looks like the paper's labels
+               (eval/scenes.py); ``--seed`` picks the images (1 decides, 0 reports)
 synthetic      separable vectors with perfect text vectors (the answer is known)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -25,7 +29,9 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
     from .simulate import EvalConfig
 
-SUITES = ("fashion-mnist", "generic", "paper", "workspace", "slideshow", "synthetic")
+GENERATED = ("slideshow", "camera-motion", "shot-scale", "rare", "multi-subject")
+SUITES = ("fashion-mnist", "generic", "paper", "workspace", *GENERATED, "synthetic")
+SLIDESHOW_DEFAULTS = (4, 60)  # videos, shots per video
 
 
 def load_suite(
@@ -41,7 +47,7 @@ def load_suite(
     offset: int = 0,
     fashion_features: str = "product",
 ) -> Dataset:
-    """The Dataset of a suite (all but 'slideshow', which ``run_slideshow`` builds)."""
+    """The Dataset of a suite (all but the generated ones, which ``run_generated`` builds)."""
     if suite == "fashion-mnist":
         from . import fashion
 
@@ -76,37 +82,76 @@ def load_suite(
     return ds.select(labels) if labels else ds
 
 
-def run_slideshow(
+def generate_suite(
+    suite: str,
+    folder: str | os.PathLike[str],
+    *,
+    n_videos: int | None = None,
+    shots_per_video: int | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write a generated suite's videos and truth.json to ``folder``; returns the truth file."""
+    if suite == "slideshow":
+        from .slideshow import make_fashion_slideshows
+
+        videos, shots = SLIDESHOW_DEFAULTS
+        return make_fashion_slideshows(folder, n_videos or videos, shots_per_video or shots, seed)
+    from .scenes import generate
+
+    return generate(suite, folder, seed, n_videos, shots_per_video)
+
+
+def _params(suite: str, n_videos: int | None, shots_per_video: int | None, seed: int) -> dict[str, Any]:
+    return {"suite": suite, "videos": n_videos, "shots": shots_per_video, "seed": seed}
+
+
+def run_generated(
+    suite: str,
     folder: str | os.PathLike[str],
     config: EvalConfig | None,
     *,
-    n_videos: int = 4,
-    shots_per_video: int = 60,
+    n_videos: int | None = None,
+    shots_per_video: int | None = None,
     seed: int = 0,
     settings: Settings | None = None,
     progress: bool = True,
     labels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Generate -> ingest -> experiment -> shot-detection scores, in ``folder``."""
+    """Generate -> ingest into a fresh workspace -> shot-detection scores -> experiment, in ``folder``.
+
+    ``folder/videos`` holds the videos and truth.json, ``folder/home`` the workspace. Both
+    are reused when the same suite, sizes and seed were generated there before, and
+    written anew (the old ones removed) otherwise.
+    """
+    import shutil
+    from dataclasses import replace
+
     from ..config import Settings
     from ..workspace import Workspace
     from .cuts import score_cuts
     from .simulate import run_experiment
-    from .slideshow import make_fashion_slideshows
 
+    if suite not in GENERATED:
+        raise InvalidInput(f"{suite!r} is not a generated suite; one of {', '.join(GENERATED)}")
     folder = Path(folder).expanduser()
     settings = settings or Settings.from_env()
     timings: dict[str, float] = {}
     t = time.perf_counter()
     videos = folder / "videos"
     truth = videos / "truth.json"
-    if not truth.exists():
-        truth = make_fashion_slideshows(videos, n_videos, shots_per_video, seed)
+    stamp = folder / "generated.json"
+    wanted = _params(suite, n_videos, shots_per_video, seed)
+    home = folder / "home"
+    if not truth.exists() or not stamp.exists() or json.loads(stamp.read_text()) != wanted:
+        for old in (videos, home):  # what an earlier run of another suite, size or seed left
+            if old.is_dir():
+                shutil.rmtree(old)
+        stamp.unlink(missing_ok=True)
+        truth = generate_suite(suite, videos, n_videos=n_videos, shots_per_video=shots_per_video, seed=seed)
+        stamp.write_text(json.dumps(wanted))
     timings["generate"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
-    from dataclasses import replace
-
-    ws = Workspace(folder / "home", settings=replace(settings, home=str(folder / "home")))
+    ws = Workspace(home, settings=replace(settings, home=str(home)))
     report = ws.ingest([str(p) for p in sorted(videos.glob("*.mp4"))], progress=progress)
     if report.failed:
         raise InvalidInput(f"ingest failed: {report.failed[0]['error']}")
@@ -118,7 +163,37 @@ def run_slideshow(
     if labels:
         dataset = dataset.select(labels)
     out = run_experiment(dataset, config, embedder=ws.embedder)
-    out["suite"] = "slideshow"
+    out["suite"] = suite
+    out["generation"] = {
+        **wanted,
+        "shots_in_truth": len(json.loads(truth.read_text())["shots"]),
+        "clips": len(ws.vectors()),
+    }
     out["shot_detection"] = cuts
     out["timings_s"] = {**timings, **out["timings_s"]}
     return out
+
+
+def run_slideshow(
+    folder: str | os.PathLike[str],
+    config: EvalConfig | None,
+    *,
+    n_videos: int = SLIDESHOW_DEFAULTS[0],
+    shots_per_video: int = SLIDESHOW_DEFAULTS[1],
+    seed: int = 0,
+    settings: Settings | None = None,
+    progress: bool = True,
+    labels: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The slideshow suite: ``run_generated("slideshow", ...)``."""
+    return run_generated(
+        "slideshow",
+        folder,
+        config,
+        n_videos=n_videos,
+        shots_per_video=shots_per_video,
+        seed=seed,
+        settings=settings,
+        progress=progress,
+        labels=labels,
+    )
