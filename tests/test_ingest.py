@@ -71,8 +71,12 @@ def test_freecol_gives_clips_and_vectors_and_reingest_changes_nothing(tmp_path, 
     size = (home / "vectors.f32").stat().st_size
     assert size == info["clips"] * 384 * 4
     # The classifier's features are stored beside the vectors, row for row.
-    assert info["trains_on"] == "features" and info["feature_dim"] == 384
-    assert (home / "features.f32").stat().st_size == info["clips"] * 384 * 4
+    # The features are the product's named blocks: semantic (384) then motion, layout, colour.
+    from videoannotator.features.blocks import PRODUCT_BLOCKS, WIDTHS
+
+    width = 384 + sum(WIDTHS[name] for name in PRODUCT_BLOCKS if name != "semantic")
+    assert info["trains_on"] == "features" and info["feature_dim"] == width
+    assert (home / "features.f32").stat().st_size == info["clips"] * width * 4
     assert len(list((home / "thumbs").glob("*.jpg"))) == info["clips"]
 
     again = run_va(home, "ingest", "--json", str(freecol))
@@ -204,15 +208,16 @@ def test_features_are_the_projected_network_features_of_the_clip_frames(tmp_path
     ws = Workspace(tmp_path / "home", embedder=embedder)
     assert ws.ingest([bikes], progress=False).ok
     feats, vecs = ws.train_vectors(), ws.vectors()
-    assert feats.shape == vecs.shape and ws.train_space == "features"
-    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-5)
+    assert feats.shape[0] == vecs.shape[0] and ws.train_space == "features"
+    semantic = feats[:, :384]  # the first block (features/blocks.py)
+    np.testing.assert_allclose(np.linalg.norm(semantic, axis=1), 1.0, atol=1e-5)
     clip = ws.clip(1)
     idx = [int(f) for f in clip["sample_frames"].split(",")]
     frames = frames_at(clip["video_path"], set(idx), ws.settings.thumb_width)
     _joint, raw = embedder.encode_images_with_features([frames[i] for i in idx])
     expected = embedder.classifier_features(raw.mean(axis=0, keepdims=True))[0]
-    np.testing.assert_allclose(feats[1], expected, atol=2e-3)
-    assert abs(float(feats[1] @ vecs[1])) < 0.9  # a different space from the search vectors
+    np.testing.assert_allclose(semantic[1], expected, atol=2e-3)
+    assert abs(float(semantic[1] @ vecs[1])) < 0.9  # a different space from the search vectors
 
 
 def test_workspace_from_before_features_keeps_training_on_vectors(tmp_path, bikes, freecol, embedder):
@@ -257,7 +262,7 @@ def commit_video(self, *args, **kwargs):
 
 def ingest(self, *args, **kwargs):
     embedder_class, batches = type(self.embedder), [0]
-    encode = embedder_class.encode_images_with_features
+    encode = embedder_class.encode_images_with_blocks  # what ingest calls (features/blocks.py)
 
     def encode_hooked(embedder, *a, **k):
         batches[0] += committed[0] == 1
@@ -265,7 +270,7 @@ def ingest(self, *args, **kwargs):
             die_at("embedding")
         return encode(embedder, *a, **k)
 
-    embedder_class.encode_images_with_features = encode_hooked
+    embedder_class.encode_images_with_blocks = encode_hooked
     return real_ingest(self, *args, **kwargs)
 
 def connect(*args, **kwargs):

@@ -242,6 +242,7 @@ class Workspace:
         clips: Sequence[ClipRecord],
         vectors: npt.ArrayLike,
         features: npt.ArrayLike | None = None,
+        feature_blocks: str | None = None,
     ) -> int | None:
         """Store one video, its clips, their vectors and (where the workspace keeps them) their
         classifier features atomically; returns the video id — the one writer of every engine.
@@ -262,6 +263,13 @@ class Workspace:
             first = self.clip_count()
             new_workspace = not self.catalog.get_meta("embedder")
             feature_dim = (features.shape[1] if features is not None else 0) if new_workspace else self.feature_dim
+            if not new_workspace and feature_dim and features is not None and feature_blocks:
+                # ``features`` in layout ``feature_blocks``: keep the blocks this workspace stores
+                from .features.blocks import convert, parse_layout, stored_layout
+
+                features = convert(
+                    features, parse_layout(feature_blocks), stored_layout(self.catalog.get_meta, feature_dim)
+                )
             if feature_dim:
                 if features is None or features.shape != (len(vectors), feature_dim):
                     got = None if features is None else features.shape
@@ -271,6 +279,7 @@ class Workspace:
                 self.matrices.store("vectors", vectors.shape[1]).append(vectors, at_row=first)
                 meta = (
                     {"embedder": self.embedder_name, "dim": vectors.shape[1], "feature_dim": feature_dim}
+                    | ({"feature_blocks": feature_blocks} if feature_blocks and feature_dim else {})
                     if new_workspace
                     else None
                 )

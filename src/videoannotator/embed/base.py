@@ -42,6 +42,14 @@ class Embedder:
         by the caller, then mapped by ``classifier_features``."""
         return self.encode_images(frames), None
 
+    def encode_images_with_blocks(self, frames: Frames) -> tuple[Vectors, dict[str, Vectors]]:
+        """(vectors (n, dim), raw per-image outputs by name): ``semantic`` (the raw features
+        ``classifier_features`` maps) where the embedder has features, and any extras the
+        feature blocks use (the default embedder: ``energy``, its final feature map's
+        energy grid, and ``mid``, a mid-level stage pooled; features/blocks.py)."""
+        vectors, raw = self.encode_images_with_features(frames)
+        return vectors, ({} if raw is None else {"semantic": raw})
+
     def classifier_features(self, raw: npt.NDArray[np.floating[Any]]) -> Vectors:
         """Raw (n, f) features → the (n, feature_dim) unit vectors a classifier trains on."""
         if not self.feature_dim:

@@ -29,9 +29,11 @@ import torch
 from ..errors import InvalidInput
 from .base import Embedder, Frames, Vectors, l2_normalise
 from .efficientnet_lite import (
+    ENERGY_GRID,
     FEATURE_DIM,
     IMAGENET_MEAN,
     IMAGENET_STD,
+    MID_DIM,
     head_projection,
     load_efficientnet_lite0,
 )
@@ -124,6 +126,7 @@ class ConSEEmbedder(Embedder):
     name = NAME
     dim = 384
     feature_dim = 384  # the 1,280-d pooled features projected by ``head_projection``
+    mid_dim = MID_DIM  # the "mid" feature block (features/blocks.py)
 
     def __init__(self, device: str = "cpu", batch_size: int = 32, top_t: int = 10, cache_dir: str | None = None):
         self.device = torch.device(device)
@@ -183,26 +186,39 @@ class ConSEEmbedder(Embedder):
 
         The 1280-d features are not normalised: they are what a classifier may train on.
         """
+        vectors, raw = self.encode_images_with_blocks(frames)
+        return vectors, raw["semantic"]
+
+    def encode_images_with_blocks(self, frames: Frames) -> tuple[Vectors, dict[str, Vectors]]:
+        """(ConSE vectors, {"semantic": pooled (n, 1280), "energy": (n, 16), "mid": (n, 112)})."""
         frames = list(frames)
-        joint, features = [], []
+        joint: list[Vectors] = []
+        parts: dict[str, list[Vectors]] = {"semantic": [], "energy": [], "mid": []}
         for start in range(0, len(frames), self.batch_size):
-            j, f = self._encode_batch(frames[start : start + self.batch_size])
+            j, extra = self._encode_batch(frames[start : start + self.batch_size])
             joint.append(j)
-            features.append(f)
+            for key, value in extra.items():
+                parts[key].append(value)
         if not joint:
-            return np.zeros((0, self.dim), np.float32), np.zeros((0, FEATURE_DIM), np.float32)
-        return np.concatenate(joint), np.concatenate(features)
+            widths = {"semantic": FEATURE_DIM, "energy": ENERGY_GRID * ENERGY_GRID, "mid": MID_DIM}
+            return np.zeros((0, self.dim), np.float32), {k: np.zeros((0, w), np.float32) for k, w in widths.items()}
+        return np.concatenate(joint), {k: np.concatenate(v) for k, v in parts.items()}
 
     @torch.inference_mode()
-    def _encode_batch(self, frames: Frames) -> tuple[Vectors, Vectors]:
+    def _encode_batch(self, frames: Frames) -> tuple[Vectors, dict[str, Vectors]]:
         pixels = frames_to_batch(frames).to(self.device, non_blocking=True)
         x = (pixels.to(self._mean.dtype) - self._mean) / self._std
         chunk = CPU_CHUNK if self.device.type == "cpu" else len(x)
-        outputs = [self.net(x[i : i + chunk]) for i in range(0, len(x), chunk)]
-        features = torch.cat([f for f, _ in outputs]).float()
-        probs = torch.cat([logits for _, logits in outputs]).float().softmax(dim=1)
+        outputs = [self.net.forward_extras(x[i : i + chunk]) for i in range(0, len(x), chunk)]
+        features = torch.cat([o[0] for o in outputs]).float()
+        probs = torch.cat([o[1] for o in outputs]).float().softmax(dim=1)
         top_p, top_class = probs.topk(min(self.top_t, probs.shape[1]), dim=1)
         # Σ_k p_k · v_k over each image's top-T classes: (n, T, 1) * (n, T, 384) → (n, 384).
         joint = (top_p.unsqueeze(2) * self.class_vectors[top_class]).sum(dim=1)
         joint = torch.nn.functional.normalize(joint, dim=1)
-        return joint.cpu().numpy().astype(np.float32), features.cpu().numpy().astype(np.float32)
+        extra = {
+            "semantic": features.cpu().numpy().astype(np.float32),
+            "energy": torch.cat([o[2] for o in outputs]).float().cpu().numpy().astype(np.float32),
+            "mid": torch.cat([o[3] for o in outputs]).float().cpu().numpy().astype(np.float32),
+        }
+        return joint.cpu().numpy().astype(np.float32), extra

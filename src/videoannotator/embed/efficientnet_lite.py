@@ -29,6 +29,10 @@ STAGES = [
     (6, 3, 1, 1, 320),
 ]
 STEM_CHANNELS = 32
+#: the last block of the 112-channel stage: its pooled output is the "mid" feature block
+MID_BLOCK = sum(repeats for *_, repeats, _ in STAGES[:5]) - 1
+MID_DIM = STAGES[4][4]
+ENERGY_GRID = 4
 FEATURE_DIM = 1280
 NUM_CLASSES = 1000
 # TensorFlow's batch-norm epsilon: the weights were trained in TF.
@@ -125,6 +129,25 @@ class EfficientNetLite0(nn.Module):
         x = F.relu6(self._bn1(self._conv_head(x)), inplace=True)
         features = x.mean(dim=(2, 3))
         return features, self._fc(features)
+
+    def forward_extras(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(pooled features, logits, energy grid (n, ENERGY_GRID²), mid-level pooled (n, MID_DIM)).
+
+        The energy grid is the final feature map averaged over its channels and pooled to
+        ENERGY_GRID x ENERGY_GRID cells (where the network sees something, for shot scale);
+        mid is the output of the 112-channel stage (stride 16), pooled: features before the
+        head's ImageNet directions. Both cost only the pooling.
+        """
+        x = F.relu6(self._bn0(self._conv_stem(x)), inplace=True)
+        mid = x
+        for i, block in enumerate(self._blocks):
+            x = block(x)
+            if i == MID_BLOCK:
+                mid = x.mean(dim=(2, 3))
+        x = F.relu6(self._bn1(self._conv_head(x)), inplace=True)
+        features = x.mean(dim=(2, 3))
+        energy = F.adaptive_avg_pool2d(x.mean(dim=1, keepdim=True), ENERGY_GRID).flatten(1)
+        return features, self._fc(features), energy, mid
 
     def fuse_batchnorm(self) -> EfficientNetLite0:
         """Fold every (eval-mode) BatchNorm into the conv before it: same outputs, fewer passes."""

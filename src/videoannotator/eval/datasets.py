@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInput, NotFound
+from ..features.blocks import Layout, format_layout, select, stored_layout, width_of
 
 if TYPE_CHECKING:
     from ..embed.base import Embedder
@@ -116,6 +117,10 @@ class Dataset:
     features: npt.NDArray[np.floating[Any]] | None = None
     embedder: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the named blocks of ``features`` (features/blocks.py), where they are the product's
+    #: block rows: ``train_matrix`` then uses them as stored and can pick blocks; None: one
+    #: unnamed block, made unit rows
+    feature_blocks: Layout | None = None
 
     def __post_init__(self) -> None:
         self.keys = np.asarray(self.keys)
@@ -127,6 +132,15 @@ class Dataset:
             )
         if self.features is not None and self.features.shape[0] != self.keys.shape[0]:
             raise InvalidInput(f"dataset {self.name!r}: features {self.features.shape} do not align with keys")
+        if (
+            self.feature_blocks is not None
+            and self.features is not None
+            and width_of(self.feature_blocks) != self.features.shape[1]
+        ):
+            raise InvalidInput(
+                f"dataset {self.name!r}: the feature blocks are {width_of(self.feature_blocks)} wide, "
+                f"the features {self.features.shape[1]}"
+            )
         if np.unique(self.keys).size != self.keys.size:
             raise InvalidInput(f"dataset {self.name!r}: keys must be unique")
         n = self.keys.shape[0]
@@ -148,24 +162,49 @@ class Dataset:
         if not names:
             return self
         picked = [self.concept(n) for n in names]
-        return Dataset(self.name, self.keys, self.vectors, picked, self.features, self.embedder, dict(self.meta))
+        return Dataset(
+            self.name,
+            self.keys,
+            self.vectors,
+            picked,
+            self.features,
+            self.embedder,
+            dict(self.meta),
+            feature_blocks=self.feature_blocks,
+        )
 
-    def train_matrix(self, train_on: str = "joint") -> npt.NDArray[np.float32]:
-        """The vectors a classifier trains on: 'joint' (the search space), 'features'
-        (L2-normalised), or 'both' (the two unit vectors side by side, over sqrt 2)."""
+    def train_matrix(self, train_on: str = "joint", blocks: str | None = None) -> npt.NDArray[np.float32]:
+        """The vectors a classifier trains on: 'joint' (the search space), 'features', or
+        'both' (the joint vector and the features side by side, over sqrt 2).
+
+        Features with named blocks (``feature_blocks``) are used as stored — the rows Build
+        trains on — or, with ``blocks`` (e.g. ``"semantic,motion:2"``), only the named blocks,
+        reweighted where a weight is given (features/blocks.py ``select``). Features without
+        named blocks are made unit rows."""
         if train_on not in TRAIN_ON:
             raise InvalidInput(f"train_on must be one of {', '.join(TRAIN_ON)}; got {train_on!r}")
         if train_on == "joint":
             return self.vectors
         if self.features is None:
             raise InvalidInput(f"dataset {self.name!r} has no feature vectors; train on 'joint' (--train-on joint)")
-        if train_on not in self._train:
-            feats = _unit_rows(self.features)
-            if train_on == "features":
-                self._train[train_on] = feats
+        key = f"{train_on}|{blocks or ''}"
+        if key not in self._train:
+            if self.feature_blocks is not None:
+                feats = np.asarray(self.features, dtype=np.float32)
+                if blocks:
+                    feats = select(feats, self.feature_blocks, blocks)[0]
+            elif blocks:
+                raise InvalidInput(
+                    f"dataset {self.name!r} has no named feature blocks; leave out --feature-blocks "
+                    "(a workspace from before the blocks: `va reembed` computes them)"
+                )
             else:
-                self._train[train_on] = (np.hstack([self.vectors, feats]) / np.float32(math.sqrt(2))).astype(np.float32)
-        return self._train[train_on]
+                feats = _unit_rows(self.features)
+            if train_on == "features":
+                self._train[key] = feats
+            else:
+                self._train[key] = (np.hstack([self.vectors, feats]) / np.float32(math.sqrt(2))).astype(np.float32)
+        return self._train[key]
 
 
 # -- the held-out split ----------------------------------------------------------------
@@ -499,7 +538,13 @@ def load_workspace(ws: Workspace, labels_file: str | os.PathLike[str]) -> Datase
         concepts,
         features=np.asarray(ws.train_vectors()) if ws.feature_dim else None,
         embedder=ws.embedder_name,
-        meta={"source": str(ws.home), "labels_file": str(path), "labels_without_examples": skipped},
+        meta={
+            "source": str(ws.home),
+            "labels_file": str(path),
+            "labels_without_examples": skipped,
+            "feature_blocks": format_layout(stored_layout(ws.catalog.get_meta, ws.feature_dim)),
+        },
+        feature_blocks=stored_layout(ws.catalog.get_meta, ws.feature_dim) if ws.feature_dim else None,
     )
 
 

@@ -209,6 +209,106 @@ def embed_sample(
     return np.concatenate(joint)[skip : skip + n], np.concatenate(feats)[skip : skip + n], timing
 
 
+EXTRAS_VERSION = 1  # of the extras cache (energy grid, mid-level features): part of its file names
+
+
+def embed_extras(
+    n: int,
+    images: Images,
+    embedder_name: str = "conse-effnet-minilm",
+    device: str = "cpu",
+    mode: str = RENDER,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+    offset: int = 0,
+) -> dict[str, Vectors]:
+    """The embedder's extra per-image outputs the feature blocks use ("energy", "mid"; see
+    ``Embedder.encode_images_with_blocks``) for images offset..offset+n-1, cached in chunks
+    beside the features (``extras-v{EXTRAS_VERSION}-chunk-NNNN.npz``): an older cache keeps
+    its features and gains only these files."""
+    order = sample_order(len(images))
+    folder = cache_dir(embedder_name, mode)
+    first = offset - offset % CHUNK
+    chunks = range(first, offset + n, CHUNK)
+    parts: dict[str, list[Vectors]] = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(chunks) * CHUNK, desc="fashion-mnist feature extras", unit="img", leave=False)
+    for start in chunks:
+        stop = min(start + CHUNK, len(images))
+        path = folder / f"extras-v{EXTRAS_VERSION}-chunk-{start // CHUNK:04d}.npz"
+        data: dict[str, Vectors] | None = None
+        if path.exists():
+            try:
+                with np.load(path) as z:
+                    data = {k: z[k] for k in z.files}
+            except (OSError, ValueError):
+                data = None
+        if data is None:
+            if embedder is None:
+                from ..embed import get_embedder
+
+                embedder = get_embedder(embedder_name, device=device)
+            _, raw = embedder.encode_images_with_blocks(render(images[order[start:stop]], mode))
+            data = {k: v.astype(np.float32) for k, v in raw.items() if k != "semantic"}
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+                np.savez(partial, **data)  # type: ignore[arg-type]
+                os.replace(partial, path)
+            except OSError:
+                pass  # an unwritable cache only costs embedding again
+        for key, value in data.items():
+            parts.setdefault(key, []).append(value)
+        if bar is not None:
+            bar.update(stop - start)
+    if bar is not None:
+        bar.close()
+    skip = offset - first
+    return {k: np.concatenate(v)[skip : skip + n] for k, v in parts.items()}
+
+
+def block_features(
+    raw: Vectors, rendered: list[Images], extras: dict[str, Vectors], embedder_name: str, embedder: Embedder | None
+) -> tuple[Vectors, Any]:
+    """The product's block rows for still images (features/blocks.py): the semantic block
+    from the cached raw features, layout and colour from the images as the embedder sees
+    them, the energy grid and mid-level features from ``extras``; motion is a still's."""
+    from ..features import blocks
+
+    semantic = classifier_features(raw, embedder_name, embedder, "product-semantic")
+    if semantic is None:
+        raise InvalidInput(f"embedder {embedder_name!r} gives no classifier features")
+    widths = {blocks.SEMANTIC: semantic.shape[1], **blocks.WIDTHS}
+    if "mid" in extras:
+        widths["mid"] = extras["mid"].shape[1]
+    layout = tuple(
+        blocks.Block(n, widths[n], blocks.WEIGHTS[n])
+        for n in blocks.ORDER
+        if n in blocks.chosen_blocks() and n in widths
+    )
+    names = [b.name for b in layout]
+    still = np.zeros((0, 6), np.float32)
+    rows = []
+    for i, image in enumerate(rendered):
+        rgb = [np.repeat(np.asarray(image)[:, :, None], 3, axis=2)]
+        parts = blocks.clip_parts(
+            semantic[i],
+            rgb,
+            extras["energy"][i] if "energy" in extras else None,
+            extras["mid"][i] if "mid" in extras else None,
+            still,
+            25.0,
+            0.0,
+            0.0,
+            names,
+        )
+        rows.append(blocks.assemble(parts, layout)[0])
+    return np.stack(rows).astype(np.float32), layout
+
+
 def concept_rows(spec: ConceptSpec, classes: Rows) -> tuple[Rows, Rows]:
     """(positive rows, negative rows) of a concept over a sample's classes.
 
@@ -223,16 +323,21 @@ def concept_rows(spec: ConceptSpec, classes: Rows) -> tuple[Rows, Rows]:
     return pos, neg
 
 
-FEATURE_KINDS = ("product", "full")
+FEATURE_KINDS = ("product", "semantic", "full")
 
 
 def classifier_features(
     raw: Vectors, embedder_name: str, embedder: Embedder | None = None, kind: str = "product"
 ) -> Vectors | None:
-    """What the classifier trains on for these images. 'product': what the product's Build
-    trains on, the embedder's classifier features of the cached raw 1,280-d features (for
-    the default embedder, the fixed projection of ``head_projection``, without loading the
-    text model). 'full': all raw features as unit rows (what the projection is measured against)."""
+    """The semantic features of these images: the embedder's classifier features of the
+    cached raw 1,280-d features (for the default embedder, the fixed projection of
+    ``head_projection``, without loading the text model) for 'semantic' (and, inside
+    ``load``, the semantic block of 'product', whose other blocks ``block_features`` adds).
+    'full': all raw features as unit rows (what the projection is measured against)."""
+    if kind == "product-semantic":
+        kind = "semantic"
+    elif kind == "product":
+        raise InvalidInput("features 'product' are made by load() (block_features)")
     if kind not in FEATURE_KINDS:
         raise InvalidInput(f"features must be one of {', '.join(FEATURE_KINDS)}; got {kind!r}")
     if kind == "full":
@@ -270,9 +375,22 @@ def load(
             f"the Fashion-MNIST sample must be 100-{len(images) - offset} images from offset "
             f"0-{len(images) - 100}; got {n} from {offset}"
         )
+    if features not in FEATURE_KINDS:
+        raise InvalidInput(f"features must be one of {', '.join(FEATURE_KINDS)}; got {features!r}")
     joint, raw, timing = embed_sample(n, images, embedder_name, device, mode, progress, embedder, offset)
-    feats = classifier_features(raw, embedder_name, embedder, features)
     rows = sample_order(len(images))[offset : offset + n]
+    layout = None
+    feats: Vectors | None
+    if features == "product":
+        from ..features.blocks import chosen_blocks
+
+        wants_extras = bool({"layout", "mid"} & set(chosen_blocks()))
+        extras = (
+            embed_extras(n, images, embedder_name, device, mode, progress, embedder, offset) if wants_extras else {}
+        )
+        feats, layout = block_features(raw, render(images[rows], mode), extras, embedder_name, embedder)
+    else:
+        feats = classifier_features(raw, embedder_name, embedder, features)
     sample_classes = classes[rows]
     concepts: list[Concept] = []
     for spec in CONCEPTS:
@@ -294,4 +412,5 @@ def load(
             "embedding": timing,
             "classes": {name: int((sample_classes == i).sum()) for i, name in enumerate(CLASS_NAMES)},
         },
+        feature_blocks=layout,
     )

@@ -53,6 +53,9 @@ class EvalConfig:
     k: int = DEFAULT_K
     reward: str = DEFAULT_REWARD
     train_on: str | None = None  # None: DEFAULT_TRAIN_ON where the dataset has features, else "joint"
+    # Which named feature blocks the classifier trains on, e.g. "semantic,motion:2" (name[:weight]);
+    # None: all the dataset stores (the product's). features/blocks.py
+    feature_blocks: str | None = None
     C: float = 1.0
     heldout: float = 0.3
     split_seed: int = 0
@@ -73,6 +76,10 @@ class EvalConfig:
             raise InvalidInput(f"reward must be one of {', '.join(REWARDS)}")
         if not 0 <= self.noise < 0.5:
             raise InvalidInput("noise must be in [0, 0.5)")
+        if self.feature_blocks is not None:
+            from ..features.blocks import parse_selection
+
+            parse_selection(self.feature_blocks)  # a malformed choice fails here, not in a worker
         self.methods = tuple(self.methods)
         self.mixes = tuple(self.mixes)
 
@@ -135,7 +142,7 @@ def run_label(dataset: Dataset, name: str, config: EvalConfig) -> LabelResult:
     if y_held.sum() == 0 or y_held.sum() == y_held.size or y_pool.sum() == 0:
         result.skipped = "the held-out split or the pool lacks a positive or a negative; give the label more examples"
         return result
-    X_train = dataset.train_matrix(_resolved(config, dataset).train_on or "joint")
+    X_train = dataset.train_matrix(_resolved(config, dataset).train_on or "joint", config.feature_blocks)
     X_pool_train = np.ascontiguousarray(X_train[pool_rows])
     X_held_train = np.ascontiguousarray(X_train[held_rows])
     X_pool_search = np.ascontiguousarray(dataset.vectors[pool_rows])
@@ -244,7 +251,9 @@ def run_experiment(dataset: Dataset, config: EvalConfig | None = None, embedder=
             "name": dataset.name,
             "clips": int(dataset.keys.size),
             "dim": int(dataset.vectors.shape[1]),
-            "train_dim": int(dataset.train_matrix(_resolved(config, dataset).train_on or "joint").shape[1]),
+            "train_dim": int(
+                dataset.train_matrix(_resolved(config, dataset).train_on or "joint", config.feature_blocks).shape[1]
+            ),
             "embedder": dataset.embedder,
             "meta": dataset.meta,
         },

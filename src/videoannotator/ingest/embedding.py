@@ -23,6 +23,7 @@ from ..catalog.base import ClipRecord, VideoRecord
 from ..config import Settings
 from ..embed.base import Embedder, l2_normalise
 from ..errors import MediaError
+from ..features import blocks as feature_blocks
 from ..media.segment import SegmentOptions, SegmentStats, segment
 
 
@@ -40,6 +41,8 @@ class EmbeddedVideo:
     duration: float
     stages: dict[str, float] = field(default_factory=dict)
     frames: int = 0
+    #: the layout of ``features`` (features/blocks.py ``format_layout``); None: no features
+    feature_blocks: str | None = None
 
 
 def segment_options(settings: Settings) -> SegmentOptions:
@@ -72,19 +75,20 @@ def embed_video(
     )
     clips: list[Any] = []
     vectors: list[np.ndarray] = []
-    raw_features: list[np.ndarray] = []
+    raw_parts: list[dict[str, np.ndarray]] = []  # per clip: the embedder's outputs, mean over its frames
+    layout = feature_blocks.product_layout(embedder)
     embed_s = 0.0
     for batch in _batches_in_background(clip_iter, settings.batch_size):
         t = time.perf_counter()
         images = [img for clip in batch for img in clip.images]
-        encoded, raw = embedder.encode_images_with_features(images)
+        encoded, raw = embedder.encode_images_with_blocks(images)
         embed_s += time.perf_counter() - t
         i = 0
         for clip in batch:
             k = len(clip.images)
             vectors.append(encoded[i : i + k].mean(axis=0))  # mean-pool the clip's frames
-            if raw is not None:
-                raw_features.append(raw[i : i + k].mean(axis=0))
+            if layout:
+                raw_parts.append({name: value[i : i + k].mean(axis=0) for name, value in raw.items()})
             i += k
             clips.append(clip)
         frames_bar.n = batch[-1].end_frame
@@ -94,9 +98,9 @@ def embed_video(
     if not clips:
         raise MediaError(f"{path}: no clip could be cut from the video; is it empty?")
     t = time.perf_counter()
-    features = embedder.classifier_features(np.stack(raw_features)) if embedder.feature_dim and raw_features else None
+    features = clip_features(embedder, clips, raw_parts, layout) if layout else None
     matrix = l2_normalise(np.stack(vectors))
-    embed_s += time.perf_counter() - t
+    features_s = time.perf_counter() - t
     video: VideoRecord = {
         "path": info.path,
         "content_hash": digest,
@@ -126,9 +130,34 @@ def embed_video(
         features=None if features is None else np.asarray(features, dtype=np.float32),
         thumbnails=[c.images[c.thumb_index] for c in clips],
         duration=float(info.duration),
-        stages={"decode": stats.decode_s, "detect": stats.detect_s, "embed": embed_s},
+        stages={"decode": stats.decode_s, "detect": stats.detect_s, "embed": embed_s + features_s},
         frames=stats.frames,
+        feature_blocks=feature_blocks.format_layout(layout) if features is not None else None,
     )
+
+
+def clip_features(
+    embedder: Embedder, clips: list[Any], raw_parts: list[dict[str, np.ndarray]], layout: feature_blocks.Layout
+) -> npt.NDArray[np.float32]:
+    """(clips, width) classifier features in ``layout``: the embedder's semantic block and the
+    motion / layout / colour blocks of each clip (features/blocks.py)."""
+    semantic = embedder.classifier_features(np.stack([p["semantic"] for p in raw_parts]))
+    names = [b.name for b in layout]
+    rows = []
+    for clip, raw, sem in zip(clips, raw_parts, semantic):
+        parts = feature_blocks.clip_parts(
+            sem,
+            clip.images,
+            raw.get("energy"),
+            raw.get("mid"),
+            clip.motion,
+            clip.fps,
+            clip.end - clip.start,
+            clip.shot_seconds,
+            names,
+        )
+        rows.append(feature_blocks.assemble(parts, layout)[0])
+    return np.stack(rows).astype(np.float32)
 
 
 def bar_label(name: str) -> str:

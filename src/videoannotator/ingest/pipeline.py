@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ class IngestReport:
     )
     frames: int = 0
     scored: dict[str, int] = field(default_factory=dict)  # label -> positives among the new clips (deployed versions)
+    notice: str | None = None  # e.g. how to give a workspace from before the feature blocks the new ones
 
     @property
     def ok(self) -> bool:
@@ -64,6 +66,7 @@ class IngestReport:
             "stages_seconds": {k: round(v, 3) for k, v in self.stages.items()},
             "frames": self.frames,
             "scored": self.scored,
+            **({"notice": self.notice} if self.notice else {}),
         }
 
 
@@ -96,6 +99,10 @@ def ingest_paths(
     bar = tqdm(total=len(files), desc="videos", unit="video", disable=not progress, leave=True)
     engine = engine or LocalEngine()
     settings = ws.settings
+    if files:
+        report.notice = _upgrade_notice(ws)
+        if report.notice and progress:
+            tqdm.write(f"note: {report.notice}", file=sys.stderr)
 
     def work(job: tuple[int, Path, str]) -> EmbeddedVideo:
         return embed_video(job[1], job[2], settings, ws.embedder, progress=progress)
@@ -135,6 +142,16 @@ def ingest_paths(
     return report
 
 
+def _upgrade_notice(ws: Workspace) -> str | None:
+    """One line where the workspace stores fewer feature blocks than ingest computes (a
+    workspace from before the blocks): how to upgrade it."""
+    from ..features.blocks import product_layout, stored_layout, upgrade_hint
+
+    if not ws.clip_count() or not ws.feature_dim:
+        return None
+    return upgrade_hint(stored_layout(ws.catalog.get_meta, ws.feature_dim), product_layout(ws.embedder))
+
+
 def _new_videos(ws: Workspace, files: list[Path], report: IngestReport, bar: Any) -> Iterator[tuple[int, Path, str]]:
     """(position, path, content hash) of each file the catalog does not hold yet; files that
     cannot be read or are stored already become report entries here."""
@@ -161,7 +178,7 @@ def commit(ws: Workspace, done: EmbeddedVideo, report: IngestReport) -> dict[str
     digest = done.video["content_hash"]
     try:
         _write_thumbnails(ws, digest, done.thumbnails)
-        video_id = ws.commit_video(done.video, done.clips, done.vectors, done.features)
+        video_id = ws.commit_video(done.video, done.clips, done.vectors, done.features, done.feature_blocks)
     except BaseException as exc:
         _forget_thumbnails(ws, digest, len(done.clips))
         if is_disk_full(exc):

@@ -17,6 +17,7 @@ from av.video.reformatter import Interpolation, VideoReformatter
 from av.video.stream import VideoStream
 
 from ..errors import MediaError
+from ..features.motion import ROW_FIELDS, MotionTracker, rows_in
 from .clips import nearest_available, sample_positions, split_shot
 from .preview import preview_size
 from .probe import (
@@ -58,6 +59,11 @@ class Clip:
     sample_frames: list[int]
     images: list[Uint8Image]  # RGB uint8, one per sample frame
     thumb_index: int  # which of images is the thumbnail
+    # Camera motion inside the clip: features/motion.py rows (index, dx, dy, zoom, diff, response)
+    motion: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, len(ROW_FIELDS)), np.float32))
+    motion_stride: int = 1
+    shot_seconds: float = 0.0  # length of the shot the clip was cut from
+    fps: float = 0.0
 
 
 @dataclass
@@ -65,6 +71,7 @@ class SegmentStats:
     frames: int = 0
     decode_s: float = 0.0
     detect_s: float = 0.0
+    motion_s: float = 0.0  # of detect_s: the motion estimate (features/motion.py)
     cuts: list[int] = field(default_factory=list)
     decoded_size: tuple[int, int] = (0, 0)  # of the decoded frames: smaller than the stream's when reduced
 
@@ -106,6 +113,7 @@ def _clips(
     detector = make_detector(opt.detector, fps, opt.shot_threshold, max(1, round(opt.min_shot_seconds * fps)))
     stride = max(1, round(fps / CANDIDATES_PER_SECOND))
     decode_reduced(stream, needed_width=max(kw, dw))
+    tracker = MotionTracker(fps)
 
     times: list[float] = []
     kept: dict[int, Uint8Image] = {}  # frame index -> RGB, for the open shot only
@@ -116,15 +124,31 @@ def _clips(
 
     def close_shot(end: int) -> Iterator[Clip]:
         nonlocal shot_start
+        rows = tracker.array()
+        shot_end_time = times[end] if end < len(times) else times[-1] + 1.0 / fps
+        shot_seconds = shot_end_time - times[shot_start]
         for cs, ce in split_shot(shot_start, end, fps, opt.max_clip_seconds):
             available = sorted(i for i in kept if cs <= i < ce)
             if not available:
                 continue
             picks = nearest_available(sample_positions(cs, ce, opt.frames_per_clip), available)
             end_time = times[ce] if ce < len(times) else times[-1] + 1.0 / fps
-            yield Clip(cs, ce, times[cs], end_time, picks, [kept[i] for i in picks], len(picks) // 2)
+            yield Clip(
+                cs,
+                ce,
+                times[cs],
+                end_time,
+                picks,
+                [kept[i] for i in picks],
+                len(picks) // 2,
+                motion=rows_in(rows, cs, ce, tracker.stride),
+                motion_stride=tracker.stride,
+                shot_seconds=shot_seconds,
+                fps=fps,
+            )
         for i in [i for i in kept if i < end]:
             del kept[i]
+        tracker.rows = [r for r in tracker.rows if r[0] >= end]
         shot_start = end
 
     index = 0
@@ -146,7 +170,11 @@ def _clips(
             t1 = time.perf_counter()
             stats.decode_s += t1 - t0
             cuts = detector.push(index, small)
-            stats.detect_s += time.perf_counter() - t1
+            t2 = time.perf_counter()
+            tracker.push(index, small)
+            t3 = time.perf_counter()
+            stats.detect_s += t3 - t1
+            stats.motion_s += t3 - t2
             index += 1
             for cut in cuts:
                 if cut > shot_start:
