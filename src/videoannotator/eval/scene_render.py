@@ -102,11 +102,16 @@ def fashion_block(seed: int, images_dir: str | None = None) -> tuple[npt.NDArray
     Returns (images, classes) of FASHION_BLOCK images; keys are their rows in the full set
     (``fashion_rows``). Seeds 0-9 get disjoint blocks; seed 10 reuses seed 0's.
     """
-    from . import fashion
-
-    images, classes = fashion.load_images(images_dir or fashion.DEFAULT_DIR)
+    images, classes = _fashion_images(images_dir)
     rows = fashion_rows(seed, len(images))
     return images[rows], classes[rows]
+
+
+@functools.cache
+def _fashion_images(images_dir: str | None) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    from . import fashion
+
+    return fashion.load_images(images_dir or fashion.DEFAULT_DIR)
 
 
 def fashion_rows(seed: int, total: int = 70_000) -> npt.NDArray[np.int64]:

@@ -17,7 +17,7 @@ camera-motion  photos and Fashion-MNIST items on textured/coloured backdrops, fi
 shot-scale     each subject (a tinted Fashion-MNIST item or a photo cut-out) three times:
                filling the frame (close-up), at about half its height (medium), small on a
                backdrop (wide). Labels close-up and wide; medium is negative for both (the
-               hard case between them).
+               hard case between them). Sizes: ``SCALES``.
 rare           Fashion-MNIST items on backdrops, moving cameras, photo shots with no item;
                8 labels, three of them (trousers, sandal, ankle-boot) on 2.5% of shots,
                spread evenly over the videos.
@@ -68,8 +68,20 @@ SCALE_LABELS = {
         ("wide shot", "long shot", "establishing shot", "seen from afar"),
     ),
 }
-# Heights of the subject's bounding box, as a share of the frame's height.
-SCALES = {"close-up": (1.05, 1.4), "medium": (0.45, 0.62), "wide": (0.1, 0.18)}
+# The subject's size per scale: close-up, its bounding box 1-1.3x as large as it takes to
+# cover the frame (a close crop); medium and wide, 45-62% and 10-18% of as large as fits in it.
+SCALES = {"close-up": (1.0, 1.3), "medium": (0.45, 0.62), "wide": (0.1, 0.18)}
+
+
+def subject_height(scale: str, subject_hw: tuple[int, int], view_wh: tuple[float, float], u: float) -> float:
+    """The height to paste a subject of shape ``subject_hw`` at, for ``scale``; u in [0, 1] picks in its range."""
+    lo, hi = SCALES[scale]
+    factor = lo + (hi - lo) * u
+    (h, w), (vw, vh) = subject_hw, view_wh
+    fit = min(vh / h, vw / w) if scale != "close-up" else max(vh / h, vw / w)
+    return factor * fit * h
+
+
 RARE_SHARE = 0.025  # of shots, for each rare label
 
 
@@ -301,8 +313,8 @@ def plan_shot_scale(
             path = sr.camera_path(move, n, rng, width=(0.55, 0.68), centre=(W / 2, H / 2))
             cx, cy, w = path[0]
             vw, vh = w, w * sr.FRAME[1] / sr.FRAME[0]
-            height = vh * rng.uniform(*SCALES[scale])
             subject = _subject(seed, key, items, index_of)
+            height = subject_height(scale, subject[1].shape, (vw, vh), rng.uniform())
             sw = height * subject[0].shape[1] / subject[0].shape[0]
             if scale == "close-up":
                 ox, oy = rng.uniform(-0.08, 0.08, 2) * (vw, vh)
