@@ -66,7 +66,7 @@ def test_label_search_annotate_build_feeds_review_export(home):
     review = va_json(home, "review", "ships")
     assert len(review["annotations"]) == 12 and all("score" in a for a in review["annotations"])
     model = json.loads(va(home, "export", "ships", "--what", "model").stdout)
-    assert len(model["weights"]) == 384 and model["embedder"]["name"] == "conse-effnet-minilm"
+    assert len(model["weights"]) == Workspace(home).feature_dim and model["embedder"]["name"] == "conse-effnet-minilm"
     # Build trained on the stored features: the exported weights reproduce the model's scores
     # from features.f32, not from the search vectors.
     assert model["trained_on"] == "features"
@@ -74,7 +74,8 @@ def test_label_search_annotate_build_feeds_review_export(home):
     w = np.asarray(model["weights"], np.float32)
     scores = ws.model_scores("ships", model["version"])
     np.testing.assert_allclose(np.asarray(ws.train_vectors()) @ w + model["intercept"], scores, atol=1e-4)
-    assert np.abs(np.asarray(ws.vectors()) @ w + model["intercept"] - scores).max() > 1e-2
+    search_vectors = np.asarray(ws.vectors())
+    assert search_vectors.shape[1] != w.size or np.abs(search_vectors @ w + model["intercept"] - scores).max() > 1e-2
     # The artifact alone (numpy) gives the product's calibrated probabilities and decisions.
     from videoannotator.learn.decision import is_positive
     from videoannotator.score import apply_artifact, positive
@@ -91,6 +92,10 @@ def test_label_search_annotate_build_feeds_review_export(home):
     assert va_json(home, "label", "show", "ships")["counts"]["negative"] == 6
     second = va_json(home, "build", "ships")
     assert second["version"] == 2 and second["metrics"]["change"]["previous_version"] == 1
+    # Five positives: the build says to hunt for more, with the command that does it.
+    assert second["next"]["hunting"] and second["next"]["feed"] == "search"
+    said = va(home, "build", "ships").stdout
+    assert "next: only 5 positives so far" in said and '`va search "..." --label ships --hide-annotated`' in said
 
 
 def test_bad_values_are_one_line_errors(home):

@@ -197,7 +197,17 @@ def build(obj, label, seed, as_json):
         click.echo(f"  cross-validated AP: not yet ({cv.get('reason')})")
     for name, ids in result["feeds"].items():
         click.echo(f"  {name:<13} {' '.join(map(str, ids[:10]))}{' ...' if len(ids) > 10 else ''}")
-    click.echo(f"  next: annotate ~10 borderline clips (`va feed {shlex.quote(result['label'])}`), then build again")
+    click.echo(f"  next: {_next_command(result)}")
+
+
+def _next_command(result: dict) -> str:
+    """The build's suggestion (learn/next_feed.py) as the command that follows it."""
+    nxt, label = result["next"], shlex.quote(result["label"])
+    if nxt["feed"] == "search":
+        where = f'`va search "..." --label {label} --hide-annotated`'
+    else:
+        where = f"`va feed {label} {nxt['feed']}`"
+    return f"{nxt['reason']}: annotate ~10 clips from {where}, then build again"
 
 
 @cli.command()

@@ -78,6 +78,7 @@ def build(ws: Workspace, label: str | int, seed: int = 0, n_feed: int = 100) -> 
         "metrics": metrics,
         "feeds": feeds,
         "timings_ms": timings,
+        "next": ws.next_feed(label_id, counts),
     }
 
 

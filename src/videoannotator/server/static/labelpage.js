@@ -13,7 +13,7 @@ import { annotate, openLabel, session, setValue, undo } from './session.js';
 const FEED_TEXT = {
   top_positive: { title: 'Top positive', help: 'The clips the model is surest are positive: confirm them, or catch its false positives.' },
   top_negative: { title: 'Top negative', help: 'The clips the model is surest are negative: look for positives it missed.' },
-  borderline: { title: 'Borderline', help: 'The clips the model is least sure about: each answer here teaches it the most (the default feed: it taught models fastest in our evaluation).' },
+  borderline: { title: 'Borderline', help: 'The clips the model is least sure about: each answer here teaches it the most, once the label has about ten positives (it taught models fastest in our evaluation).' },
   random: { title: 'Random', help: 'A random sample of the catalog: keeps the model honest about what it has never seen.' },
 };
 const FILTER_TITLES = {
