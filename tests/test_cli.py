@@ -333,6 +333,7 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
         ("reembed",),
         ("eval",),
         ("eval", "slideshow"),
+        ("eval", "scenes"),
         ("eval", "cuts"),
         ("bench", "ingest"),
         ("bench", "annotate"),
