@@ -189,6 +189,7 @@ def eval_group(
       va eval --suite fashion-mnist --json
       va eval --mix round-robin,thompson,ucb --seeds 5
       va --home ws eval --suite workspace --labels-file truth.json --budgets 25,50,100
+      va eval --suite camera-motion --seed 1 --split-seed 1   # generated footage; decide on seed 1, report on 0
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -331,23 +332,75 @@ def eval_scenes(suite, folder, videos, shots, seed, as_json):
 
 
 @eval_group.command("cuts")
-@click.argument("truth", type=click.Path(dir_okay=False, exists=True))
+@click.argument("truth", type=click.Path(dir_okay=False, exists=True), required=False)
+@click.option(
+    "--sample-media",
+    "sample_media",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[DIR]",
+    help="Score the packaged hand-marked cuts of the six sample videos, found in DIR (default $VA_CACHE/media).",
+)
+@click.option(
+    "--detectors",
+    default=None,
+    help="Comma-separated detectors to compare, each NAME or NAME:THRESHOLD (content, content-edges, adaptive, "
+    "transnetv2, auto). Default: the VA_SHOT_* settings.",
+)
 @click.option("--tolerance", type=int, default=2, show_default=True, help="Frames a detected cut may be off by.")
 @json_option()
 @click.pass_obj
-def eval_cuts(obj, truth, tolerance, as_json):
-    """Score shot detection (the VA_SHOT_* settings) against the known cuts of a truth.json."""
-    from ..eval.cuts import score_cuts
+def eval_cuts(obj, truth, sample_media, detectors, tolerance, as_json):
+    """Score shot detection against known cuts: recall, precision, F1 and speed per detector.
 
-    result = score_cuts(truth, obj.settings, tolerance)
+    TRUTH: a truth.json with "cuts" {video: [frame, ...]} (or "shots" with start_frame; the
+    cuts are then each video's shot starts after its first), videos beside it. --sample-media:
+    the hand-marked cuts of the six sample videos (dissolves and fades are ranges: one
+    detection inside is a hit; see docs/evaluation.md).
+
+    \b
+    Examples:
+      va eval cuts --sample-media
+      va eval cuts --sample-media --detectors content,content-edges,adaptive,transnetv2 --json
+      va eval cuts runs/slideshow/videos/truth.json --detectors content-edges:12
+    """
+    from ..errors import InvalidInput
+    from ..eval.cuts import SAMPLE_TRUTH, score_detectors
+
+    if (truth is None) == (sample_media is None):
+        raise InvalidInput("va eval cuts: give a TRUTH file or --sample-media [DIR], not both or neither")
+    media_dir = None
+    if sample_media is not None:
+        truth = SAMPLE_TRUTH
+        media_dir = Path(sample_media or Path(obj.settings.cache).expanduser() / "media")
+    specs = [d.strip() for d in (detectors or obj.settings.shot_detector or "auto").split(",") if d.strip()]
+    if not detectors and obj.settings.shot_threshold:
+        specs = [f"{specs[0]}:{obj.settings.shot_threshold:g}"]
+    result = score_detectors(truth, specs, obj.settings, tolerance, media_dir=media_dir)
     if as_json:
         emit(result, True)
         return
-    for video, r in result["videos"].items():
-        click.echo(
-            f"{video}: recall {r['recall']:.2f}, precision {r['precision']:.2f} ({r['matched']}/{r['true']} cuts)"
-        )
+    rows = result["detectors"]
+    videos = list(rows[0]["videos"]) if rows else []
     click.echo(
-        f"all: recall {result['recall']:.2f}, precision {result['precision']:.2f}, f1 {result['f1']:.2f} "
-        f"({result['detector']})"
+        f"{'detector':<18} {'recall':>6} {'prec.':>6} {'F1':>6} {'hit/true':>9} {'false':>5} "
+        f"{'detect xRT':>10} {'decode+detect xRT':>17}"
     )
+    for r in rows:
+        name = r["detector"] + (f":{r['threshold']:g}" if r["threshold"] else "")
+        click.echo(
+            f"{name:<18} {r['recall']:>6.3f} {r['precision']:>6.3f} {r['f1']:>6.3f} "
+            f"{str(r['matched']) + '/' + str(r['true']):>9} {r['spurious_count']:>5} "
+            f"{r['detect_x_realtime'] or 0:>10.1f} {r['decode_detect_x_realtime'] or 0:>17.1f}"
+        )
+    if len(videos) > 1:
+        click.echo("F1 per video (hit/true, false):")
+        for video in videos:
+            cells = "  ".join(
+                f"{r['videos'][video]['f1']:.2f} ({r['videos'][video]['matched']}/{r['videos'][video]['true']}, "
+                f"{r['videos'][video]['spurious_count']})"
+                for r in rows
+            )
+            click.echo(f"  {video:<24} {cells}")
+    click.echo(f"{result['truth']}: tolerance {tolerance} frames; {result['seconds_total']} s")

