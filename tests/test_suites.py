@@ -201,6 +201,10 @@ def test_va_eval_camera_motion_end_to_end(tmp_path):
     for name, row in labels.items():
         assert not row.get("skipped"), (name, row.get("skipped"))
         assert set(row["methods"]) == {"va", "random", "zero-shot", "zs-top", "zs+random"}, name
+    # Again on the same folder: videos, workspace and cut scores are reused.
+    again = CliRunner().invoke(cli, [*args, "--labels", "pan", "--methods", "random"], catch_exceptions=False)
+    timings = json.loads(again.stdout)["timings_s"]
+    assert timings["generate"] < 1 and timings["score_cuts"] < 1, timings
     made = CliRunner().invoke(
         cli, ["eval", "scenes", "rare", str(tmp_path / "r"), "--videos", "1", "--shots", "4", "--json"]
     )

@@ -105,6 +105,16 @@ def _params(suite: str, n_videos: int | None, shots_per_video: int | None, seed:
     return {"suite": suite, "videos": n_videos, "shots": shots_per_video, "seed": seed}
 
 
+def _ingest_params(settings: Settings) -> dict[str, Any]:
+    """What decides a generated suite's clips and stored features: rerun ingest when it changes."""
+    keys: tuple[str, ...] = ("embedder", "frames_per_clip", "min_shot_seconds", "max_clip_seconds")
+    keys += ("shot_detector", "shot_threshold", "detect_width", "thumb_width", "max_pixels")
+    return {
+        **{k: getattr(settings, k) for k in keys if hasattr(settings, k)},
+        "VA_FEATURE_BLOCKS": os.environ.get("VA_FEATURE_BLOCKS", ""),
+    }
+
+
 def run_generated(
     suite: str,
     folder: str | os.PathLike[str],
@@ -119,9 +129,11 @@ def run_generated(
 ) -> dict[str, Any]:
     """Generate -> ingest into a fresh workspace -> shot-detection scores -> experiment, in ``folder``.
 
-    ``folder/videos`` holds the videos and truth.json, ``folder/home`` the workspace. Both
-    are reused when the same suite, sizes and seed were generated there before, and
-    written anew (the old ones removed) otherwise.
+    ``folder/videos`` holds the videos and truth.json, ``folder/home`` the workspace and its
+    shot-detection scores. Videos are reused when the same suite, sizes and seed were
+    generated there before, the workspace too when the ingest settings (embedder, shot
+    detection, VA_FEATURE_BLOCKS) are also the same; otherwise they are written anew (the
+    old ones removed). ``folder/generated.json`` records both.
     """
     import shutil
     from dataclasses import replace
@@ -139,16 +151,20 @@ def run_generated(
     t = time.perf_counter()
     videos = folder / "videos"
     truth = videos / "truth.json"
+    home = folder / "home"
     stamp = folder / "generated.json"
     wanted = _params(suite, n_videos, shots_per_video, seed)
-    home = folder / "home"
-    if not truth.exists() or not stamp.exists() or json.loads(stamp.read_text()) != wanted:
-        for old in (videos, home):  # what an earlier run of another suite, size or seed left
-            if old.is_dir():
-                shutil.rmtree(old)
+    ingest_with = _ingest_params(settings)
+    old = json.loads(stamp.read_text()) if stamp.exists() else {}
+    if not truth.exists() or old.get("generation", old) != wanted:
+        for stale in (videos, home):  # what an earlier run of another suite, size or seed left
+            if stale.is_dir():
+                shutil.rmtree(stale)
         stamp.unlink(missing_ok=True)
         truth = generate_suite(suite, videos, n_videos=n_videos, shots_per_video=shots_per_video, seed=seed)
-        stamp.write_text(json.dumps(wanted))
+    elif old.get("ingest") != ingest_with and home.is_dir():
+        shutil.rmtree(home)  # ingested with other shot or feature settings: ingest again
+    stamp.write_text(json.dumps({"generation": wanted, "ingest": ingest_with}))
     timings["generate"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     ws = Workspace(home, settings=replace(settings, home=str(home)))
@@ -157,7 +173,12 @@ def run_generated(
         raise InvalidInput(f"ingest failed: {report.failed[0]['error']}")
     timings["ingest"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
-    cuts = score_cuts(truth, settings)
+    scored = home / "shot-detection.json"  # scored once per workspace: same videos, same settings
+    if scored.exists():
+        cuts = json.loads(scored.read_text())
+    else:
+        cuts = score_cuts(truth, settings)
+        scored.write_text(json.dumps(cuts))
     timings["score_cuts"] = round(time.perf_counter() - t, 1)
     dataset = load_workspace(ws, truth)
     if labels:
