@@ -71,6 +71,10 @@ def test_label_search_annotate_build_feeds_review_export(home):
     # from features.f32, not from the search vectors.
     assert model["trained_on"] == "features"
     ws = Workspace(home)
+    # The artifact names the feature blocks; a projection of raw pooled features only where the
+    # features are that projection alone (features/blocks.py).
+    assert model["feature_blocks"] == ws.feature_blocks and ws.feature_blocks.startswith("semantic:384:")
+    assert (model["projection"] is None) == ("," in ws.feature_blocks)
     w = np.asarray(model["weights"], np.float32)
     scores = ws.model_scores("ships", model["version"])
     np.testing.assert_allclose(np.asarray(ws.train_vectors()) @ w + model["intercept"], scores, atol=1e-4)

@@ -105,6 +105,14 @@ class Workspace:
         return self.matrices.feature_dim()
 
     @property
+    def feature_blocks(self) -> str:
+        """The stored features' blocks (features/blocks.py), as ``name:width:weight,...``
+        (``semantic:384:1,motion:12:1,...``); '' where Build trains on the vectors."""
+        from .features.blocks import format_layout, stored_layout
+
+        return format_layout(stored_layout(self.catalog.get_meta, self.feature_dim)) if self.feature_dim else ""
+
+    @property
     def train_space(self) -> str:
         """What Build trains on here: 'features' (features.f32) or 'vectors' (vectors.f32)."""
         return "features" if self.feature_dim else "vectors"
@@ -169,6 +177,7 @@ class Workspace:
             "dim": self._known_dim(),
             "trains_on": self.train_space if self.clip_count() else None,
             "feature_dim": self.feature_dim,
+            "feature_blocks": self.feature_blocks or None,
             "schema_version": self.catalog.schema_version,
         }
 

@@ -30,8 +30,12 @@ def embedder_version(name: str) -> str:
 
 def feature_projection(ws: Workspace, model: dict[str, Any]) -> np.ndarray | None:
     """The matrix from the embedder's raw pooled features to what the version trained on,
-    where there is one (the default embedder: 1,280 → 384, then L2-normalised)."""
+    where there is one (the default embedder: 1,280 → 384, then L2-normalised): only where
+    the features are that projection alone. With more feature blocks (motion, layout,
+    colour: features/blocks.py) the rows come from ingest, not from the pooled features."""
     if model.get("trained_on") != "features" or model["embedder"] != ws.embedder_name:
+        return None
+    if model["dim"] != ws.feature_dim or "," in ws.feature_blocks:
         return None
     projection = getattr(ws.embedder, "projection", None)
     return None if projection is None else np.asarray(projection, dtype=np.float32)
@@ -46,6 +50,7 @@ def build_artifact(ws: Workspace, label: str | int, version: int | None = None) 
     metrics = model["metrics"]
     chosen = metrics.get("threshold") or {}
     projection = feature_projection(ws, model)
+    blocks = ws.feature_blocks if model.get("trained_on") == "features" and model["dim"] == ws.feature_dim else ""
     snapshot = model["snapshot"]
     return {
         "format": ARTIFACT_FORMAT,
@@ -62,12 +67,9 @@ def build_artifact(ws: Workspace, label: str | int, version: int | None = None) 
         "calibration": {"method": "platt", "a": a, "b": b},
         "threshold": {**chosen, "probability": threshold_probability(model), "logit": float(model["threshold"])},
         "projection": None if projection is None else {**encode_array(projection), "normalise": "l2"},
+        "feature_blocks": blocks or None,
         "score": "p = 1 / (1 + exp(-(a * (weights . x + intercept) + b))), x = the clip's "
-        + (
-            "classifier features (the embedder's pooled features times projection, L2-normalised)"
-            if model.get("trained_on") == "features"
-            else "vector"
-        )
+        + _what_x(model, projection is not None, blocks)
         + "; positive if p > threshold.probability",
         "metrics": metrics,
         "snapshot": {
@@ -76,3 +78,11 @@ def build_artifact(ws: Workspace, label: str | int, version: int | None = None) 
             "last_annotation_id": snapshot["last_annotation_id"],
         },
     }
+
+
+def _what_x(model: dict[str, Any], projected: bool, blocks: str) -> str:
+    if model.get("trained_on") != "features":
+        return "vector"
+    if projected:
+        return "classifier features (the embedder's pooled features times projection, L2-normalised)"
+    return f"classifier features as ingest stores them (blocks {blocks or 'unknown'}: features/blocks.py)"
