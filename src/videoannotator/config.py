@@ -51,12 +51,12 @@ class Settings:
     min_shot_seconds: float = setting(0.5, "Shots shorter than this are merged into their neighbour.")
     max_clip_seconds: float = setting(10.0, "Long shots are split into clips of at most this many seconds.")
     shot_detector: str = setting(
-        "content",
-        "Shot detector: 'content' (fast), 'content-edges' (also cuts between similar-looking shots; ~3x slower detection), 'adaptive'.",
+        "auto",
+        "Shot detector: 'auto' (transnetv2 where VA_DEVICE is a GPU and the transnetv2 extra is installed, else adaptive), 'adaptive' (content change against its neighbours: few false cuts on motion), 'content' (fast; misses cuts between similar-looking shots), 'content-edges' (also finds those, but cuts on animation), 'transnetv2' (a network: best on dissolves and fades; ~1x real time on 2 CPU cores).",
     )
     shot_threshold: float = setting(
         0.0,
-        "Detector threshold (PySceneDetect scale; lower finds more cuts); 0 = the detector's default (content 27, content-edges 15).",
+        "Detector threshold (lower finds more cuts); 0 = the detector's default (adaptive 3, content 27, content-edges 15: PySceneDetect's scales; transnetv2 0.5, a probability).",
     )
     detect_width: int = setting(160, "Frames are downscaled to this width for shot detection.")
     thumb_width: int = setting(320, "Width of clip thumbnails and previews in pixels.")

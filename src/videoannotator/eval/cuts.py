@@ -277,8 +277,11 @@ def score_detectors(
     from dataclasses import replace
 
     from ..config import Settings
+    from ..media.shots import resolve_name
 
     settings = settings or Settings.from_env()
+    for spec in detectors:  # an unknown name is refused before any video is read
+        resolve_name(parse_detector(spec)[0], settings.device)
     results = []
     started = time.perf_counter()
     for spec in detectors:

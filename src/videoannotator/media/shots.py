@@ -132,9 +132,9 @@ DETECTORS: dict[str, DetectorFactory] = {
     "adaptive": _scenedetect(AdaptiveShotDetector),
     "transnetv2": _transnetv2,
 }
-CPU_DEFAULT = "content-edges"  # the measured best on CPU (docs/models-and-media.md)
+CPU_DEFAULT = "adaptive"  # the measured choice on CPU (docs/evaluation.md)
 GPU_DEFAULT = "transnetv2"  # the measured best where a GPU runs it
-CHOICES = ("auto", *DETECTORS)
+CHOICES = (*DETECTORS, "auto")
 
 
 def transnetv2_installed() -> bool:
@@ -145,7 +145,7 @@ def transnetv2_installed() -> bool:
 
 def resolve_name(name: str, device: str | None = None) -> str:
     """The detector a setting names: "auto" (or empty) is transnetv2 where the device is a GPU
-    and the transnetv2 extra is installed, else content-edges."""
+    and the transnetv2 extra is installed, else adaptive."""
     if name in ("", "auto"):
         if device is None:
             from ..config import Settings

