@@ -2,7 +2,8 @@
 
 camera-motion  the motion measured between decoded frames (phase correlation, scale search)
                is the move the truth records: pans slide one way, static shots do not move,
-               zooms change scale, handheld shots jitter
+               zooms change scale, handheld shots jitter; an item crossing the scene
+               changes a small part of each frame
 shot-scale     the subject covers much of a close-up and little of a wide shot (measured on
                pixels, and recorded in the truth); each subject appears at every scale
 rare           the rare labels are on <= 3% of shots, spread over every video
@@ -73,23 +74,31 @@ def test_camera_motion_moves_as_the_truth_says(tmp_path):
         move = shot["move"]
         seen.add(move.split("-")[0])
         f = frames[shot["start_frame"] + 1 : shot["end_frame"] - 1]
-        shifts = np.asarray([_shift(a, b) for a, b in itertools.pairwise(f)])  # (n, 2): dy, dx
+        shifts = np.asarray([_shift(a, b) for a, b in itertools.pairwise(f)])  # (n, 2): dy, dx a frame
         dy, dx = shifts[:, 0], shifts[:, 1]
+        apart = np.asarray([_shift(a, b) for a, b in zip(f[:-4], f[4:])])  # ... over 4 frames (slow pans)
         expected = {"pan": "pan" in move, "zoom": "zoom" in move, "handheld": move == "handheld"}
         assert shot["labels"] == sorted(k for k, v in expected.items() if v), shot
+        changed = np.median([np.mean(np.abs(a - b) > 10) for a, b in itertools.pairwise(f)])
+        if "mover" in shot:  # an item crosses the scene: some pixels change each frame, most do not
+            assert 0.002 < changed < 0.5, (shot, changed)
         if move == "static":
-            assert np.abs(shifts).max() == 0 and _best_zoom(f[0], f[-1]) == 1.0, shot
+            assert _best_zoom(f[0], f[-1]) == 1.0, shot
+            assert np.abs(shifts).max() == 0 if "mover" not in shot else changed < 0.5, shot
         elif move.startswith("pan-"):
-            along, across = (dx, dy) if move in ("pan-left", "pan-right") else (dy, dx)
+            along, across = (apart[:, 1], apart[:, 0]) if move in ("pan-left", "pan-right") else apart.T
             sign = -1 if move in ("pan-left", "pan-up") else 1  # the view goes left: the scene slides right
-            assert np.median(along) * sign >= 1.5 and np.mean(along * sign > 0) >= 0.8, (shot, along)
+            assert np.median(along) * sign >= 2 and np.mean(along * sign > 0) >= 0.8, (shot, along)
             assert np.abs(np.median(across)) <= 0.5
         elif move.startswith("zoom-"):
             r = _best_zoom(f[0], f[-1]) if move == "zoom-in" else _best_zoom(f[-1], f[0])
-            assert r >= 1.5, (shot, r)
-            assert np.abs(np.median(shifts, axis=0)).max() <= 0.5  # the centre stays put
+            assert r >= 1.25, (shot, r)  # the suite zooms by 1.25-1.8x
+            if "mover" not in shot:  # the centre stays put: no steady slide, unlike a pan
+                mid = [a[88:152, 128:192] for a in f]  # the central 64x64
+                centre = np.asarray([_shift(a, b) for a, b in zip(mid[:-4], mid[4:])])
+                assert np.abs(np.median(centre, axis=0)).max() <= 1, (shot, np.median(centre, axis=0))
         else:  # handheld: small, fast, back and forth
-            assert dx.std() >= 1.0 and dy.std() >= 0.7, (shot, dx.std(), dy.std())
+            assert dx.std() >= 0.5 and dy.std() >= 0.5, (shot, dx.std(), dy.std())
             for d in (dx, dy):  # back and forth: the net drift is a small part of the way travelled
                 assert abs(d.sum()) < 0.5 * np.abs(d).sum() and np.abs(d).max() <= 12, (shot, d)
     assert seen == {"static", "pan", "zoom", "handheld"}
@@ -97,13 +106,12 @@ def test_camera_motion_moves_as_the_truth_says(tmp_path):
 
 def test_shot_scale_subject_share_by_scale(tmp_path):
     truth = json.loads(scenes.generate("shot-scale", tmp_path, seed=0, n_videos=1, shots_per_video=6).read_text())
-    by_subject: dict[str, set[str]] = {}
+    by_subject: dict[str, dict[str, float]] = {}
     for shot in truth["shots"]:
-        by_subject.setdefault(shot["subjects"][0], set()).add(shot["scale"])
+        by_subject.setdefault(shot["subjects"][0], {})[shot["scale"]] = shot["subject_share"]
         assert shot["labels"] == ([] if shot["scale"] == "medium" else [shot["scale"]])
-        share = shot["subject_share"]
-        assert {"close-up": share > 0.25, "medium": 0.03 < share < 0.5, "wide": share < 0.03}[shot["scale"]], shot
-    assert all(scales == {"close-up", "medium", "wide"} for scales in by_subject.values())
+    for shares in by_subject.values():  # every subject at every scale, its share of the frame in order
+        assert shares["close-up"] > 0.25 > shares["medium"] > shares["wide"] and shares["wide"] < 0.05, shares
 
     # On pixels: a subject pasted at each scale's height on a flat canvas, filmed, counted.
     rng = np.random.default_rng(0)

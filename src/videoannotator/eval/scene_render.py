@@ -187,13 +187,22 @@ def photo_scene(rng: np.random.Generator, name: str, size: tuple[int, int] = CAN
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def fashion_subject(rng: np.random.Generator, item: npt.ArrayLike) -> tuple[Image8, Alpha]:
-    """A Fashion-MNIST item (light on black) as a tinted cut-out: colour and alpha, 28x28 upscaled 4x."""
-    g = _resize(np.asarray(item, dtype=np.float32) / 255.0, (112, 112))
+def fashion_subject(rng: np.random.Generator, item: npt.ArrayLike, detail: bool = False) -> tuple[Image8, Alpha]:
+    """A Fashion-MNIST item (light on black) as a tinted cut-out: colour and alpha, 28x28 upscaled 4x
+    (8x with ``detail``, which also weaves a texture crop into the shading: a close-up shows grain,
+    not a smooth blob)."""
+    side = 224 if detail else 112
+    g = _resize(np.asarray(item, dtype=np.float32) / 255.0, (side, side))
     g = np.clip(g, 0, 1)
     alpha = np.clip(g * 2.2, 0, 1).astype(np.float32)
     colour = random_colour(rng, (0.2, 0.8), (0.35, 0.95))
     shade = 0.35 + 0.65 * g
+    if detail:
+        t = texture(TEXTURES[int(rng.integers(len(TEXTURES)))])
+        crop = int(rng.integers(64, 160))
+        y, x = (int(rng.integers(0, t.shape[i] - crop)) for i in (0, 1))
+        grain = _resize(t[y : y + crop, x : x + crop], (side, side))
+        shade = shade * (0.75 + 0.5 * grain)
     rgb = np.clip(shade[:, :, None] * colour[None, None, :] * 255, 0, 255).astype(np.uint8)
     return _trim(rgb, alpha)
 
@@ -225,14 +234,19 @@ def _trim(rgb: Image8, alpha: Alpha) -> tuple[Image8, Alpha]:
     return np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(alpha[y0:y1, x0:x1])
 
 
-def paste(canvas: Image8, subject: tuple[Image8, Alpha], cx: float, cy: float, height: float) -> Alpha:
-    """Alpha-blend a cut-out onto ``canvas`` (in place), its bounding box ``height`` pixels
-    high, centred at (cx, cy); returns the canvas-sized alpha of what was pasted."""
+def sized(subject: tuple[Image8, Alpha], height: float) -> tuple[np.ndarray, np.ndarray]:
+    """A cut-out resized so its bounding box is ``height`` pixels high: (float RGB, alpha)."""
     rgb, alpha = subject
     h = max(2, round(height))
     w = max(2, round(h * rgb.shape[1] / rgb.shape[0]))
-    rgb_s = _resize(rgb, (w, h)).astype(np.float32)
-    a_s = np.clip(_resize(alpha, (w, h)), 0, 1)
+    return _resize(rgb, (w, h)).astype(np.float32), np.clip(_resize(alpha, (w, h)), 0, 1)
+
+
+def blend(canvas: Image8, subject: tuple[np.ndarray, np.ndarray], cx: float, cy: float) -> Alpha:
+    """Alpha-blend a sized cut-out onto ``canvas`` (in place) centred at (cx, cy); returns the
+    canvas-sized alpha of what was pasted."""
+    rgb_s, a_s = subject
+    h, w = a_s.shape
     x0, y0 = round(cx - w / 2), round(cy - h / 2)
     H, W = canvas.shape[:2]
     cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(W, x0 + w), min(H, y0 + h)
@@ -242,11 +256,16 @@ def paste(canvas: Image8, subject: tuple[Image8, Alpha], cx: float, cy: float, h
     sub_a = a_s[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
     sub_rgb = rgb_s[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
     region = canvas[cy0:cy1, cx0:cx1].astype(np.float32)
-    canvas[cy0:cy1, cx0:cx1] = np.clip(region * (1 - sub_a[:, :, None]) + sub_rgb * sub_a[:, :, None], 0, 255).astype(
-        np.uint8
-    )
+    mixed = region * (1 - sub_a[:, :, None]) + sub_rgb * sub_a[:, :, None]
+    canvas[cy0:cy1, cx0:cx1] = np.clip(mixed, 0, 255).astype(np.uint8)
     full[cy0:cy1, cx0:cx1] = sub_a
     return full
+
+
+def paste(canvas: Image8, subject: tuple[Image8, Alpha], cx: float, cy: float, height: float) -> Alpha:
+    """Alpha-blend a cut-out onto ``canvas`` (in place), its bounding box ``height`` pixels
+    high, centred at (cx, cy); returns the canvas-sized alpha of what was pasted."""
+    return blend(canvas, sized(subject, height), cx, cy)
 
 
 # --- the camera ---------------------------------------------------------------------------
@@ -269,11 +288,13 @@ def camera_path(
 ) -> Path3:
     """One view box per frame for ``move`` (one of MOVES): (centre x, centre y, width) rows.
 
-    static    a fixed box; pan-*  the box travels 20-34% of the canvas (4-8 frame pixels a
-    frame at 25 fps over 2 s); zoom-*  the box shrinks (in) or grows (out) by 1.5-1.8x about
-    a fixed centre; handheld  a fixed box shaken by a fast random walk (2-4 frame pixels
-    RMS) and a slow sway. ``width`` (share of the canvas width) and ``centre`` override the
-    drawn ones for static and handheld boxes (the shot-scale suite frames its subject).
+    Every move draws its box width from one range (50-70% of the canvas; ``width``
+    overrides it), so the framing does not tell moves apart. static  a fixed box;
+    pan-*  the box travels 10-34% of the canvas width (20-30% of its height up or down):
+    0.6-8 frame pixels a frame over 1.6-3 s; zoom-*  the box shrinks (in) or grows (out)
+    by 1.25-1.8x about a fixed centre, its geometric mean the drawn width; handheld  a
+    fixed box shaken by a fast random walk (1-4 frame pixels RMS) and a slow sway.
+    ``centre`` places static, handheld and zoom boxes (the label suites frame their subject).
     """
     W, H = canvas
     aspect = frame[1] / frame[0]
@@ -288,15 +309,16 @@ def camera_path(
             return cx, cy
         return rng.uniform(w / 2 + margin, W - w / 2 - margin), rng.uniform(h / 2 + margin, H - h / 2 - margin)
 
+    # One view width for every move (its mean, for a zoom), so the framing does not tell moves apart.
+    w = W * rng.uniform(*(width or (0.5, 0.7)))
     if move in ("static", "handheld"):
-        w = W * rng.uniform(*(width or (0.55, 0.72)))
         margin = 0.05 * W if move == "handheld" else 0.0
         w = min(w, W - 2 * margin - 1)
         cx, cy = centre_for(w, margin)
         path[:] = (cx, cy, w)
         if move == "handheld":
             px = w / frame[0]  # canvas pixels per frame pixel
-            rms = rng.uniform(2.0, 4.0) * px
+            rms = rng.uniform(1.0, 4.0) * px
             phi = 0.55
             jit = np.zeros((n, 2))
             step = rng.normal(0, rms * np.sqrt(1 - phi * phi), (n, 2))
@@ -308,23 +330,21 @@ def camera_path(
             path[:, :2] += np.clip(jit + sway, -margin, margin)
             path[:, 2] *= 1 + rng.normal(0, 0.003, n)
     elif move in ("pan-left", "pan-right"):
-        w = W * rng.uniform(0.5, 0.62)
-        travel = min(W * rng.uniform(0.22, 0.34), W - w - 2)
+        travel = min(W * rng.uniform(0.1, 0.34), W - w - 2)
         x_lo = rng.uniform(w / 2, W - w / 2 - travel)
         cy = rng.uniform(w * aspect / 2, H - w * aspect / 2)
         xs = x_lo + travel * (e if move == "pan-right" else 1 - e)
         path[:, 0], path[:, 1], path[:, 2] = xs, cy, w
     elif move in ("pan-up", "pan-down"):
-        h = H * rng.uniform(0.5, 0.62)
-        w = h / aspect
-        travel = min(H * rng.uniform(0.2, 0.32), H - h - 2)
+        h = w * aspect
+        travel = min(H * rng.uniform(0.1, 0.3), H - h - 2)
         y_lo = rng.uniform(h / 2, H - h / 2 - travel)
         cx = rng.uniform(w / 2, W - w / 2)
         ys = y_lo + travel * (e if move == "pan-down" else 1 - e)
         path[:, 0], path[:, 1], path[:, 2] = cx, ys, w
     elif move in ("zoom-in", "zoom-out"):
-        big = W * rng.uniform(0.8, 0.95)
-        small = big / rng.uniform(1.5, 1.8)
+        r = np.sqrt(rng.uniform(1.25, 1.8))
+        big, small = min(w * r, W - 2), w / r
         cx, cy = centre_for(big)
         w0, w1 = (big, small) if move == "zoom-in" else (small, big)
         path[:, 0], path[:, 1], path[:, 2] = cx, cy, w0 * (w1 / w0) ** e
@@ -333,18 +353,43 @@ def camera_path(
     return path
 
 
-def film(canvas: Image8, path: Path3, frame: tuple[int, int] = FRAME) -> list[Image8]:
-    """The frames a camera following ``path`` sees of ``canvas``."""
+def film(
+    canvas: Image8,
+    path: Path3,
+    frame: tuple[int, int] = FRAME,
+    mover: tuple[tuple[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> list[Image8]:
+    """The frames a camera following ``path`` sees of ``canvas``; ``mover`` = (a sized cut-out,
+    its (n, 2) centres in canvas pixels) is a subject moving in the scene, drawn on each frame."""
     from PIL import Image
 
     img = Image.fromarray(canvas)
     aspect = frame[1] / frame[0]
     out = []
-    for cx, cy, w in path:
+    for i, (cx, cy, w) in enumerate(path):
         h = w * aspect
         box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+        if mover is not None:
+            scene = canvas.copy()
+            blend(scene, mover[0], *mover[1][i])
+            img = Image.fromarray(scene)
         out.append(np.asarray(img.resize(frame, Image.Resampling.BILINEAR, box=box)))
     return out
+
+
+def subject_track(
+    rng: np.random.Generator, path: Path3, n: int, speed: tuple[float, float], frame: tuple[int, int] = FRAME
+) -> np.ndarray:
+    """Centres (n, 2) of a subject crossing the view of ``path``'s middle frame in a straight line
+    at ``speed`` frame pixels a frame (mostly sideways, a little up or down)."""
+    cx, cy, w = path[len(path) // 2]
+    px = w / frame[0]
+    v = rng.uniform(*speed) * px
+    angle = rng.uniform(-0.35, 0.35) + (np.pi if rng.uniform() < 0.5 else 0.0)
+    step = np.array([np.cos(angle), np.sin(angle)]) * v
+    t = np.arange(n) - (n - 1) / 2
+    offset = rng.uniform(-0.15, 0.15, 2) * np.array([w, w * frame[1] / frame[0]])
+    return np.asarray([cx, cy]) + offset + t[:, None] * step[None, :]
 
 
 def view_share(alpha: Alpha, path: Path3, frame: tuple[int, int] = FRAME) -> float:

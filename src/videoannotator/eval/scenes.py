@@ -10,14 +10,16 @@ blocks, and disjoint photo halves for an even and an odd seed). Decisions are ma
 seed 1, numbers reported on seed 0.
 
 camera-motion  photos and Fashion-MNIST items on textured/coloured backdrops, filmed
-               static, panning (left/right/up/down), zooming (in/out) or handheld (fast
-               small shake). Labels pan, zoom, handheld; static is negative for all. Every
-               photo appears with every move, and items are drawn independently of it, so
-               only the motion tells the labels apart.
-shot-scale     each subject (a tinted Fashion-MNIST item or a photo cut-out) three times:
-               filling the frame (close-up), at about half its height (medium), small on a
-               backdrop (wide). Labels close-up and wide; medium is negative for both (the
-               hard case between them). Sizes: ``SCALES``.
+               static, panning (left/right/up/down, slow or fast), zooming (in/out) or
+               handheld (small fast shake). Labels pan, zoom, handheld; static is negative
+               for all. Every photo appears with every move, items are drawn independently
+               of it, every move frames the scene alike, and 40% of shots, whatever the
+               move, have an item crossing the scene: object motion that is not camera
+               motion. Only the camera's motion tells the labels apart.
+shot-scale     each subject (a tinted, textured Fashion-MNIST item or a photo cut-out)
+               three times: filling the frame (close-up), smaller (medium), small (wide),
+               against a photo (40%) or a texture or gradient. Labels close-up and wide;
+               medium is negative for both (the hard case between them). Sizes: ``SCALES``.
 rare           Fashion-MNIST items on backdrops, moving cameras, photo shots with no item;
                8 labels, three of them (trousers, sandal, ankle-boot) on 2.5% of shots,
                spread evenly over the videos.
@@ -68,9 +70,10 @@ SCALE_LABELS = {
         ("wide shot", "long shot", "establishing shot", "seen from afar"),
     ),
 }
-# The subject's size per scale: close-up, its bounding box 1-1.3x as large as it takes to
-# cover the frame (a close crop); medium and wide, 45-62% and 10-18% of as large as fits in it.
-SCALES = {"close-up": (1.0, 1.3), "medium": (0.45, 0.62), "wide": (0.1, 0.18)}
+# The subject's size per scale: close-up, its bounding box 0.9-1.3x as large as it takes to
+# cover the frame (a close crop); medium and wide, 35-70% and 8-22% of as large as fits in it.
+SCALES = {"close-up": (0.9, 1.3), "medium": (0.35, 0.7), "wide": (0.08, 0.22)}
+SCALE_PHOTO_BACKDROP = 0.4  # shot-scale: share of shots set against a photo rather than a texture or gradient
 
 
 def subject_height(scale: str, subject_hw: tuple[int, int], view_wh: tuple[float, float], u: float) -> float:
@@ -209,9 +212,10 @@ def _items_canvas(
 
 
 def _motion_shot(
-    seed: int, i: int, n: int, move: str, source: str | tuple[int, ...], items: np.ndarray
+    seed: int, i: int, n: int, move: str, source: str | tuple[int, ...], items: np.ndarray, mover: int | None
 ) -> list[Image8]:
-    """Shot i of the camera-motion suite: a photo, or items (block positions) on a backdrop."""
+    """Shot i of the camera-motion suite: a photo, or items (block positions) on a backdrop;
+    ``mover``, an item (block position) crossing the scene whatever the camera does."""
     rng = _rng(102, seed, i)
     if isinstance(source, str):
         canvas = sr.photo_scene(rng, source)
@@ -220,7 +224,16 @@ def _motion_shot(
         xs = [0.5] if len(subs) == 1 else list(np.linspace(0.3, 0.7, len(subs)))
         heights = [sr.CANVAS[1] * rng.uniform(0.3, 0.55) for _ in subs]
         canvas, _, _ = _items_canvas(rng, subs, heights, [x + rng.uniform(-0.08, 0.08) for x in xs])
-    return sr.film(canvas, sr.camera_path(move, n, rng))
+    path = sr.camera_path(move, n, rng)
+    moving = None
+    if mover is not None:
+        subject = sr.sized(sr.fashion_subject(rng, items[mover]), sr.CANVAS[1] * rng.uniform(0.2, 0.4))
+        moving = (subject, sr.subject_track(rng, path, n, MOVER_SPEED))
+    return sr.film(canvas, path, mover=moving)
+
+
+MOVER_SHARE = 0.4  # camera-motion: shots with an item crossing the scene (object motion, not camera motion)
+MOVER_SPEED = (1.0, 5.0)  # frame pixels a frame
 
 
 def plan_camera_motion(
@@ -260,7 +273,12 @@ def plan_camera_motion(
             next_item += k
             info["subjects"] = [f"fashion:{int(item_rows[j])}" for j in picked]
         source_of = info["subjects"][0].split(":", 1)[1] if source == "photo" else picked
-        draw = functools.partial(_motion_shot, seed, i, n, move, source_of, items)
+        mover = None
+        if plan.uniform() < MOVER_SHARE:
+            mover = next_item
+            next_item += 1
+            info["mover"] = f"fashion:{int(item_rows[mover])}"
+        draw = functools.partial(_motion_shot, seed, i, n, move, source_of, items, mover)
         shots.append(Shot(n, () if kind == "static" else (kind,), draw, info))
     return Plan("camera-motion", seed, _chunks(shots, n_videos), MOTION_LABELS)
 
@@ -272,9 +290,45 @@ def _subject(seed: int, key: str, items: np.ndarray, index_of: dict[int, int]) -
     """The cut-out of subject ``key`` - the same colours and crop every time it is drawn."""
     kind, ident = key.split(":", 1)
     if kind == "fashion":
-        return sr.fashion_subject(_rng(202, seed, int(ident)), items[index_of[int(ident)]])
+        return sr.fashion_subject(_rng(202, seed, int(ident)), items[index_of[int(ident)]], detail=True)
     name, _, variant = ident.partition("#")
     return sr.photo_subject(_rng(203, seed, sr.PHOTO_INDEX[name], int(variant or 0)), name)
+
+
+def _scale_shot(
+    seed: int,
+    i: int,
+    n: int,
+    key: str,
+    scale: str,
+    move: str,
+    backdrop: str | None,
+    info: dict[str, Any],
+    items: np.ndarray,
+    index_of: dict[int, int],
+) -> list[Image8]:
+    """Shot i of the shot-scale suite: subject ``key`` at ``scale`` on a backdrop (a photo, or
+    a texture or gradient); records the subject's share of the frame in ``info``."""
+    rng = _rng(204, seed, i)
+    W, H = sr.CANVAS
+    path = sr.camera_path(move, n, rng, width=(0.55, 0.68), centre=(W / 2, H / 2))
+    cx, cy, w = path[0]
+    vw, vh = w, w * sr.FRAME[1] / sr.FRAME[0]
+    subject = _subject(seed, key, items, index_of)
+    height = subject_height(scale, subject[1].shape, (vw, vh), rng.uniform())
+    sw = height * subject[0].shape[1] / subject[0].shape[0]
+    if scale == "close-up":
+        ox, oy = rng.uniform(-0.08, 0.08, 2) * (vw, vh)
+    else:
+        room_x, room_y = max(0.0, (vw - sw) / 2 - 0.06 * vw), max(0.0, (vh - height) / 2 - 0.06 * vh)
+        ox, oy = rng.uniform(-room_x, room_x), rng.uniform(-room_y, room_y)
+    if backdrop:
+        canvas = sr.photo_scene(rng, backdrop)
+    else:
+        canvas, info["background"] = sr.background(rng)
+    alpha = sr.paste(canvas, subject, cx + ox, cy + oy, height)
+    info["subject_share"] = round(sr.view_share(alpha, path), 4)
+    return sr.film(canvas, path)
 
 
 def plan_shot_scale(
@@ -303,30 +357,11 @@ def plan_shot_scale(
     for i, (key, scale) in enumerate(planned):
         n = _length(plan, (1.2, 2.6))
         move = "handheld" if plan.uniform() < 0.35 else "static"
+        backdrop = photos[int(plan.integers(len(photos)))] if plan.uniform() < SCALE_PHOTO_BACKDROP else None
         info: dict[str, Any] = {"scale": scale, "move": move, "subjects": [key]}
-
-        def draw(
-            i: int = i, n: int = n, key: str = key, scale: str = scale, move: str = move, info: dict[str, Any] = info
-        ) -> list[Image8]:
-            rng = _rng(204, seed, i)
-            W, H = sr.CANVAS
-            path = sr.camera_path(move, n, rng, width=(0.55, 0.68), centre=(W / 2, H / 2))
-            cx, cy, w = path[0]
-            vw, vh = w, w * sr.FRAME[1] / sr.FRAME[0]
-            subject = _subject(seed, key, items, index_of)
-            height = subject_height(scale, subject[1].shape, (vw, vh), rng.uniform())
-            sw = height * subject[0].shape[1] / subject[0].shape[0]
-            if scale == "close-up":
-                ox, oy = rng.uniform(-0.08, 0.08, 2) * (vw, vh)
-            else:
-                room_x, room_y = max(0.0, (vw - sw) / 2 - 0.06 * vw), max(0.0, (vh - height) / 2 - 0.06 * vh)
-                ox, oy = rng.uniform(-room_x, room_x), rng.uniform(-room_y, room_y)
-            canvas, kind = sr.background(rng)
-            alpha = sr.paste(canvas, subject, cx + ox, cy + oy, height)
-            info["subject_share"] = round(sr.view_share(alpha, path), 4)
-            info["background"] = kind
-            return sr.film(canvas, path)
-
+        if backdrop:
+            info["background"] = f"photo:{backdrop}"
+        draw = functools.partial(_scale_shot, seed, i, n, key, scale, move, backdrop, info, items, index_of)
         shots.append(Shot(n, () if scale == "medium" else (scale,), draw, info))
     return Plan("shot-scale", seed, _chunks(shots, n_videos), SCALE_LABELS)
 
