@@ -9,6 +9,7 @@ shot-scale     the subject covers much of a close-up and little of a wide shot (
 rare           the rare labels are on <= 3% of shots, spread over every video
 multi-subject  two-subject shots carry both subjects' labels; a dissolve is gradual and is
                not in the truth's cut list
+footage        8 labels on about 4% of shots each, photo shots with none, missed cuts
 seeds          the same seed gives the same truth and bytes; seeds 0 and 1 share no image
 end to end     `va eval --suite camera-motion` on 2 videos x 8 shots: every label and method
 """
@@ -142,6 +143,19 @@ def test_rare_labels_are_rare_and_spread_over_the_videos():
         else:
             assert len(positives) > 0.03 * len(shots), name
     assert any(not s["labels"] for s in shots)  # photo shots show no item
+
+
+def test_footage_is_like_the_held_back_suite():
+    truth = scenes.plan_truth("footage", seed=0)  # default size; nothing drawn
+    shots = truth["shots"]
+    assert len(truth["labels"]) == 8
+    shares = [sum(name in s["labels"] for s in shots) / len(shots) for name in truth["labels"]]
+    assert all(0.015 < share < 0.07 for share in shares) and 0.03 < float(np.median(shares)) < 0.05, shares
+    kinds = {s["kind"] for s in shots}
+    assert kinds == {"photo", "single", "side-by-side", "dissolve"}
+    assert all(not s["labels"] for s in shots if s["kind"] == "photo")
+    cuts = {(s["video"], s["start_frame"] + s["missed_cut"]) for s in shots if s["kind"] == "dissolve"}
+    assert cuts and not any(frame in truth["cuts"][video] for video, frame in cuts)
 
 
 def test_multi_subject_shots_carry_both_labels_and_dissolves_hide_no_cut(tmp_path):

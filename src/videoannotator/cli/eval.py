@@ -15,7 +15,7 @@ SUITE_HELP = (
     "fashion-mnist (default; Debian dataset-fashion-mnist, embedded once and cached), generic (--data DIR), "
     "paper (--data DIR, the paper's release; needs h5py), workspace (--home + --labels-file), "
     "slideshow (generate videos, ingest, run, score shot detection), camera-motion, shot-scale, rare, "
-    "multi-subject (generated footage like the paper's labels, the same path; --seed), synthetic (known answers)."
+    "multi-subject, footage (generated footage like the paper's labels, the same path; --seed), synthetic (known answers)."
 )
 
 
@@ -309,7 +309,7 @@ def _scene_suites():
 @click.option("--seed", type=int, default=0, show_default=True, help="0 = the report set, 1 = the decision set.")
 @json_option()
 def eval_scenes(suite, folder, videos, shots, seed, as_json):
-    """Write a generated suite's videos and truth.json to FOLDER: camera-motion, shot-scale, rare, multi-subject.
+    """Write a generated suite's videos and truth.json to FOLDER: camera-motion, shot-scale, rare, multi-subject, footage.
 
     Then: va --home H ingest FOLDER; va --home H eval --suite workspace --labels-file FOLDER/truth.json
     (or `va eval --suite SUITE --seed N`, which does all of it).

@@ -26,6 +26,10 @@ rare           Fashion-MNIST items on backdrops, moving cameras, photo shots wit
 multi-subject  one item, two items side by side (the shot has both items' labels), or two
                items joined by a slow dissolve: a cut the product's shot detection misses on
                purpose, so the truth records one shot with both items' labels and no cut.
+footage        the held-back suite as the issue describes it: 8 one-class labels (trousers,
+               pullover, dress, coat, sandal, shirt, sneaker, bag) on about 4% of shots each;
+               30% photo shots and the T-shirts and ankle boots carry none; one item, two side
+               by side or two joined by a dissolve (a missed cut); moving cameras.
 """
 
 from __future__ import annotations
@@ -534,11 +538,97 @@ def plan_multi_subject(
     return Plan("multi-subject", seed, videos, {k: (d, kw) for k, (d, kw, _) in fl.items()})
 
 
+FOOTAGE_LABELS: dict[str, tuple[str, tuple[str, ...], tuple[int, ...]]] = {
+    "trousers": ("Trousers: long pants", ("trousers", "jeans", "pants"), (1,)),
+    "pullover": ("A pullover: a knitted sweater", ("pullover", "sweater", "jumper"), (2,)),
+    "dress": ("A dress", ("dress", "gown", "frock"), (3,)),
+    "coat": ("A coat or a jacket", ("coat", "jacket", "overcoat"), (4,)),
+    "sandal": ("Sandals", ("sandal", "flip-flop"), (5,)),
+    "shirt": ("A shirt with a collar and buttons", ("shirt", "blouse", "collar"), (6,)),
+    "sneaker": ("Sneakers: sports shoes", ("sneaker", "running shoe", "trainer"), (7,)),
+    "bag": ("A bag", ("handbag", "purse", "bag", "tote"), (8,)),
+}
+FOOTAGE_KINDS = (("photo", 0.3), ("single", 0.45), ("side-by-side", 0.15), ("dissolve", 0.1))
+FOOTAGE_LABELLED_SHARE = 0.042  # of items, for each labelled class; the rest are T-shirts and ankle boots
+
+
+def plan_footage(
+    seed: int = 0,
+    n_videos: int = 8,
+    shots_per_video: int = 100,
+    images_dir: str | None = None,
+) -> Plan:
+    """Like the held-back suite: 8 one-class labels on about 4% of shots each, photo shots with
+    no label, one or two items a shot, dissolves that hide a cut, moving cameras."""
+    plan = _rng(501, seed)
+    items, classes = sr.fashion_block(seed, images_dir)
+    item_rows = sr.fashion_rows(seed)
+    index_of = {int(r): j for j, r in enumerate(item_rows)}
+    by_class = {c: [int(item_rows[j]) for j in np.flatnonzero(classes == c)] for c in range(10)}
+    taken = dict.fromkeys(range(10), 0)
+    labelled = [c for _, _, cls in FOOTAGE_LABELS.values() for c in cls]
+    others = [c for c in range(10) if c not in labelled]
+    p_class = np.asarray([FOOTAGE_LABELLED_SHARE if c in labelled else 0.0 for c in range(10)])
+    p_class[others] = (1 - p_class.sum()) / len(others)
+    photos = sr.photo_names(seed)
+
+    def take() -> tuple[int, set[str]]:
+        c = int(plan.choice(10, p=p_class))
+        if taken[c] >= len(by_class[c]):
+            raise InvalidInput("the footage suite ran out of Fashion-MNIST images; ask fewer shots")
+        row = by_class[c][taken[c]]
+        taken[c] += 1
+        return row, {name for name, (_, _, cls) in FOOTAGE_LABELS.items() if c in cls}
+
+    kinds = [k for k, _ in FOOTAGE_KINDS]
+    weights = np.asarray([w for _, w in FOOTAGE_KINDS])
+    videos: list[list[Shot]] = []
+    for v in range(n_videos):
+        shots: list[Shot] = []
+        for _s in range(shots_per_video):
+            kind = kinds[int(plan.choice(len(kinds), p=weights))]
+            move = LABEL_MOVES[int(plan.integers(len(LABEL_MOVES)))]
+            info: dict[str, Any] = {"kind": kind, "move": move}
+            names: set[str] = set()
+            if kind == "photo":
+                name = photos[int(plan.integers(len(photos)))]
+                n = _length(plan, (1.2, 3.0))
+                info["subjects"] = [f"photo:{name}"]
+                draw = functools.partial(_photo_shot, seed, 502 + 1000 * v + len(shots), n, move, name)
+            elif kind == "single":
+                row, names = take()
+                n = _length(plan, (1.2, 3.0))
+                info["subjects"] = [f"fashion:{row}"]
+                draw = functools.partial(_items_shot, seed, 503, n, move, [row], items, index_of)
+            elif kind == "side-by-side":
+                (r1, n1), (r2, n2) = take(), take()
+                names = n1 | n2
+                n = _length(plan, (1.2, 3.0))
+                info["subjects"] = [f"fashion:{r1}", f"fashion:{r2}"]
+                draw = functools.partial(_items_shot, seed, 504, n, move, [r1, r2], items, index_of)
+            else:
+                (r1, n1), (r2, n2) = take(), take()
+                names = n1 | n2
+                hold_a, hold_b = _length(plan, (0.8, 1.4)), _length(plan, (0.8, 1.4))
+                fade = _length(plan, (1.0, 1.6))
+                move_b = LABEL_MOVES[int(plan.integers(len(LABEL_MOVES)))]
+                n = hold_a + fade + hold_b
+                info["subjects"] = [f"fashion:{r1}", f"fashion:{r2}"]
+                info["missed_cut"] = hold_a + fade // 2
+                draw = functools.partial(
+                    _dissolve_shot, seed, hold_a, fade, hold_b, (move, move_b), (r1, r2), items, index_of
+                )
+            shots.append(Shot(n, tuple(sorted(names)), draw, info))
+        videos.append(shots)
+    return Plan("footage", seed, videos, {k: (d, kw) for k, (d, kw, _) in FOOTAGE_LABELS.items()})
+
+
 SCENE_SUITES: dict[str, SuiteSpec] = {
     "camera-motion": SuiteSpec(plan_camera_motion, 8, 75, "pan / zoom / handheld / static shots of photos and items"),
     "shot-scale": SuiteSpec(plan_shot_scale, 8, 75, "each subject as a close-up, a medium and a wide shot"),
     "rare": SuiteSpec(plan_rare, 8, 100, "8 labels, three on 2.5% of shots"),
     "multi-subject": SuiteSpec(plan_multi_subject, 8, 75, "one or two items a shot; dissolves that hide a cut"),
+    "footage": SuiteSpec(plan_footage, 8, 100, "like the held-back suite: 8 labels on ~4% of shots, missed cuts"),
 }
 
 

@@ -6,7 +6,7 @@ paper          the paper's released data (datasets.load_paper; needs h5py)
 workspace      an ingested workspace + a labels file (datasets.load_workspace)
 slideshow      generate slideshow videos, ingest them into a fresh workspace, run the
                experiment on the clips and score shot detection against the known cuts
-camera-motion, shot-scale, rare, multi-subject
+camera-motion, shot-scale, rare, multi-subject, footage
                the same path on generated footage that looks like the paper's labels
                (eval/scenes.py); ``--seed`` picks the images (1 decides, 0 reports)
 synthetic      separable vectors with perfect text vectors (the answer is known)
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
     from .simulate import EvalConfig
 
-GENERATED = ("slideshow", "camera-motion", "shot-scale", "rare", "multi-subject")
+GENERATED = ("slideshow", "camera-motion", "shot-scale", "rare", "multi-subject", "footage")
 SUITES = ("fashion-mnist", "generic", "paper", "workspace", *GENERATED, "synthetic")
 SLIDESHOW_DEFAULTS = (4, 60)  # videos, shots per video
 
