@@ -243,6 +243,7 @@ def score_cuts(
             )
         result = match_cuts(t.cuts, stats.cuts, tolerance, t.transitions, t.ambiguous)
         duration = stats.frames / info.fps if info.fps else 0.0
+        result["cuts"] = list(stats.cuts)
         result["seconds"] = round(duration, 2)
         result["decode_s"] = round(stats.decode_s, 3)
         result["detect_s"] = round(stats.detect_s, 3)
