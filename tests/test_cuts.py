@@ -168,3 +168,23 @@ def test_transnetv2_finds_the_cuts_of_a_generated_video(tmp_path):
     runs = np.split(marked, np.flatnonzero(np.diff(marked) > 1) + 1)
     reference_cuts = [int(run[np.argmax(scores[run])]) + 1 for run in runs if len(run)]
     assert result["videos"]["v.mp4"]["cuts"] == reference_cuts
+
+
+def test_eval_cuts_json_and_table(tmp_path, capsys):
+    true_cuts = make_cut_video(tmp_path / "v.mp4", [40, 30, 50])
+    (tmp_path / "truth.json").write_text(json.dumps({"cuts": {"v.mp4": true_cuts}}))
+    code, out, _ = run_va(capsys, "eval", "cuts", str(tmp_path / "truth.json"), "--detectors", "content", "--json")
+    one = json.loads(out)
+    assert (
+        code == 0 and one["detector"] == "content" and one["f1"] == 1.0 and one["videos"]["v.mp4"]["cuts"] == true_cuts
+    )
+    code, out, _ = run_va(
+        capsys, "eval", "cuts", str(tmp_path / "truth.json"), "--detectors", "content,content-edges:20", "--json"
+    )
+    several = json.loads(out)
+    assert [d["spec"] for d in several["detectors"]] == ["content", "content-edges:20"]
+    assert several["detectors"][1]["threshold"] == 20.0
+    code, out, _ = run_va(capsys, "eval", "cuts", str(tmp_path / "truth.json"), "--detectors", "content,adaptive")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split()[:4] == ["detector", "recall", "prec.", "F1"]
+    assert lines[1].startswith("content ") and lines[2].startswith("adaptive ")

@@ -357,7 +357,8 @@ def eval_cuts(obj, truth, sample_media, detectors, tolerance, as_json):
     TRUTH: a truth.json with "cuts" {video: [frame, ...]} (or "shots" with start_frame; the
     cuts are then each video's shot starts after its first), videos beside it. --sample-media:
     the hand-marked cuts of the six sample videos (dissolves and fades are ranges: one
-    detection inside is a hit; see docs/evaluation.md).
+    detection inside is a hit; see docs/evaluation.md). --json: one detector's result, or with
+    several {"detectors": [...]}.
 
     \b
     Examples:
@@ -378,8 +379,9 @@ def eval_cuts(obj, truth, sample_media, detectors, tolerance, as_json):
     if not detectors and obj.settings.shot_threshold:
         specs = [f"{specs[0]}:{obj.settings.shot_threshold:g}"]
     result = score_detectors(truth, specs, obj.settings, tolerance, media_dir=media_dir)
-    if as_json:
-        emit(result, True)
+    if as_json:  # one detector: its result (as before --detectors); several: {"detectors": [...]}
+        one = result["detectors"][0] if len(result["detectors"]) == 1 else None
+        emit({"truth": result["truth"], **one} if one else result, True)
         return
     rows = result["detectors"]
     videos = list(rows[0]["videos"]) if rows else []
