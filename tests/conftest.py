@@ -4,7 +4,7 @@ Fixtures:
   sample_media   session  directory holding the six real videos of docs/models-and-media.md;
                           fetched with scripts/fetch-sample-media when missing, and the
                           test fails (never skips) when they cannot be had
-  freecol, bikes session  paths of freecol-opening.ogg (77 s, ~14 shots) and bikes.mp4 (10 s)
+  freecol, bikes session  paths of freecol-opening.ogg (77 s, ~21 shots) and bikes.mp4 (10 s)
   bad_media      session  {"garbage", "truncated", "audio_only", "empty", "text"} -> path
   cut_video      session  factory: cut_video([40, 30, 50], similar=False, fps=25,
                           size=(160, 120), codec=None, suffix=".mp4", seed=0, stamp=False) -> CutVideo
