@@ -215,13 +215,13 @@ def test_create_search_annotate_build_review_reload(page, problems, base_url, ws
     page.keyboard.press("b")
     expect(page.locator(".build-status")).to_contain_text("v1 built in")
     assert any("running" in c and "hidden" not in c for c in page.evaluate("window.progressSeen"))
-    # 5 positives: the server suggests hunting for more (learn/next_feed.py); search is not a
-    # feed, so the page opens on borderline and says where to look next.
+    # 5 positives in 10: not rare, so the server suggests the borderline feed (learn/next_feed.py),
+    # the page opens on it, marks its tab and says why.
     suggestion = ws.next_feed(name)
-    assert suggestion["hunting"] and suggestion["feed"] == "search"
+    assert not suggestion["hunting"] and suggestion["feed"] == "borderline"
     expect(page).to_have_url(re.compile(r"/learn/borderline"))
-    expect(page.locator(".next-feed")).to_contain_text("Next: Search — only 5 positives so far")
-    expect(page.locator(".next-feed a")).to_have_attribute("href", re.compile(r"/search\?q="))
+    expect(page.locator(".next-feed")).to_contain_text("Next: Borderline — 5 positives and 5 negatives")
+    expect(page.locator("button.tab.suggested")).to_have_attribute("data-feed", "borderline")
     expect(page.locator(".model-panel .version")).to_have_text("v1")
     expect(page.locator(".model-panel .ap-value")).to_have_text(re.compile(r"^[01]\.\d\d$"))
     expect(page.locator(".model-panel .metric.ap")).to_contain_text("95% interval")
@@ -282,7 +282,7 @@ def test_create_search_annotate_build_review_reload(page, problems, base_url, ws
     page.keyboard.press("1")
     expect(visible_grid(page).locator(f".card[data-clip='{flipped}']")).to_have_attribute("data-value", after)
     shot(page, "08-reloaded-review")
-    page.keyboard.press("l")  # opens on the suggested feed: the top positives, untried so far
+    page.keyboard.press("l")  # opens on the suggested feed
     suggestion = ws.next_feed(name)
     opened = suggestion["feed"] if suggestion["feed"] != "search" else "borderline"
     expect(page).to_have_url(re.compile("/learn$"))

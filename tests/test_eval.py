@@ -413,9 +413,14 @@ def test_fashion_suite_small_sample_end_to_end(tmp_path, monkeypatch):
 
     monkeypatch.setenv("VA_CACHE", str(tmp_path / "cache"))
     ds = fashion.load(n=200, progress=False)
-    # The features are what the product's Build trains on: the projected network features.
-    assert ds.vectors.shape == (200, 384) and ds.features.shape == (200, 384)
-    assert np.allclose(np.linalg.norm(ds.features, axis=1), 1, atol=1e-5)
+    # The features are what the product's Build trains on: its feature blocks, the first the
+    # projected network features (unit rows; features/blocks.py).
+    from videoannotator.features.blocks import offsets, width_of
+
+    assert ds.vectors.shape == (200, 384) and ds.features.shape == (200, width_of(ds.feature_blocks))
+    start, end = offsets(ds.feature_blocks)["semantic"]
+    semantic_weight = next(b.weight for b in ds.feature_blocks if b.name == "semantic")
+    np.testing.assert_allclose(np.linalg.norm(ds.features[:, start:end], axis=1), semantic_weight, atol=1e-5)
     out = run_experiment(ds.select(["footwear", "upper-body"]), EvalConfig(budgets=(25, 50), seeds=1, jobs=1))
     for lab in out["labels"].values():
         assert lab["methods"]["va"]["50"]["ap"] > lab["info"]["heldout_positive_rate"]
@@ -429,7 +434,9 @@ def test_fashion_suite_small_sample_end_to_end(tmp_path, monkeypatch):
 
     projected = full.features @ head_projection(384)
     projected /= np.linalg.norm(projected, axis=1, keepdims=True)
-    np.testing.assert_allclose(projected, ds.features, atol=1e-4)
+    np.testing.assert_allclose(projected * semantic_weight, ds.features[:, start:end], atol=1e-4)
+    alone = fashion.load(n=200, progress=False, features="semantic")  # the projection alone, as before the blocks
+    np.testing.assert_allclose(projected, alone.features, atol=1e-4)
     with pytest.raises(InvalidInput, match="features must be one of"):
         fashion.load(n=200, progress=False, features="raw")
 

@@ -7,7 +7,7 @@ import pytest
 from videoannotator.bench.synthetic import commit_random_video
 from videoannotator.errors import InvalidInput
 from videoannotator.eval import bandits, strategies
-from videoannotator.learn.next_feed import MIN_POSITIVES, best_hunt_source, suggest
+from videoannotator.learn.next_feed import MIN_POSITIVES, RARE_SHARE, best_hunt_source, hunting, suggest
 from videoannotator.workspace import Workspace
 
 
@@ -18,22 +18,30 @@ def test_no_model_yet_means_search_for_the_missing_side():
     assert suggest(0, 5).hunting
 
 
-def test_hunt_until_enough_positives_then_borderline():
+def test_hunt_while_positives_are_few_and_rare_then_borderline():
     few = suggest(1, 30)
-    assert few.hunting and few.feed in ("search", "top_positive")
-    assert "only 1 positive so far" in few.reason  # singular
+    assert few.hunting and few.feed == "top_positive"  # the product hunts in the top-positive feed
+    assert "only 1 positive in 31 annotations so far" in few.reason  # singular
     assert f"until there are {MIN_POSITIVES}" in few.reason
     enough = suggest(MIN_POSITIVES, 30)
     assert enough == suggest(MIN_POSITIVES, 30) and enough.feed == "borderline" and not enough.hunting
     assert f"{MIN_POSITIVES} positives and 30 negatives" in enough.reason
     assert suggest(3, 1, min_positives=3).reason.startswith("3 positives and 1 negative:")
+    # Few positives that are not rare (a third of what was annotated): nothing to hunt for.
+    assert not hunting(4, 8) and suggest(4, 8).feed == "borderline"
+    assert hunting(2, 10) and 2 / 12 < RARE_SHARE <= 4 / 12
 
 
 def test_the_hunt_follows_the_source_that_finds_positives():
+    # The harness can hunt in search and the top-positive feed (hunt:N); the product in the
+    # top-positive feed alone (decision 4).
+    assert suggest(2, 20, found={"search": (9, 10)}).feed == "top_positive"
     assert best_hunt_source(None) == "search"  # nothing known: the label's own words first
     assert best_hunt_source({"search": (0, 20), "top_positive": (3, 10)}) == "top_positive"
     assert best_hunt_source({"search": (5, 10), "top_positive": (1, 10)}) == "search"
-    assert suggest(2, 20, found={"search": (0, 20), "top_positive": (2, 5)}).feed == "top_positive"
+    both = ("search", "top_positive")
+    assert suggest(2, 20, found={"search": (0, 20), "top_positive": (2, 5)}, sources=both).feed == "top_positive"
+    assert suggest(2, 20, found={"search": (5, 10), "top_positive": (0, 5)}, sources=both).feed == "search"
     # Other sources (the borderline feed, the CLI) do not count for the hunt.
     assert best_hunt_source({"borderline": (9, 10)}) == "search"
 
@@ -66,7 +74,7 @@ def test_label_summary_carries_the_suggestion(ws):
     ws.annotate("red", [41], "negative", "ann", source="top_positive")
     nxt = ws.label_summary("red")["next"]
     assert nxt == {"feed": "top_positive", "reason": nxt["reason"], "hunting": True}
-    assert "only 3 positives so far" in nxt["reason"]
+    assert "only 3 positives in 34 annotations so far" in nxt["reason"]
     ws.annotate("red", list(range(50, 50 + MIN_POSITIVES)), "positive", "ann", source="borderline")
     assert ws.next_feed("red")["feed"] == "borderline"
 
@@ -97,7 +105,7 @@ def _pool(n=1500, rate=0.03, seed=0):
 
 def test_hunt_policy_hunts_then_takes_borderline():
     pool, y = _pool()
-    sel = strategies.va_selection(pool, (60, 200), seed=0, mix="hunt:10")
+    sel = strategies.va_selection(pool, (60, 200), seed=0, mix="hunt:10:0.25")
     clips = sel.trace["feed_clips"]
     assert set(clips) <= set(bandits.SOURCES) and clips.get("borderline", 0) > 0
     assert clips.get("top_positive", 0) + clips.get("search", 0) > 0  # it hunted first
@@ -109,13 +117,13 @@ def test_hunt_policy_hunts_then_takes_borderline():
 
 def test_hunt_finds_more_positives_than_borderline_alone_when_they_are_rare():
     found = {}
-    for mix in ("hunt:10", "only:borderline"):
+    for mix in (strategies.DEFAULT_MIX, "only:borderline"):
         got = []
         for seed in range(3):
             pool, y = _pool(seed=seed)
             got.append(int(y[strategies.va_selection(pool, (60,), seed=seed, mix=mix).sets[60]].sum()))
         found[mix] = sum(got)
-    assert found["hunt:10"] > found["only:borderline"]
+    assert found[strategies.DEFAULT_MIX] > found["only:borderline"]
 
 
 @pytest.mark.parametrize("bad", ["hunt:x", "hunt:0", "hunt-random:5"])

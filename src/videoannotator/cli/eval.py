@@ -76,7 +76,8 @@ def _fashion_features():
     "--mix",
     default=None,
     help="va feed mix(es), comma-separated: round-robin, epsilon-greedy, ucb, exp3, "
-    "thompson, only:<feed>; several give one va line each. Default: only:borderline (docs/evaluation.md).",
+    "thompson, only:<feed>, hunt[-search|-top_positive]:N:SHARE; several give one va line each. "
+    "Default: hunt-top_positive:10:0.25, the product's rule (docs/evaluation.md, decision 4).",
 )
 @click.option(
     "--reward",

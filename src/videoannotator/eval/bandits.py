@@ -11,9 +11,11 @@ reward in [0, 1]. Rewards use only what the annotating user has (see
 - ``exp3``: exponential weights for adversarial (changing) rewards, exploration gamma;
 - ``thompson``: a Beta posterior per feed, sampled; a reward r counts as r successes
   and 1 - r failures;
-- ``hunt:N`` (the default): the product's rule, ``learn.next_feed``: text search or the
-  top-positive feed (whichever has found more positives) until the label has N positives,
-  then the borderline feed; ``hunt-search:N`` / ``hunt-top_positive:N`` hunt in one source.
+- ``hunt:N:SHARE``: hunt for positives in text search or the top-positive feed (whichever has
+  found more) while the label has fewer than N positives and they are under SHARE of its
+  annotations, else the borderline feed; ``hunt-top_positive:N:SHARE`` hunts in the top-positive
+  feed alone - the product's rule (``learn.next_feed``) and the default mix with N = 10 and
+  SHARE = 0.25 (docs/evaluation.md, decision 4); ``hunt-search:N:SHARE`` in search alone.
 
 Rewards drift as the model learns (the borderline feed stops surprising once the
 boundary settles), which is why Exp3 and discounting are worth measuring.
@@ -27,7 +29,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..learn.feeds import FEEDS
-from ..learn.next_feed import HUNT_SOURCES, MIN_POSITIVES, hunting, suggest
+from ..learn.next_feed import ALL_HUNT_SOURCES, MIN_POSITIVES, RARE_SHARE, hunting, suggest
 
 ARMS = tuple(FEEDS)  # top_positive, top_negative, borderline, random
 
@@ -156,15 +158,23 @@ class Thompson(Policy):
 
 
 class Hunt(Policy):
-    """The product's rule (``learn.next_feed.suggest``): hunt for positives in text search and
-    the top-positive feed, whichever finds more, until the label has ``min_positives``; then
-    the borderline feed. ``sources`` narrows the hunt (e.g. top-positive only) for measuring."""
+    """The hunt rule (``learn.next_feed.suggest``): while a label's positives are few and rare,
+    hunt in ``sources`` (the one that has found more positives); then the borderline feed.
+    The product hunts in the top-positive feed alone (``next_feed.HUNT_SOURCES``)."""
 
-    def __init__(self, seed: int = 0, min_positives: int = MIN_POSITIVES, sources: tuple[str, ...] = HUNT_SOURCES):
+    def __init__(
+        self,
+        seed: int = 0,
+        min_positives: int = MIN_POSITIVES,
+        sources: tuple[str, ...] = ALL_HUNT_SOURCES,
+        rare_share: float = RARE_SHARE,
+    ):
         super().__init__(seed)
         self.min_positives = min_positives
+        self.rare_share = rare_share
         self.sources = sources
-        self.name = f"hunt:{min_positives}" if sources == HUNT_SOURCES else f"hunt-{'+'.join(sources)}:{min_positives}"
+        head = "hunt" if sources == ALL_HUNT_SOURCES else f"hunt-{'+'.join(sources)}"
+        self.name = f"{head}:{min_positives}:{rare_share:g}"
         self._state: tuple[int, int, dict[str, tuple[int, int]]] = (0, 0, {})
 
     def observe(self, positives: int, negatives: int, found: dict[str, tuple[int, int]]) -> None:
@@ -172,9 +182,16 @@ class Hunt(Policy):
 
     def choose(self) -> str:
         positives, negatives, found = self._state
-        if len(self.sources) == 1 and hunting(positives, self.min_positives):
+        if len(self.sources) == 1 and hunting(positives, negatives, self.min_positives, self.rare_share):
             return self.sources[0]
-        return suggest(positives, negatives, min_positives=self.min_positives, found=found).feed
+        return suggest(
+            positives,
+            negatives,
+            min_positives=self.min_positives,
+            rare_share=self.rare_share,
+            found=found,
+            sources=self.sources,
+        ).feed
 
     def update(self, arm: str, reward: float) -> None:
         pass  # the rule reads counts (observe), not rewards
@@ -183,22 +200,27 @@ class Hunt(Policy):
 MIXES = (
     ("round-robin", "epsilon-greedy", "ucb", "exp3", "thompson")
     + tuple(f"only:{a}" for a in ARMS)
-    + (f"hunt:{MIN_POSITIVES}", f"hunt-search:{MIN_POSITIVES}", f"hunt-top_positive:{MIN_POSITIVES}")
+    + tuple(f"{head}:{MIN_POSITIVES}:{RARE_SHARE:g}" for head in ("hunt", "hunt-search", "hunt-top_positive"))
 )
 #: Where a batch may come from: the four feeds, and text search (the hunt's other source).
 SOURCES = ARMS + ("search",)
 
 
 def _hunt(mix: str, seed: int) -> Hunt:
-    head, _, count = mix.partition(":")
+    """``hunt[-SOURCE][:N[:SHARE]]``: hunt while fewer than N positives and under SHARE of the annotations."""
+    head, _, rest = mix.partition(":")
+    count, _, share = rest.partition(":")
     try:
         n = int(count) if count else MIN_POSITIVES
+        rare = float(share) if share else RARE_SHARE
     except ValueError:
-        raise InvalidInput(f"{mix!r}: the number after ':' is the positives to hunt for, e.g. hunt:10") from None
-    if n < 1:
-        raise InvalidInput(f"{mix!r}: hunt for at least 1 positive")
-    sources = HUNT_SOURCES if head == "hunt" else (head[len("hunt-") :],)
-    if any(s not in HUNT_SOURCES for s in sources):
+        raise InvalidInput(
+            f"{mix!r}: write hunt:N or hunt:N:SHARE, e.g. hunt:10:0.25 (N positives, SHARE of annotations)"
+        ) from None
+    if n < 1 or not 0 < rare <= 1:
+        raise InvalidInput(f"{mix!r}: hunt for at least 1 positive, with a share in (0, 1]")
+    sources = ALL_HUNT_SOURCES if head == "hunt" else (head[len("hunt-") :],)
+    if any(s not in ALL_HUNT_SOURCES for s in sources):
         raise InvalidInput(f"unknown hunt source in {mix!r}; choose hunt, hunt-search or hunt-top_positive")
     return Hunt(seed, n, sources)
 

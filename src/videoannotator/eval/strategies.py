@@ -27,12 +27,15 @@ from ..errors import InvalidInput
 from ..learn.build import build_model
 from ..learn.decision import is_positive
 from ..learn.feeds import random_feed
+from ..learn.next_feed import MIN_POSITIVES, RARE_SHARE
 from ..search.exact import ExactIndex
 from .bandits import make_policy
 
 BASELINES = ("random", "zero-shot", "zs-top", "zs+random")
 DEFAULT_K = 10
-DEFAULT_MIX = "only:borderline"
+# The product's rule (learn/next_feed.py): hunt in the top-positive feed while a label has
+# fewer than 10 positives and they are under a quarter of its annotations, else borderline.
+DEFAULT_MIX = f"hunt-top_positive:{MIN_POSITIVES}:{RARE_SHARE:g}"
 DEFAULT_REWARD = "surprise"
 BATCHES_PER_ROUND = 4  # a round's k annotations come in this many feed picks
 REWARDS = ("surprise", "cv-gain")
