@@ -77,7 +77,7 @@ def _fashion_features():
     default=None,
     help="va feed mix(es), comma-separated: round-robin, epsilon-greedy, ucb, exp3, "
     "thompson, only:<feed>, hunt[-search|-top_positive]:N:SHARE; several give one va line each. "
-    "Default: hunt-top_positive:10:0.25, the product's rule (docs/evaluation.md, decision 4).",
+    "Default: hunt-top_positive:10:0.25, the product's rule (docs/evaluation-decisions.md, decision 4).",
 )
 @click.option(
     "--reward",

@@ -15,7 +15,7 @@ reward in [0, 1]. Rewards use only what the annotating user has (see
   found more) while the label has fewer than N positives and they are under SHARE of its
   annotations, else the borderline feed; ``hunt-top_positive:N:SHARE`` hunts in the top-positive
   feed alone - the product's rule (``learn.next_feed``) and the default mix with N = 10 and
-  SHARE = 0.25 (docs/evaluation.md, decision 4); ``hunt-search:N:SHARE`` in search alone.
+  SHARE = 0.25 (docs/evaluation-decisions.md, decision 4); ``hunt-search:N:SHARE`` in search alone.
 
 Rewards drift as the model learns (the borderline feed stops surprising once the
 boundary settles), which is why Exp3 and discounting are worth measuring.

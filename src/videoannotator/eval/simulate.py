@@ -37,7 +37,7 @@ from .strategies import (
 )
 
 DEFAULT_BUDGETS = (25, 50, 100, 250, 500, 1000)
-# What the classifier trains on where a suite has a choice (docs/evaluation.md, decision 1).
+# What the classifier trains on where a suite has a choice (docs/evaluation-decisions.md, decision 1).
 DEFAULT_TRAIN_ON = "features"
 METHODS = ("va",) + BASELINES
 

@@ -10,7 +10,7 @@ and otherwise takes the borderline feed.
 
 ``suggest`` is what the page shows above the feed tabs after a Build;
 ``eval.strategies`` runs the same rule as its default feed mix (``hunt-then-borderline``),
-so the harness measures what the page recommends (docs/evaluation.md, decision 4).
+so the harness measures what the page recommends (docs/evaluation-decisions.md, decision 4).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Final
 
 #: Positives a label needs before the borderline feed is the better teacher, and the share of
 #: positives among its annotations above which positives are not rare and no hunt is needed
-#: (both decided with the harness on the decision splits: docs/evaluation.md, decision 4).
+#: (both decided with the harness on the decision splits: docs/evaluation-decisions.md, decision 4).
 MIN_POSITIVES: Final = 10
 RARE_SHARE: Final = 0.25
 #: The sources a hunt may draw from: text search for the label's words, or the model's top.
