@@ -96,10 +96,17 @@ def test_label_search_annotate_build_feeds_review_export(home):
     assert va_json(home, "label", "show", "ships")["counts"]["negative"] == 6
     second = va_json(home, "build", "ships")
     assert second["version"] == 2 and second["metrics"]["change"]["previous_version"] == 1
-    # Five positives: the build says to hunt for more, with the command that does it.
-    assert second["next"]["hunting"] and second["next"]["feed"] == "search"
+    # Five positives in eleven are not rare: the build says to take the borderline feed, with
+    # the command that shows it (learn/next_feed.py).
+    assert not second["next"]["hunting"] and second["next"]["feed"] == "borderline"
     said = va(home, "build", "ships").stdout
-    assert "next: only 5 positives so far" in said and '`va search "..." --label ships --hide-annotated`' in said
+    assert "next: 5 positives and 6 negatives: " in said and "`va feed ships borderline`" in said
+    more = list(dict.fromkeys(second["feeds"]["top_negative"] + second["feeds"]["random"]))[:20]
+    va(home, "annotate", "ships", *map(str, more + ids[:2]), "negative", "--annotator", "ann")
+    third = va_json(home, "build", "ships")  # 3 positives in 17 or more annotations: rare, so hunt for more
+    counts = third["metrics"]["counts"]
+    assert counts["positive"] == 3 and counts["negative"] == 8 + len(more) and len(more) >= 6
+    assert third["next"]["hunting"] and third["next"]["feed"] in ("search", "top_positive")
 
 
 def test_bad_values_are_one_line_errors(home):
