@@ -99,10 +99,6 @@ def ingest_paths(
     bar = tqdm(total=len(files), desc="videos", unit="video", disable=not progress, leave=True)
     engine = engine or LocalEngine()
     settings = ws.settings
-    if files:
-        report.notice = _upgrade_notice(ws)
-        if report.notice and progress:
-            tqdm.write(f"note: {report.notice}", file=sys.stderr)
 
     def work(job: tuple[int, Path, str]) -> EmbeddedVideo:
         return embed_video(job[1], job[2], settings, ws.embedder, progress=progress)
@@ -129,6 +125,10 @@ def ingest_paths(
                     entry = None
                 finally:
                     bar.update(1)
+                if entry is not None and len(report.ingested) == 1:  # the embedder is loaded by now
+                    report.notice = _upgrade_notice(ws)
+                    if report.notice and progress:
+                        tqdm.write(f"note: {report.notice}", file=sys.stderr)
                 if entry is not None and on_event:
                     on_event(entry)
         finally:
