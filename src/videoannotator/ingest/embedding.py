@@ -55,6 +55,7 @@ def segment_options(settings: Settings) -> SegmentOptions:
         detect_width=settings.detect_width,
         keep_width=settings.thumb_width,
         max_pixels=settings.max_pixels,
+        device=settings.device,
     )
 
 

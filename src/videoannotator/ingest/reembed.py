@@ -73,7 +73,11 @@ def decode_for_features(path: str, indices: set[int], width: int, settings: Sett
 
             tracker = MotionTracker(fps)
             detector = make_detector(
-                settings.shot_detector, fps, settings.shot_threshold, max(1, round(settings.min_shot_seconds * fps))
+                settings.shot_detector,
+                fps,
+                settings.shot_threshold,
+                max(1, round(settings.min_shot_seconds * fps)),
+                device=settings.device,
             )
         for index, frame in enumerate(container.decode(stream)):
             if index in indices:

@@ -46,8 +46,9 @@ class SegmentOptions:
     shot_threshold: float = 0.0  # 0: the detector's own default
     detect_width: int = 160
     keep_width: int = 320  # width of kept frames (thumbnails; the embedder resizes again)
-    detector: str = "content"
+    detector: str = "auto"
     max_pixels: int = 8192 * 8192  # the pixel budget (VA_MAX_PIXELS): larger pictures are refused
+    device: str | None = None  # where a network detector runs (transnetv2, auto); None: VA_DEVICE
 
 
 @dataclass
@@ -110,7 +111,9 @@ def _clips(
     dh = _even(round(info.height * dw / info.width))
     # Kept frames (thumbnails, embedder input) keep the displayed shape, pixel aspect included.
     kw, kh = preview_size(info.width, info.height, stream.sample_aspect_ratio, min(opt.keep_width, info.width))
-    detector = make_detector(opt.detector, fps, opt.shot_threshold, max(1, round(opt.min_shot_seconds * fps)))
+    detector = make_detector(
+        opt.detector, fps, opt.shot_threshold, max(1, round(opt.min_shot_seconds * fps)), device=opt.device
+    )
     stride = max(1, round(fps / CANDIDATES_PER_SECOND))
     decode_reduced(stream, needed_width=max(kw, dw))
     tracker = MotionTracker(fps)
