@@ -8,7 +8,10 @@ Modules: ``datasets`` (the Dataset, the generic and paper formats, the workspace
 the held-out split), ``fashion`` (the Fashion-MNIST suite), ``synthetic`` (known answers),
 ``bandits`` (feed mixes), ``strategies`` (va and the baselines), ``simulate`` (the
 experiment), ``report`` (medians, gains, Markdown, plot), ``slideshow`` (videos with
-known cuts and labels; shot-detection scores), ``suites`` (suites by name).
+known cuts and labels), ``scenes`` and ``scene_render`` (the generated footage suites:
+camera-motion, shot-scale, rare, multi-subject, footage), ``cuts`` (shot detection against
+known cuts; ``data/`` holds the hand-marked cuts of the sample media), ``suites`` (suites
+by name).
 """
 
 from .datasets import (

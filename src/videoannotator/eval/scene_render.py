@@ -63,7 +63,7 @@ def _skimage_data() -> Any:
         import skimage.data
     except ImportError:
         raise InvalidInput(
-            "the generated scene suites draw photos and textures from scikit-image: pip install 'scikit-image>=0.22'"
+            "the generated scene suites draw photos and textures from scikit-image: pip install 'videoannotator[eval]' (scikit-image)"
         ) from None
     return skimage.data
 
