@@ -519,7 +519,7 @@ def test_exports_versions_and_a_second_build(api, ws, ships):
 
     model = api.get("/api/labels/ships/export/model").json()
     assert model == json.loads(json.dumps(ws.export_model("ships")))
-    assert len(model["weights"]) == ws.dim and {"intercept", "threshold", "embedder"} <= set(model)
+    assert len(model["weights"]) == ws.feature_dim and {"intercept", "threshold", "embedder"} <= set(model)
 
     second = api.post("/api/labels/ships/build", json={}).json()
     assert second["version"] == 2

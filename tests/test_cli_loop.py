@@ -119,6 +119,7 @@ def test_bad_values_are_one_line_errors(home):
 
 def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir, cut_video):
     before = va_json(home, "info")
+    counts = va_json(home, "label", "show", "ships")["counts"]
     mismatch = va(home, "--embedder", f"hf:{tiny_clip_dir}", "info", ok=False)
     assert mismatch.returncode != 0 and "va reembed" in mismatch.stderr
     va(home, "reembed", "--embedder", f"hf:{tiny_clip_dir}")
@@ -127,7 +128,7 @@ def test_reembed_switches_embedder_and_keeps_annotations(home, tiny_clip_dir, cu
     assert after["clips"] == after["vectors"] == before["clips"]
     assert (home / "vectors.g1.f32").stat().st_size == before["clips"] * 24 * 4  # the next generation
     assert not (home / "vectors.f32").exists()  # the old one is removed after the switch
-    assert va_json(home, "label", "show", "ships")["counts"]["positive"] == 5
+    assert va_json(home, "label", "show", "ships")["counts"] == counts
     assert len(va_json(home, "search", "a ship", "-k", "3")) == 3
     # The tiny CLIP has no separate features: they are gone and Build trains on the vectors.
     assert after["trains_on"] == "vectors" and not (home / "features.f32").exists()

@@ -7,6 +7,7 @@ in the OpenAPI schema."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 
@@ -14,6 +15,7 @@ import opentimelineio as otio
 import pytest
 from fastapi.testclient import TestClient
 
+from videoannotator.config import Settings
 from videoannotator.embed import get_embedder
 from videoannotator.names import PRODUCTION_SOURCE
 from videoannotator.score import edl_rate
@@ -97,9 +99,16 @@ def test_production_errors_on_an_empty_workspace(tmp_home):
 # -- the cycle on real media ---------------------------------------------------------------------
 
 
+THRESHOLD_RULE = "recall>=0.8"
+
+
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, freecol, bikes):
-    workspace = Workspace(tmp_path_factory.mktemp("production-api"), embedder=get_embedder("conse-effnet-minilm"))
+    # A team that wants recall: thresholds at recall >= 0.8 (VA_THRESHOLD_RULE), so the production
+    # feed has clips on both sides of the threshold in this small catalog.
+    home = tmp_path_factory.mktemp("production-api")
+    settings = dataclasses.replace(Settings.from_env(), home=str(home), threshold_rule=THRESHOLD_RULE)
+    workspace = Workspace(home, embedder=get_embedder("conse-effnet-minilm"), settings=settings)
     assert workspace.ingest([freecol, bikes], progress=False).ok
     return workspace
 
@@ -179,6 +188,11 @@ def test_the_production_cycle_over_http(api, ws, sample_media):
     report = api.get("/api/monitor", params={"label": "ships"}).json()["labels"][0]
     assert report["drift"]["psi"] is not None and report["production"]["clips"] == clips
     assert api.get("/api/monitor").json()["labels"][0]["label"] == "ships"
+    # The sea footage scored again: its clips become production clips too, so the feed has clips
+    # on both sides of the threshold (no new city or rocket clip shows a ship).
+    freecol = next(v for v in videos if v["path"].endswith("freecol-opening.ogg"))
+    assert api.post("/api/score", json={"video_ids": [freecol["id"]], "labels": ["ships"]}).status_code == 200
+    production = clips + freecol["clips"]
     feed = api.get("/api/labels/ships/production-feed", params={"n": 10, "seed": 0}).json()
     assert feed["source"] == PRODUCTION_SOURCE and feed["clips"]
     above = [c["clip_id"] for c in feed["clips"] if c["above_threshold"]]
@@ -196,7 +210,7 @@ def test_the_production_cycle_over_http(api, ws, sample_media):
     assert api.post("/api/labels/ships/build", json={}).json()["version"] == 2
     dry = api.post("/api/labels/ships/deploy", json={"dry_run": True}).json()
     assert dry["dry_run"] and not dry["deployed"] and dry["previous"] == 1 and dry["version"] == 2
-    assert dry["changes"]["scope"] == "production" and dry["changes"]["decisions"] == clips
+    assert dry["changes"]["scope"] == "production" and dry["changes"]["decisions"] == production
     assert api.get("/api/labels/ships/versions").json()["live"] == 1
     done = api.post("/api/labels/ships/deploy", json={"version": 2}).json()
     assert done["deployed"] and done["changes"]["changed"] == dry["changes"]["changed"]
