@@ -479,6 +479,40 @@ def _dissolve_shot(
 MULTI_KINDS = (("single", 0.55), ("side-by-side", 0.25), ("dissolve", 0.2))
 
 
+def _fashion_shot(
+    plan: np.random.Generator,
+    kind: str,
+    move: str,
+    take: Callable[[], tuple[int, set[str]]],
+    info: dict[str, Any],
+    salts: tuple[int, int, int],
+    seconds: tuple[float, float],
+    items: np.ndarray,
+    index_of: dict[int, int],
+) -> tuple[int, set[str], Callable[[], list[Image8]]]:
+    """A shot of Fashion-MNIST items for the multi-subject and footage suites: one item
+    ("single"), two side by side ("side-by-side"), or two joined by a dissolve that hides a cut
+    (anything else; ``info["missed_cut"]`` = frames into the shot to the dissolve's middle).
+    ``salts`` = (seed, single's salt, side-by-side's salt). Returns (frames, label names, draw)."""
+    seed, single_salt, pair_salt = salts
+    if kind == "single":
+        row, names = take()
+        n = _length(plan, seconds)
+        info["subjects"] = [f"fashion:{row}"]
+        return n, names, functools.partial(_items_shot, seed, single_salt, n, move, [row], items, index_of)
+    (r1, n1), (r2, n2) = take(), take()
+    info["subjects"] = [f"fashion:{r1}", f"fashion:{r2}"]
+    if kind == "side-by-side":
+        n = _length(plan, seconds)
+        return n, n1 | n2, functools.partial(_items_shot, seed, pair_salt, n, move, [r1, r2], items, index_of)
+    hold_a, hold_b = _length(plan, (0.8, 1.4)), _length(plan, (0.8, 1.4))
+    fade = _length(plan, (1.0, 1.6))
+    move_b = LABEL_MOVES[int(plan.integers(len(LABEL_MOVES)))]
+    info["missed_cut"] = hold_a + fade // 2
+    draw = functools.partial(_dissolve_shot, seed, hold_a, fade, hold_b, (move, move_b), (r1, r2), items, index_of)
+    return hold_a + fade + hold_b, n1 | n2, draw
+
+
 def plan_multi_subject(
     seed: int = 0,
     n_videos: int = 8,
@@ -510,29 +544,7 @@ def plan_multi_subject(
             kind = kinds[int(plan.choice(len(kinds), p=weights))]
             move = LABEL_MOVES[int(plan.integers(len(LABEL_MOVES)))]
             info: dict[str, Any] = {"kind": kind, "move": move}
-            if kind == "single":
-                row, names = take()
-                n = _length(plan, (1.2, 2.6))
-                info["subjects"] = [f"fashion:{row}"]
-                draw = functools.partial(_items_shot, seed, 402, n, move, [row], items, index_of)
-            elif kind == "side-by-side":
-                (r1, n1), (r2, n2) = take(), take()
-                names = n1 | n2
-                n = _length(plan, (1.2, 2.6))
-                info["subjects"] = [f"fashion:{r1}", f"fashion:{r2}"]
-                draw = functools.partial(_items_shot, seed, 403, n, move, [r1, r2], items, index_of)
-            else:
-                (r1, n1), (r2, n2) = take(), take()
-                names = n1 | n2
-                hold_a, hold_b = _length(plan, (0.8, 1.4)), _length(plan, (0.8, 1.4))
-                fade = _length(plan, (1.0, 1.6))
-                move_b = LABEL_MOVES[int(plan.integers(len(LABEL_MOVES)))]
-                n = hold_a + fade + hold_b
-                info["subjects"] = [f"fashion:{r1}", f"fashion:{r2}"]
-                info["missed_cut"] = hold_a + fade // 2  # frames into the shot: the dissolve's middle
-                draw = functools.partial(
-                    _dissolve_shot, seed, hold_a, fade, hold_b, (move, move_b), (r1, r2), items, index_of
-                )
+            n, names, draw = _fashion_shot(plan, kind, move, take, info, (seed, 402, 403), (1.2, 2.6), items, index_of)
             shots.append(Shot(n, tuple(sorted(names)), draw, info))
         videos.append(shots)
     return Plan("multi-subject", seed, videos, {k: (d, kw) for k, (d, kw, _) in fl.items()})
@@ -590,33 +602,15 @@ def plan_footage(
             move = LABEL_MOVES[int(plan.integers(len(LABEL_MOVES)))]
             info: dict[str, Any] = {"kind": kind, "move": move}
             names: set[str] = set()
+            draw: Callable[[], list[Image8]]
             if kind == "photo":
                 name = photos[int(plan.integers(len(photos)))]
                 n = _length(plan, (1.2, 3.0))
                 info["subjects"] = [f"photo:{name}"]
                 draw = functools.partial(_photo_shot, seed, 502 + 1000 * v + len(shots), n, move, name)
-            elif kind == "single":
-                row, names = take()
-                n = _length(plan, (1.2, 3.0))
-                info["subjects"] = [f"fashion:{row}"]
-                draw = functools.partial(_items_shot, seed, 503, n, move, [row], items, index_of)
-            elif kind == "side-by-side":
-                (r1, n1), (r2, n2) = take(), take()
-                names = n1 | n2
-                n = _length(plan, (1.2, 3.0))
-                info["subjects"] = [f"fashion:{r1}", f"fashion:{r2}"]
-                draw = functools.partial(_items_shot, seed, 504, n, move, [r1, r2], items, index_of)
             else:
-                (r1, n1), (r2, n2) = take(), take()
-                names = n1 | n2
-                hold_a, hold_b = _length(plan, (0.8, 1.4)), _length(plan, (0.8, 1.4))
-                fade = _length(plan, (1.0, 1.6))
-                move_b = LABEL_MOVES[int(plan.integers(len(LABEL_MOVES)))]
-                n = hold_a + fade + hold_b
-                info["subjects"] = [f"fashion:{r1}", f"fashion:{r2}"]
-                info["missed_cut"] = hold_a + fade // 2
-                draw = functools.partial(
-                    _dissolve_shot, seed, hold_a, fade, hold_b, (move, move_b), (r1, r2), items, index_of
+                n, names, draw = _fashion_shot(
+                    plan, kind, move, take, info, (seed, 503, 504), (1.2, 3.0), items, index_of
                 )
             shots.append(Shot(n, tuple(sorted(names)), draw, info))
         videos.append(shots)
