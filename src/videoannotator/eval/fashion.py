@@ -164,13 +164,10 @@ def embed_sample(
     for start in chunks:
         stop = min(start + CHUNK, len(images))
         path = folder / f"chunk-{start // CHUNK:04d}.npz"
+        cached = _read_chunk(path)
         data: tuple[Vectors, Vectors] | None = None
-        if path.exists():
-            try:
-                with np.load(path) as z:
-                    data = (z["joint"], z["features"])
-            except (OSError, ValueError, KeyError):
-                data = None
+        if cached is not None and {"joint", "features"} <= cached.keys():
+            data = (cached["joint"], cached["features"])
         if data is None:
             if embedder is None:
                 from ..embed import get_embedder
@@ -186,13 +183,7 @@ def embed_sample(
             t_embed += time.perf_counter() - t
             embedded += stop - start
             data = (j.astype(np.float32), f.astype(np.float32))
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-                np.savez(partial, joint=data[0], features=data[1])
-                os.replace(partial, path)
-            except OSError:
-                pass  # an unwritable cache only costs embedding again
+            _write_chunk(path, {"joint": data[0], "features": data[1]})
         joint.append(data[0])
         feats.append(data[1])
         if bar is not None:
@@ -207,6 +198,29 @@ def embed_sample(
     }
     skip = offset - first
     return np.concatenate(joint)[skip : skip + n], np.concatenate(feats)[skip : skip + n], timing
+
+
+def _read_chunk(path: Path) -> dict[str, Vectors] | None:
+    """A cached chunk's arrays by name, or None where it is missing or unreadable."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError):
+        return None
+
+
+def _write_chunk(path: Path, data: dict[str, Vectors]) -> None:
+    """Write a chunk atomically (a temporary file, then a rename); an unwritable cache only
+    costs embedding again."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(partial, **data)  # type: ignore[arg-type]
+        os.replace(partial, path)
+    except OSError:
+        pass
 
 
 EXTRAS_VERSION = 1  # of the extras cache (energy grid, mid-level features): part of its file names
@@ -239,13 +253,7 @@ def embed_extras(
     for start in chunks:
         stop = min(start + CHUNK, len(images))
         path = folder / f"extras-v{EXTRAS_VERSION}-chunk-{start // CHUNK:04d}.npz"
-        data: dict[str, Vectors] | None = None
-        if path.exists():
-            try:
-                with np.load(path) as z:
-                    data = {k: z[k] for k in z.files}
-            except (OSError, ValueError):
-                data = None
+        data = _read_chunk(path)
         if data is None:
             if embedder is None:
                 from ..embed import get_embedder
@@ -253,13 +261,7 @@ def embed_extras(
                 embedder = get_embedder(embedder_name, device=device)
             _, raw = embedder.encode_images_with_blocks(render(images[order[start:stop]], mode))
             data = {k: v.astype(np.float32) for k, v in raw.items() if k != "semantic"}
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-                np.savez(partial, **data)  # type: ignore[arg-type]
-                os.replace(partial, path)
-            except OSError:
-                pass  # an unwritable cache only costs embedding again
+            _write_chunk(path, data)
         for key, value in data.items():
             parts.setdefault(key, []).append(value)
         if bar is not None:
