@@ -7,8 +7,9 @@ by ``catalog/rules.py`` the same way for every backend.
 
 A catalog is grouped like the data: ``videos`` (videos and their clips), ``labels``,
 ``annotations`` (the append-only event log), ``models`` (model versions and their corpus
-scores), ``lookup`` (finding the clip an imported row names), plus meta values and the
-workspace's write lock (one writer appends to the matrices and commits at a time).
+scores), ``lookup`` (finding the clip an imported row names), ``users`` (team mode's people),
+plus meta values and the workspace's write lock (one writer appends to the matrices and commits
+at a time).
 """
 
 from __future__ import annotations
@@ -158,6 +159,16 @@ class ScoreBatches(Protocol):
     def list(self, label_id: int, version: int | None = None) -> Rows: ...
 
 
+class Users(Protocol):
+    """Team mode's people: a name and the hash of their token (never the token itself)."""
+
+    def add(self, name: str, token_hash: str) -> Row: ...
+    def by_token_hash(self, token_hash: str) -> Row | None: ...
+    def list(self) -> Rows: ...
+    def revoke(self, name: str) -> Row: ...
+    def active_count(self) -> int: ...
+
+
 class Catalog(Protocol):
     videos: Videos
     labels: Labels
@@ -165,6 +176,7 @@ class Catalog(Protocol):
     models: ModelVersions
     deployments: Deployments
     batches: ScoreBatches
+    users: Users
 
     @property
     def schema_version(self) -> int: ...

@@ -18,9 +18,10 @@ from .imports import ClipLookup
 from .labels import Labels
 from .models import ModelVersions
 from .production import Deployments, ScoreBatches
+from .users import Users
 from .videos import Videos
 
-COUNTED_TABLES = ("videos", "clips", "labels", "annotations", "model_versions", "deployments")
+COUNTED_TABLES = ("videos", "clips", "labels", "annotations", "model_versions", "deployments", "users")
 
 
 class SQLiteCatalog(Catalog):
@@ -33,6 +34,7 @@ class SQLiteCatalog(Catalog):
         self.models: base.ModelVersions = ModelVersions(self, Path(models_dir))
         self.deployments: base.Deployments = Deployments(self)
         self.batches: base.ScoreBatches = ScoreBatches(self)
+        self.users: base.Users = Users(self)
         self._write_lock = FileLock(Path(path).with_name(".write.lock"))
 
     def lookup(self) -> ClipLookup:

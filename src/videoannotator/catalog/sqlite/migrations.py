@@ -148,4 +148,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX score_batches_label ON score_batches(label_id, version, id);
         """,
     ),
+    (
+        7,
+        """
+        -- Team mode: one row per person. The server keeps only a hash of each token and takes
+        -- the annotator of every vote from the token (``va users add NAME`` prints it once).
+        -- A revoked user keeps the row, so the event log's names still resolve.
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        """,
+    ),
 ]
