@@ -378,6 +378,26 @@ class Workspace:
     def undo(self, label: str | int, annotator: str = "default", clip_id: int | None = None) -> dict[str, Any]:
         return self.catalog.annotations.undo(self.label(label)["id"], annotator, clip_id)
 
+    # -- team mode: users and their tokens (team.py) -----------------------------------------
+    def add_user(self, name: str) -> dict[str, Any]:
+        """A new user and their token (shown this once: only its hash is stored)."""
+        from .team import new_token, token_hash
+
+        token = new_token()
+        return {**self.catalog.users.add(name, token_hash(token)), "token": token}
+
+    def list_users(self) -> list[dict[str, Any]]:
+        return self.catalog.users.list()
+
+    def revoke_user(self, name: str) -> dict[str, Any]:
+        """The user's token stops working at once; their name stays in the event log."""
+        return self.catalog.users.revoke(name)
+
+    @property
+    def team_mode(self) -> bool:
+        """True once the workspace has an active user: the server then takes names from tokens."""
+        return self.catalog.users.active_count() > 0
+
     # -- the annotation loop (loop/) -------------------------------------------------------------
     def search(
         self,

@@ -1,4 +1,4 @@
-"""`va backup|restore|import`: keeping a workspace's data safe."""
+"""`va backup|restore|import`: keeping a workspace's data safe; `va users`: who is who in team mode."""
 
 from __future__ import annotations
 
@@ -83,3 +83,59 @@ def import_cmd(obj: Context, label_name, file, annotator, as_json):
         f"{result['events_added']} events added, {result['events_present']} already here, "
         f"{len(result['not_imported'])} not imported"
     )
+
+
+@cli.group()
+def users():
+    """Team mode: one token per person; the server takes each vote's annotator from it."""
+
+
+@users.command("add")
+@click.argument("name")
+@json_option()
+@click.pass_obj
+def users_add(obj: Context, name, as_json):
+    """Add a user and print their token, once (only its hash is kept).
+
+    The first user turns team mode on: from then on the server (`va serve`, which may then
+    listen beyond localhost without --token) answers only requests that carry a user's token,
+    and records that user as the annotator of every vote, undo, deploy and label edit.
+    Example:  va users add ana   (then ana opens http://HOST:8765/?token=THE_TOKEN once)
+    """
+    ws = obj.existing_workspace()
+    first = not ws.team_mode
+    user = ws.add_user(name)
+    if as_json:
+        emit(user, True)
+        return
+    click.echo(f"added {user['name']}; their token (shown only now, keep it secret):")
+    click.echo(user["token"])
+    if first:
+        click.echo(
+            "team mode is on: restart `va serve` without --token; every request now needs a user's token", err=True
+        )
+
+
+@users.command("list")
+@json_option()
+@click.pass_obj
+def users_list(obj: Context, as_json):
+    """Every user, active or revoked (never their tokens)."""
+    rows = obj.existing_workspace().list_users()
+    if as_json:
+        emit(rows, True)
+        return
+    if not rows:
+        click.echo("no users: the workspace is not in team mode (`va users add NAME` starts it)")
+    for row in rows:
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        click.echo(f"{row['name']:<24} {state:<40} added {row['created_at']}")
+
+
+@users.command("revoke")
+@click.argument("name")
+@json_option()
+@click.pass_obj
+def users_revoke(obj: Context, name, as_json):
+    """Stop NAME's token at once (their votes stay, under their name)."""
+    emit(obj.existing_workspace().revoke_user(name), as_json)

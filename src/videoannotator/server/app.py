@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from ..team import TeamAuth
 from .errors import CatchAllMiddleware, declare_errors, install_error_handlers
 from .respond import DataResponse
 from .routes import clips as routes_clips
 from .routes import history as routes_history
 from .routes import labels as routes_labels
 from .routes import loop as routes_loop
+from .routes import me as routes_me
 from .routes import media as routes_media
 from .routes import page as routes_page
 from .routes import production as routes_production
@@ -25,7 +27,8 @@ if TYPE_CHECKING:
 
 def create_app(workspace: Workspace, token: str | None = None, *, max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """The app for one Workspace. Without a token it answers only to loopback Host names;
-    with one, every /api, /media and /openapi.json request must carry it."""
+    with one, every /api, /media and /openapi.json request must carry it. Once the workspace
+    has users (team mode), each request carries its user's token instead (team.py)."""
     if token is not None:
         check_bind("127.0.0.1", token)  # just the token's form
     app = FastAPI(
@@ -43,13 +46,21 @@ def create_app(workspace: Workspace, token: str | None = None, *, max_body: int 
     for module in (routes_clips, routes_labels, routes_loop, routes_production, routes_media, routes_page):
         app.include_router(module.router)
     app.include_router(routes_history.router)
+    app.include_router(routes_me.router)
     if routes_page.STATIC.is_dir():  # the web page's files, once they exist
         app.mount("/static", routes_page.PageFiles(directory=routes_page.STATIC), name="static")
     _declare_errors_in_openapi(app)
     # Added last = outermost: security checks run first and add headers to every answer.
     app.add_middleware(CatchAllMiddleware)
+    app.state.team = team = TeamAuth(workspace.catalog.users)
+    team_at_start = workspace.team_mode
     app.add_middleware(
-        SecurityMiddleware, token=token, allowed_hosts=None if token else LOOPBACK_HOSTS, max_body=max_body
+        SecurityMiddleware,
+        token=token,
+        allowed_hosts=None if token or team_at_start else LOOPBACK_HOSTS,
+        max_body=max_body,
+        team=team,
+        team_required=team_at_start and token is None,
     )
     return app
 

@@ -48,8 +48,10 @@ def log_config() -> dict[str, Any]:
 def serve(
     workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, token: str | None = None, log_level: str = "info"
 ) -> None:
-    """Serve until interrupted. A non-loopback ``host`` without ``token`` raises VAError."""
-    check_bind(host, token)
+    """Serve until interrupted. A non-loopback ``host`` without ``token`` raises VAError, unless
+    the workspace is in team mode (it has users), where a server token is refused instead."""
+    team = workspace.team_mode
+    check_bind(host, token, team=team)
     import uvicorn
 
     from .app import create_app
@@ -57,6 +59,8 @@ def serve(
     app = create_app(workspace, token=token)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    if team:
+        url += "?token=<your token>  (team mode: each user opens it once with their own token)"
     print(f"Video Annotator: {url}  (workspace {workspace.home}; Ctrl-C stops)", file=sys.stderr, flush=True)
     uvicorn.run(
         app,

@@ -74,12 +74,18 @@ class LabelPatch(Body):
     archived: StrictBool | None = None
 
 
+WHO = (
+    "Who votes. Required, except in team mode (the workspace has users), where the server takes "
+    "the name from the request's token and ignores this."
+)
+
+
 class AnnotationIn(Body):
     clip_ids: list[ClipId] = Field(
         min_length=1, max_length=MAX_LIST, description="Repeated ids count once: one event per distinct clip."
     )
     value: Literal[VOTE_VALUES]  # type: ignore[valid-type]
-    annotator: str = Field(min_length=1, max_length=64)
+    annotator: str | None = Field(None, min_length=1, max_length=64, description=WHO)
     source: str = Field(
         "api",
         min_length=1,
@@ -90,7 +96,7 @@ class AnnotationIn(Body):
 
 
 class UndoIn(Body):
-    annotator: str = Field(min_length=1, max_length=64)
+    annotator: str | None = Field(None, min_length=1, max_length=64, description=WHO)
     clip_id: ClipId | None = Field(None, description="Undo the latest annotation of this clip only.")
 
 
@@ -119,13 +125,16 @@ class DeployIn(Body):
         None,
         min_length=1,
         max_length=64,
-        description="Who deploys (the page sends its annotator); default: the server's user.",
+        description="Who deploys (the page sends its annotator); default: the server's user. In team mode: the token's user.",
     )
 
 
 class RollbackIn(Body):
     deployer: str | None = Field(
-        None, min_length=1, max_length=64, description="Who rolls back; default: the server's user."
+        None,
+        min_length=1,
+        max_length=64,
+        description="Who rolls back; default: the server's user. In team mode: the token's user.",
     )
 
 

@@ -1,6 +1,9 @@
 """Who may talk to the server, from where, and how much.
 
-- Binding to anything but loopback needs a token (``check_bind``).
+- Binding to anything but loopback needs a token (``check_bind``), or team mode.
+- Team mode (the workspace has users, team.py): every /api and /media request carries the
+  token of one active user, and the routes take the annotator from it (``request_user``);
+  the server's own token is then refused.
 - With a token, every /api and /media request carries it: ``Authorization: Bearer T`` or
   the ``va_token`` cookie that visiting ``/?token=T`` sets once. Compared in constant time.
 - Without a token the server is loopback-only, and the Host header must name loopback too:
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -25,6 +29,11 @@ from starlette.exceptions import HTTPException
 
 from ..errors import VAError
 from .errors import error_response, is_routed
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ..team import TeamAuth
 
 MAX_BODY_BYTES = 1 << 20
 TOKEN_COOKIE = "va_token"
@@ -53,18 +62,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str | None) -> None:
-    """Refuse to listen beyond this machine without a token, and refuse a weak token."""
+def check_bind(host: str, token: str | None, team: bool = False) -> None:
+    """Refuse to listen beyond this machine without a token (or team mode), and refuse a weak token."""
     if token is not None and not TOKEN_RE.match(token):
         raise VAError(
             "the token must be 8-256 characters of letters, digits or ._~+/=- "
             "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)",
             code="bad_token",
         )
-    if token is None and not is_loopback(host):
+    if team and token is not None:
+        raise VAError(
+            "this workspace has users (team mode): everyone signs in with their own token from "
+            "`va users add NAME`; start the server without --token (and without VA_TOKEN)",
+            code="team_mode",
+        )
+    if token is None and not team and not is_loopback(host):
         raise VAError(
             f"refusing to listen on {host} without a token: anyone who reaches it could read and change "
-            "annotations; pass --token (or set VA_TOKEN), or listen on 127.0.0.1",
+            "annotations; pass --token (or set VA_TOKEN), add users for team mode (`va users add NAME`), "
+            "or listen on 127.0.0.1",
             code="token_required",
         )
 
@@ -101,10 +117,56 @@ def _request_token(headers: Headers) -> str | None:
     return None
 
 
+def request_user(request: Request) -> str | None:
+    """The team-mode user who sent the request (set by SecurityMiddleware), else None."""
+    return request.scope.get("state", {}).get("va_user")
+
+
+TEAM_UNAUTHORIZED = (
+    "this workspace is in team mode: send your own token ('Authorization: Bearer <token>', or open "
+    "/?token=<token> once in the browser); `va users add NAME` makes one"
+)
+
+
 class SecurityMiddleware:
-    def __init__(self, app, token: str | None = None, allowed_hosts=None, max_body: int = MAX_BODY_BYTES):
+    def __init__(
+        self,
+        app,
+        token: str | None = None,
+        allowed_hosts=None,
+        max_body: int = MAX_BODY_BYTES,
+        team: TeamAuth | None = None,
+        team_required: bool = False,
+    ):
+        """``team``: the workspace's users (team mode while it has any). ``team_required``: the
+        server was started in team mode with no token of its own, so if the last user is revoked
+        it refuses everything rather than fall back to no check at all."""
         self.app, self.token, self.max_body = app, token, max_body
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts else None
+        self.team, self.team_required = team, team_required
+
+    def _access(self, scope, headers: Headers) -> tuple[int, str, str] | None:
+        """Who may reach /api, /media and /openapi.json: a team user's token in team mode,
+        else the server's token when it has one; the user's name goes into the scope."""
+        given = _request_token(headers)
+        if self.team is not None and self.team.team_mode():
+            user = self.team.user(given)
+            if user is None:
+                return 401, "unauthorized", TEAM_UNAUTHORIZED
+            scope.setdefault("state", {})["va_user"] = user["name"]
+            return None
+        if self.team_required:
+            return 401, "unauthorized", "this workspace has no active users any more; restart the server"
+        if self.token is not None and not token_matches(given, self.token):
+            return (
+                401,
+                "unauthorized",
+                (
+                    "this server needs its token: send 'Authorization: Bearer <token>', "
+                    "or open /?token=<token> once in the browser"
+                ),
+            )
+        return None
 
     def refusal(self, scope, headers: Headers) -> tuple[int, str, str] | None:
         """(status, code, message) when the request must not reach the app."""
@@ -121,20 +183,10 @@ class SecurityMiddleware:
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return 413, "too_large", f"request body over {self.max_body:,} bytes"
-        path = scope["path"]
-        if (
-            self.token is not None
-            and path.startswith(PROTECTED_PREFIXES)
-            and not token_matches(_request_token(headers), self.token)
-        ):
-            return (
-                401,
-                "unauthorized",
-                (
-                    "this server needs its token: send 'Authorization: Bearer <token>', "
-                    "or open /?token=<token> once in the browser"
-                ),
-            )
+        if scope["path"].startswith(PROTECTED_PREFIXES):
+            refused = self._access(scope, headers)
+            if refused is not None:
+                return refused
         # A method the path does not take changes nothing: the router answers 405 (or 404).
         if scope["method"] in STATE_CHANGING and is_routed(scope):
             fetch_site = headers.get("sec-fetch-site", "").lower()

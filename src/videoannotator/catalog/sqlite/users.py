@@ -19,11 +19,21 @@ class Users:
         if len(token_hash) != 64:
             raise InvalidInput("a user's token hash is a SHA-256 hex digest")
         with self.catalog.transaction() as db:
-            if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise Conflict(f"a user named {name!r} exists already; `va users revoke {name}` first to replace them")
-            db.execute(
-                "INSERT INTO users(name, token_hash, created_at) VALUES (?, ?, ?)", (name, token_hash, utc_now())
-            )
+            old = db.execute("SELECT id, revoked_at FROM users WHERE name = ?", (name,)).fetchone()
+            if old is not None and old["revoked_at"] is None:
+                raise Conflict(
+                    f"a user named {name!r} exists already; for a new token: `va users revoke {name}`, "
+                    f"then `va users add {name}`"
+                )
+            if old is not None:  # a revoked user comes back with a new token, under the same name
+                db.execute(
+                    "UPDATE users SET token_hash = ?, created_at = ?, revoked_at = NULL WHERE id = ?",
+                    (token_hash, utc_now(), old["id"]),
+                )
+            else:
+                db.execute(
+                    "INSERT INTO users(name, token_hash, created_at) VALUES (?, ?, ?)", (name, token_hash, utc_now())
+                )
             row = db.execute(f"SELECT {COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
         return dict(row)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from ...export import to_csv
-from ..deps import WorkspaceDep
+from ..deps import UserDep, WorkspaceDep
 from ..errors import error_responses
 from ..respond import data, plain
 from ..schemas import LabelCreate, LabelPatch, LabelPath, Version
@@ -42,11 +42,16 @@ def get_label(ws: WorkspaceDep, name: LabelPath):
 
 
 @router.patch("/{name}", responses=error_responses(409))
-def update_label(ws: WorkspaceDep, name: LabelPath, body: LabelPatch):
+def update_label(ws: WorkspaceDep, user: UserDep, name: LabelPath, body: LabelPatch):
     """Rename, edit the description or keywords, archive (archived: true) or bring back."""
     return data(
         ws.update_label(
-            name, name=body.name, description=body.description, keywords=body.keywords, archived=body.archived
+            name,
+            name=body.name,
+            description=body.description,
+            keywords=body.keywords,
+            archived=body.archived,
+            editor=user,  # None outside team mode: the server's user
         )
     )
 

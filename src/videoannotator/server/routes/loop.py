@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..deps import ComputeLock, WorkspaceDep
+from ..deps import ComputeLock, UserDep, WorkspaceDep, who
 from ..errors import error_responses
 from ..respond import data
 from ..schemas import (
@@ -28,17 +28,20 @@ NOT_READY = error_responses(409)  # build: too few annotations; the rest: a vers
 
 
 @router.post("/annotations", status_code=201, responses=error_responses(409))
-def annotate(ws: WorkspaceDep, name: LabelPath, body: AnnotationIn, idempotency_key: IdempotencyKey = None):
+def annotate(
+    ws: WorkspaceDep, user: UserDep, name: LabelPath, body: AnnotationIn, idempotency_key: IdempotencyKey = None
+):
     """Append one annotation event per distinct clip (positive, negative or skip), all or none.
 
     Send an `Idempotency-Key` header to make a retry safe: the same key with the same body
     answers 201 with the first call's events (same ids) and stores nothing new; the same key
-    with a different body answers 409. Keys are kept for good, one per workspace."""
+    with a different body answers 409. Keys are kept for good, one per workspace. In team mode
+    the annotator is the token's user, whatever the body says."""
     events = ws.annotate(
         name,
         body.clip_ids,
         body.value,
-        body.annotator,
+        who(user, body.annotator),
         body.source,
         body.model_version,
         idempotency_key=idempotency_key,
@@ -47,9 +50,10 @@ def annotate(ws: WorkspaceDep, name: LabelPath, body: AnnotationIn, idempotency_
 
 
 @router.post("/undo")
-def undo(ws: WorkspaceDep, name: LabelPath, body: UndoIn):
-    """Undo the annotator's latest annotation on the label (or on one clip); history is kept."""
-    return data(ws.undo(name, body.annotator, body.clip_id))
+def undo(ws: WorkspaceDep, user: UserDep, name: LabelPath, body: UndoIn):
+    """Undo the annotator's latest annotation on the label (or on one clip); history is kept.
+    In team mode only your own: the annotator is the token's user."""
+    return data(ws.undo(name, who(user, body.annotator), body.clip_id))
 
 
 @router.post("/build", responses=NOT_READY)

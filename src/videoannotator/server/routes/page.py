@@ -38,9 +38,11 @@ PLACEHOLDER = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Vid
 
 @router.get("/")
 def page(request: Request, token: Annotated[str | None, Query(max_length=256)] = None):
-    expected = request.app.state.token
-    if token is not None and expected is not None:
-        if not token_matches(token, expected):
+    expected, team_mode = request.app.state.token, request.app.state.team.team_mode()
+    if token is not None and (team_mode or expected is not None):
+        if team_mode and request.app.state.team.user(token) is None:
+            return error_response(401, "unauthorized", "unknown or revoked token; `va users add NAME` makes a new one")
+        if not team_mode and not token_matches(token, expected):
             return error_response(401, "unauthorized", "wrong token; use the one the server was started with")
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(

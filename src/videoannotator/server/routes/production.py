@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from ...errors import NotFound
 from ...workspace import Workspace
-from ..deps import ComputeLock, WorkspaceDep
+from ..deps import ComputeLock, UserDep, WorkspaceDep
 from ..errors import error_responses
 from ..respond import data
 from ..schemas import (
@@ -60,18 +60,18 @@ def _attachment(filename: str) -> dict[str, str]:
 
 
 @router.post("/labels/{name}/deploy", responses=NOT_READY)
-def deploy(ws: WorkspaceDep, lock: ComputeLock, name: LabelPath, body: DeployIn):
+def deploy(ws: WorkspaceDep, user: UserDep, lock: ComputeLock, name: LabelPath, body: DeployIn):
     """Put a version (default: the latest) into production; with one live already, say which
     production decisions the switch changes. `dry_run: true` only says. The deployer recorded
     is `deployer`, else the server's user ($VA_ANNOTATOR or the login name), as for label edits."""
     with lock:
-        return data(ws.deploy(name, body.version, deployer=body.deployer, dry_run=body.dry_run))
+        return data(ws.deploy(name, body.version, deployer=user or body.deployer, dry_run=body.dry_run))
 
 
 @router.post("/labels/{name}/rollback", responses=NOT_READY)
-def rollback(ws: WorkspaceDep, name: LabelPath, body: RollbackIn):
+def rollback(ws: WorkspaceDep, user: UserDep, name: LabelPath, body: RollbackIn):
     """Make the version that was live before the current one live again (`{}` takes the defaults)."""
-    return data(ws.rollback(name, deployer=body.deployer))
+    return data(ws.rollback(name, deployer=user or body.deployer))
 
 
 @router.get("/labels/{name}/card")
