@@ -49,6 +49,7 @@ const label = (name) => `/api/labels/${encodeURIComponent(name)}`;
 
 export const api = {
   meta: () => request('GET', '/api/meta'),
+  me: () => request('GET', '/api/me'),
   info: () => request('GET', '/api/info'),
   videos: () => request('GET', '/api/videos'),
   labels: () => request('GET', '/api/labels'),

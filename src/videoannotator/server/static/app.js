@@ -8,7 +8,7 @@ import { BINDINGS, bindingFor } from './keys.js';
 import { LabelPage, useNames } from './labelpage.js';
 import { MonitorView } from './monitor.js';
 import { clipDetail, loadClip, PlayerDialog } from './player.js';
-import { annotate, session, setAnnotator } from './session.js';
+import { annotate, session, setAnnotator, signedInAs } from './session.js';
 import { showVideos, VideoView } from './videos.js';
 
 const view = document.getElementById('view');
@@ -267,7 +267,18 @@ function toggleHelp() {
   }
 }
 
+function showSignedIn() {
+  const form = h('form', { class: 'annotator-form', method: 'dialog' },
+    h('h2', {}, `Signed in as ${session.annotator}`),
+    h('p', { class: 'muted' }, 'This workspace is in team mode: the server records every annotation, undo, deploy and label edit you make under the name of your token. To annotate as someone else, open the page with their link.'),
+    h('div', { class: 'form-actions' }, h('button', { class: 'button primary', type: 'submit' }, 'Close')));
+  annotatorDialog.oncancel = null;
+  clear(annotatorDialog, form);
+  annotatorDialog.showModal();
+}
+
 function askAnnotator({ required = false } = {}) {
+  if (session.team) return showSignedIn();
   const input = h('input', { name: 'annotator', required: true, maxlength: 64, autocomplete: 'name', placeholder: 'Your name' });
   input.value = session.annotator;
   const form = h('form', { class: 'annotator-form' },
@@ -299,6 +310,7 @@ function ensureAnnotator() {
 }
 
 function renderAnnotator() {
+  annotatorButton.title = session.team ? `Signed in as ${session.annotator} (team mode)` : 'Change the annotator name';
   clear(annotatorButton, h('span', { class: 'avatar', 'aria-hidden': 'true' }, (session.annotator || '?').slice(0, 1).toUpperCase()),
     h('span', { class: 'annotator-name' }, session.annotator || 'Set your name'));
 }
@@ -352,6 +364,8 @@ async function start() {
     labelSelect.blur(); // the keys belong to the grid again
     navigate(`#/labels/${encodeURIComponent(labelSelect.value)}`);
   });
+  const me = await api.me().catch(() => null);
+  if (me?.team && me.name) signedInAs(me.name);
   renderAnnotator();
   if (!session.annotator) askAnnotator({ required: true });
   useNames(await api.meta());

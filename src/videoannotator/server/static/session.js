@@ -8,6 +8,7 @@ const ANNOTATOR_KEY = 'va.annotator';
 
 export const session = {
   annotator: readAnnotator(),
+  team: false, // team mode: the server takes the annotator from this browser's token
   label: null, // the name of the label on screen
   values: new Map(), // clip id -> the label's current value (positive, negative, skip, unresolved)
   events: new EventTarget(), // 'change' after every stored annotation or undo
@@ -19,6 +20,12 @@ function readAnnotator() {
   } catch {
     return '';
   }
+}
+
+// Team mode: the name is the token's user, fixed by the server, and not saved here.
+export function signedInAs(name) {
+  session.team = true;
+  session.annotator = name;
 }
 
 export function setAnnotator(name) {
