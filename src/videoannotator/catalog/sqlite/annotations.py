@@ -10,7 +10,6 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-import sqlite3
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -26,7 +25,8 @@ from ..rules import (
     check_value,
     utc_now,
 )
-from .catalog import Catalog
+from ..sql import Connection, inserted_id
+from ..sql import Store as Catalog
 
 
 def _fingerprint(
@@ -89,14 +89,14 @@ class Annotations:
             missing = [c for c in clip_ids if c not in known]
             if missing:
                 raise NotFound(f"no clip with id {missing[0]}; ids come from search, feeds or `va info`")
-            ids: builtins.list[int | None] = []
+            ids: builtins.list[int] = []
             for clip_id in clip_ids:
                 cur = db.execute(
                     "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, created_at)"
-                    " VALUES (?,?,?,?,?,?,?)",
+                    " VALUES (?,?,?,?,?,?,?) RETURNING id",
                     (label_id, clip_id, value, annotator, source, model_version, now),
                 )
-                ids.append(cur.lastrowid)
+                ids.append(inserted_id(cur))
             if idempotency_key is not None:
                 db.execute(
                     "INSERT INTO idempotency_keys(key, request, event_ids, created_at) VALUES (?,?,?,?)",
@@ -130,7 +130,7 @@ class Annotations:
             ).fetchone()
             cur = db.execute(
                 "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, undoes, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     label_id,
                     target["clip_id"],
@@ -142,9 +142,10 @@ class Annotations:
                     utc_now(),
                 ),
             )
-        return self._event(cur.lastrowid)
+            event_id = inserted_id(cur)
+        return self._event(event_id)
 
-    def _event(self, event_id: int | None, db: sqlite3.Connection | None = None) -> Row:
+    def _event(self, event_id: int, db: Connection | None = None) -> Row:
         rows = (db or self.catalog.connection()).execute("SELECT * FROM annotations WHERE id=?", (event_id,)).fetchall()
         return dict(rows[0])
 
@@ -180,7 +181,7 @@ class Annotations:
         each (clip, annotator)'s latest vote: where the label's positives have been found (the
         source is what the client said: 'search', a feed name, 'cli', ...)."""
         sql = (
-            "SELECT a.source, SUM(a.value = 'positive'), COUNT(*) FROM annotations a JOIN ("
+            "SELECT a.source, SUM(CASE WHEN a.value = 'positive' THEN 1 ELSE 0 END), COUNT(*) FROM annotations a JOIN ("
             " SELECT MAX(id) AS id FROM annotations WHERE label_id=? GROUP BY clip_id, annotator) latest"
             " ON latest.id = a.id WHERE a.value IN ('positive', 'negative') GROUP BY a.source"
         )
@@ -236,7 +237,7 @@ class Annotations:
                 else:
                     cur = db.execute(
                         "INSERT INTO annotations(label_id, clip_id, value, annotator, source, model_version, undoes,"
-                        " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                        " created_at) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
                         (
                             label_id,
                             e["clip_id"],
@@ -249,7 +250,7 @@ class Annotations:
                         ),
                     )
                     added += 1
-                    event_id = cur.lastrowid
+                    event_id = inserted_id(cur)
                 if e.get("ref") is not None:
                     here[e["ref"]] = event_id
                 ids.append(event_id)

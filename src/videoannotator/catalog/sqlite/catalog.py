@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..rules import utc_now
+from ..sql import Connection, Params
 from .migrations import MIGRATIONS
-
-# What ``execute`` binds: positional values (a tuple or list) or named ones.
-Params = Sequence[Any] | Mapping[str, Any]
 
 
 class Catalog:
@@ -96,7 +94,7 @@ class Catalog:
         value = self.scalar("SELECT value FROM meta WHERE key=?", (key,))
         return default if value is None else value
 
-    def set_meta(self, key: str, value: object, db: sqlite3.Connection | None = None) -> None:
+    def set_meta(self, key: str, value: object, db: Connection | None = None) -> None:
         (db or self.connection()).execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, str(value)),

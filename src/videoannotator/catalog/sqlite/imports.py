@@ -8,7 +8,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..base import Rows
-from .catalog import Catalog
+from ..sql import Store as Catalog
 
 TIME_TOLERANCE = 0.002  # exports round start/end to milliseconds
 

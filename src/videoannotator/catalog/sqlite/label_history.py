@@ -5,16 +5,17 @@ migration 4). ``Labels.update`` records an edit in the same transaction as the c
 from __future__ import annotations
 
 import json
-import sqlite3
+from typing import Any
 
 from ..base import Row, Rows
 from ..rules import utc_now
-from .catalog import Catalog
+from ..sql import Connection
+from ..sql import Store as Catalog
 
 FIELDS = ("name", "description", "keywords", "archived")
 
 
-def record_edit(db: sqlite3.Connection, before: sqlite3.Row, after: sqlite3.Row, editor: str) -> bool:
+def record_edit(db: Connection, before: Any, after: Any, editor: str) -> bool:
     """Inside the update's transaction: keep ``before`` if any guideline field changed."""
     changed = [f for f in FIELDS if before[f] != after[f]]
     if not changed:
@@ -56,7 +57,7 @@ def history(catalog: Catalog, label_id: int) -> Rows:
     return out[::-1]
 
 
-def _values(row: sqlite3.Row) -> Row:
+def _values(row: Any) -> Row:
     return {
         "name": row["name"],
         "description": row["description"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
 from typing import Any
 
 from ...errors import Conflict, InvalidInput, NotFound
@@ -12,10 +11,11 @@ from ...names import MAX_ID
 from ..base import Row, Rows
 from ..rules import check_keywords as _keywords
 from ..rules import utc_now, validate_name
-from .catalog import Catalog
+from ..sql import Store as Catalog
+from ..sql import inserted_id
 
 
-def _row(r: sqlite3.Row) -> Row:
+def _row(r: Any) -> Row:
     return {
         "id": r["id"],
         "name": r["name"],
@@ -40,11 +40,12 @@ class Labels:
             if db.execute("SELECT 1 FROM labels WHERE name = ?", (name,)).fetchone():
                 raise Conflict(f"a label named {name!r} exists already; pick another name or use it")
             cur = db.execute(
-                "INSERT INTO labels(name, description, keywords, created_at, updated_at) VALUES (?,?,?,?,?)",
+                "INSERT INTO labels(name, description, keywords, created_at, updated_at) VALUES (?,?,?,?,?)"
+                " RETURNING id",
                 (name, description or "", json.dumps(_keywords(keywords)), now, now),
             )
-        assert cur.lastrowid is not None  # set by the INSERT
-        return self.get(cur.lastrowid)
+            label_id = inserted_id(cur)
+        return self.get(label_id)
 
     def get(self, name_or_id: str | int) -> Row:
         """By name first (a workspace from before names were refused as all digits may hold
@@ -58,7 +59,7 @@ class Labels:
             raise NotFound(f"no label {name_or_id!r}; `va label list` shows the labels, `va label create` makes one")
         return _row(rows[0])
 
-    def _by_name(self, name: object) -> builtins.list[sqlite3.Row]:
+    def _by_name(self, name: object) -> builtins.list[Any]:
         return self.catalog.query("SELECT * FROM labels WHERE name = ?", (str(name),))
 
     def list(self, include_archived: bool = False) -> Rows:

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from ...errors import NotFound
 from ..base import Row, Rows
 from ..rules import utc_now
-from .catalog import Catalog
+from ..sql import Store as Catalog
 
 
 class ModelVersions:

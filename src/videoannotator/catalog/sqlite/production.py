@@ -4,13 +4,14 @@ scored, when) in SQLite."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from ...errors import InvalidInput
 from ..base import Row, Rows
 from ..rules import check_editor, utc_now
-from .catalog import Catalog
+from ..sql import Store as Catalog
+from ..sql import inserted_id
 
 ACTIONS = ("deploy", "rollback")
 
@@ -25,10 +26,11 @@ class Deployments:
         who = check_editor(deployer)
         with self.catalog.transaction() as db:
             cur = db.execute(
-                "INSERT INTO deployments(label_id, version, action, deployer, note, created_at) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO deployments(label_id, version, action, deployer, note, created_at) VALUES (?,?,?,?,?,?)"
+                " RETURNING id",
                 (int(label_id), int(version), action, who, str(note)[:500], utc_now()),
             )
-            row = db.execute("SELECT * FROM deployments WHERE id = ?", (cur.lastrowid,)).fetchone()
+            row = db.execute("SELECT * FROM deployments WHERE id = ?", (inserted_id(cur),)).fetchone()
         return dict(row)
 
     def current(self, label_id: int) -> Row | None:
@@ -78,12 +80,13 @@ class ScoreBatches:
 
     def add_many(self, batches: Sequence[Row]) -> Rows:
         """Several batches (keys as ``add``'s parameters) in one transaction."""
-        now, ids = utc_now(), []
+        now = utc_now()
+        ids: list[int] = []
         with self.catalog.transaction() as db:
             for b in batches:
                 cur = db.execute(
                     "INSERT INTO score_batches(label_id, version, source, clip_ranges, clips, positives, created_at)"
-                    " VALUES (?,?,?,?,?,?,?)",
+                    " VALUES (?,?,?,?,?,?,?) RETURNING id",
                     (
                         int(b["label_id"]),
                         int(b["version"]),
@@ -94,7 +97,7 @@ class ScoreBatches:
                         now,
                     ),
                 )
-                ids.append(cur.lastrowid)
+                ids.append(inserted_id(cur))
             rows = [db.execute("SELECT * FROM score_batches WHERE id = ?", (i,)).fetchone() for i in ids]
         return [_batch(r) for r in rows]
 
@@ -109,7 +112,7 @@ class ScoreBatches:
         return [_batch(r) for r in rows]
 
 
-def _batch(row: sqlite3.Row) -> Row:
+def _batch(row: Any) -> Row:
     out: Row = dict(row)
     out["clip_ranges"] = [tuple(r) for r in json.loads(out["clip_ranges"])]
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...errors import Conflict, InvalidInput, NotFound
 from ..base import Row, Rows
 from ..rules import check_annotator, utc_now
-from .catalog import Catalog
+from ..sql import Store as Catalog
 
 COLUMNS = "id, name, created_at, revoked_at"  # never the hash: nothing that lists users shows it
 

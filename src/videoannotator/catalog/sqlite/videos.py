@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ..base import ClipRecord, Row, Rows, VideoRecord
 from ..rules import utc_now
-from .catalog import Catalog
+from ..sql import Store as Catalog
+from ..sql import inserted_id
 
 BATCH = 900  # below SQLite's bound-parameter limit
 
@@ -108,7 +109,7 @@ class Videos:
                 self.catalog.set_meta(key, value, db)
             cur = db.execute(
                 "INSERT INTO videos(path, content_hash, duration, fps, width, height, frame_count, size_bytes, codec,"
-                " ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     video["path"],
                     video["content_hash"],
@@ -122,7 +123,7 @@ class Videos:
                     utc_now(),
                 ),
             )
-            video_id = int(cur.lastrowid or 0)
+            video_id = inserted_id(cur)
             db.executemany(
                 "INSERT INTO clips(id, video_id, position, start_s, end_s, start_frame, end_frame, sample_frames,"
                 " embedder) VALUES (?,?,?,?,?,?,?,?,?)",

@@ -1,0 +1,87 @@
+"""``VA_CATALOG_URL``: which PostgreSQL server, database and schema hold a workspace's catalog.
+
+``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME&...]``. ``schema`` may contain
+``{workspace}``, replaced by the workspace's id (a random id kept in ``HOME/.catalog-id``, made
+on first use), so one URL serves every workspace of a team or a test run, each in its own
+schema; without ``schema`` it is ``va_{workspace}``. Every other query parameter goes to libpq
+as it is (``sslmode``, ``connect_timeout``, ...).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from ...errors import VAError
+
+ID_FILE = ".catalog-id"  # a dot file: `va backup` leaves it out, so a restore gets a new id
+DEFAULT_SCHEMA = "va_{workspace}"
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class Target(NamedTuple):
+    conninfo: str  # the URL without ``schema``, for libpq
+    schema: str
+    where: str  # host:port/database, for messages (never the password)
+    workspace_id: str
+
+
+def is_postgres(url: str) -> bool:
+    return url.split(":", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def workspace_id(home: Path) -> str:
+    """This workspace folder's id: read from ``.catalog-id``, made there the first time."""
+    path = home / ID_FILE
+    try:
+        found = path.read_text().strip()
+    except FileNotFoundError:
+        found = ""
+    if re.fullmatch(r"[0-9a-f]{16}", found):
+        return found
+    new = secrets.token_hex(8)
+    tmp = home / f"{ID_FILE}.{new}.tmp"
+    tmp.write_text(new + "\n")
+    try:
+        path.hardlink_to(tmp)  # atomic, and never replaces an id another process wrote first
+    except FileExistsError:
+        return workspace_id(home)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return new
+
+
+def parse(url: str, home: Path) -> Target:
+    """The URL's connection string and this workspace's schema, or one line saying what is wrong."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise VAError(f"VA_CATALOG_URL is not a valid URL ({exc}); e.g. postgresql://user@host:5432/db") from None
+    database = parts.path.lstrip("/")
+    if not is_postgres(url) or not parts.hostname or not database:
+        raise VAError(
+            f"VA_CATALOG_URL must look like postgresql://USER@HOST[:PORT]/DATABASE[?schema=NAME]; got {redact(url)!r}"
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [v for k, v in query if k == "schema"]
+    template = schemas[-1] if schemas else DEFAULT_SCHEMA
+    ws_id = workspace_id(home) if "{workspace}" in template else ""
+    schema = template.replace("{workspace}", ws_id)
+    if not SCHEMA_NAME.fullmatch(schema):
+        raise VAError(
+            f"schema {schema!r} in VA_CATALOG_URL is not a plain lower-case name (letters, digits, _; at most 63); "
+            "e.g. ?schema=va_{workspace}"
+        )
+    rest = urlencode([(k, v) for k, v in query if k != "schema"], quote_via=quote)
+    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
+    where = f"{parts.hostname}:{port or 5432}/{database}"
+    return Target(conninfo, schema, where, ws_id or workspace_id(home))
+
+
+def redact(url: str) -> str:
+    """The URL without its password."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
