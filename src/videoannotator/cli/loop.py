@@ -323,7 +323,10 @@ def _export_segments(text, out):
 
 @cli.command()
 @click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but localhost needs --token."
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but localhost needs --token, or users (team mode: `va users add NAME`).",
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option(
@@ -331,7 +334,11 @@ def _export_segments(text, out):
 )
 @click.pass_obj
 def serve(obj, host, port, token):
-    """Serve the HTTP API (and the page) for this workspace."""
+    """Serve the HTTP API (and the page) for this workspace.
+
+    Alone: on 127.0.0.1, no token needed. Shared: `--host 0.0.0.0 --token T`, everyone opens
+    http://HOST:8765/?token=T once. A team: give each person a user (`va users add NAME` prints
+    their token); the server then records each vote under the name of the token that sent it."""
     from ..server.run import serve as run
 
     run(obj.workspace, host=host, port=port, token=token)
