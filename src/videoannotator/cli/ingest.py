@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..config import Settings
+from ..engines import ENGINES, Engine, get_engine
 from .app import Context, cli, emit, json_option, printable
 
 
@@ -18,20 +19,69 @@ def info(obj: Context, as_json):
     emit(obj.workspace.info(), as_json)
 
 
+def engine_options(fn):
+    """--engine, --address, --workers, --decode-workers: where ingest's workers run (engines/)."""
+    options = [
+        click.option(
+            "--engine",
+            "engine_name",
+            type=click.Choice(ENGINES),
+            default="local",
+            show_default=True,
+            help="Where decoding and embedding run: this process, or Ray (pip install 'videoannotator[ray]').",
+        ),
+        click.option(
+            "--address",
+            default=None,
+            help="With --engine ray: the cluster to join (`ray start --head` prints it); default: a local Ray.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="With --engine ray: decode tasks and embedding actors at once (default: from the cluster).",
+        ),
+        click.option(
+            "--decode-workers",
+            type=click.IntRange(min=0),
+            default=None,
+            help="With the local engine: decode in this many processes (default: 0 on CPU, the cores less one on a GPU).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def make_engine(engine_name: str, address: str | None, workers: int | None, decode_workers: int | None) -> Engine:
+    """The engine the options name; an option of the other engine is a usage error."""
+    if engine_name != "ray" and (address or workers):
+        raise click.UsageError("--address and --workers go with --engine ray")
+    if engine_name == "ray" and decode_workers is not None:
+        raise click.UsageError("--decode-workers goes with the local engine (Ray decodes in its own tasks)")
+    if engine_name == "ray":
+        return get_engine("ray", address=address, workers=workers)
+    return get_engine("local", decode_workers=decode_workers)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @json_option("Print the report as one JSON document.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@engine_options
 @click.pass_obj
-def ingest(obj: Context, paths, as_json, quiet):
+def ingest(obj: Context, paths, as_json, quiet, engine_name, address, workers, decode_workers):
     """Ingest video files, folders (recursively) or globs: shots, clips, embeddings.
 
     A file already in the workspace (same content) is skipped. A file that cannot be read
     is reported on one line and the others are still ingested; the exit status is then 1.
+    An interrupted run is resumed by running it again.
 
     Examples:  va ingest movie.mp4   va ingest ~/footage/   va ingest 'clips/*.mov'
+    va ingest --engine ray ~/footage/   va ingest --engine ray --address HEAD:6379 /shared/footage/
     """
-    report = obj.workspace.ingest(paths, progress=not quiet and not as_json)
+    engine = make_engine(engine_name, address, workers, decode_workers)
+    report = obj.workspace.ingest(paths, progress=not quiet and not as_json, engine=engine)
     data = report.as_dict()
     if as_json:
         emit(data, True)

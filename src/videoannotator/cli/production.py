@@ -11,6 +11,7 @@ import click
 
 from ..names import PRODUCTION_SOURCE, SCORE_FORMATS
 from .app import PAGE, SEED, VERSION, Context, cli, emit, json_option, printable
+from .ingest import engine_options, make_engine
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -194,18 +195,25 @@ def card(obj: Context, label, as_json):
 )
 @json_option("Print the summary (not the rows) as one JSON document.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@engine_options
 @click.pass_obj
-def score(obj: Context, paths, label_names, all_deployed, out, as_json, quiet):
+def score(
+    obj: Context, paths, label_names, all_deployed, out, as_json, quiet, engine_name, address, workers, decode_workers
+):
     """Score video files with the deployed versions: ingests what is new, then writes one row per
     clip × label (video, clip_id, start, end, label, version, probability, positive).
 
-    Example:  va score ~/footage/new/ --labels ships,sea --out scores.parquet"""
+    Examples:  va score ~/footage/new/ --labels ships,sea --out scores.parquet
+    va score --engine ray --address HEAD:6379 /shared/new/ --out scores.parquet"""
     if label_names is not None and all_deployed:
         raise click.UsageError("give --labels or --all-deployed, not both")
     target = Path(out)
     if target.suffix.lower() not in SCORE_FORMATS:
         raise click.UsageError(f"--out must end in {' or '.join(SCORE_FORMATS)}, not {target.name!r}")
-    result = obj.workspace.score(paths, _names(label_names), progress=not quiet and not as_json)
+    engine = make_engine(engine_name, address, workers, decode_workers)
+    from ..score.production import score_paths
+
+    result = score_paths(obj.workspace, paths, _names(label_names), progress=not quiet and not as_json, engine=engine)
     from ..score import write_rows
 
     rows = result["rows"]

@@ -4,6 +4,10 @@
 the clips already cut (PyAV, OpenCV and torch all release the GIL), so on two cores the two
 halves overlap. It returns an ``EmbeddedVideo`` for the one writer to commit
 (``pipeline.commit``) — the seam an engine distributes (engines/).
+
+An engine that runs the halves apart (a pool of decode processes; Ray's decode tasks and
+embedding actors) uses ``VideoTask``: ``decode`` → ``DecodedVideo`` → ``embed``, the same
+batches, pooling and features.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,8 @@ from ..config import Settings
 from ..embed.base import Embedder, l2_normalise
 from ..errors import MediaError
 from ..features import blocks as feature_blocks
-from ..media.segment import SegmentOptions, SegmentStats, segment
+from ..media.probe import VideoInfo
+from ..media.segment import Clip, SegmentOptions, SegmentStats, segment
 
 
 @dataclass
@@ -62,7 +67,8 @@ def segment_options(settings: Settings) -> SegmentOptions:
 def embed_video(
     path: Path, digest: str, settings: Settings, embedder: Embedder, progress: bool = True
 ) -> EmbeddedVideo:
-    """Decode, cut and embed one video (``digest``: its content hash, computed by the caller)."""
+    """Decode, cut and embed one video (``digest``: its content hash, computed by the caller);
+    decoding runs in a thread beside the embedding."""
     from tqdm.auto import tqdm
 
     stats = SegmentStats()
@@ -74,12 +80,96 @@ def embed_video(
         leave=False,
         disable=not progress,
     )
-    clips: list[Any] = []
+
+    def on_batch(batch: list[Any], clips: int) -> None:
+        frames_bar.n = batch[-1].end_frame
+        frames_bar.set_postfix(clips=clips)
+        frames_bar.refresh()
+
+    try:
+        return _embed(
+            path, digest, info, stats, _batches_in_background(clip_iter, settings.batch_size), embedder, on_batch
+        )
+    finally:
+        frames_bar.close()
+
+
+@dataclass
+class DecodedVideo:
+    """The decode half's result, for another process or machine to embed: the video's clips
+    with their kept frames (``decode_video``)."""
+
+    path: Path
+    digest: str
+    info: VideoInfo
+    clips: list[Clip]
+    stats: SegmentStats
+
+
+def decode_video(path: Path, digest: str, settings: Settings) -> DecodedVideo:
+    """Decode and cut one whole video (no embedding): the half a decode process or a Ray task runs."""
+    stats = SegmentStats()
+    info, clip_iter = segment(path, segment_options(settings), stats)
+    clips = list(clip_iter)
+    if not clips:
+        raise MediaError(f"{path}: no clip could be cut from the video; is it empty?")
+    return DecodedVideo(path=Path(path), digest=digest, info=info, clips=clips, stats=stats)
+
+
+def embed_decoded(decoded: DecodedVideo, settings: Settings, embedder: Embedder) -> EmbeddedVideo:
+    """Embed the clips a decode process cut (``decode_video``): the same batches of about
+    ``batch_size`` frames, the same pooling and features as ``embed_video``."""
+    return _embed(
+        decoded.path,
+        decoded.digest,
+        decoded.info,
+        decoded.stats,
+        _batches_of(decoded.clips, settings.batch_size),
+        embedder,
+    )
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """The worker half of ingest as a picklable value, for an engine to run anywhere: the
+    settings and the embedder's name (a worker loads the embedder once; ``get_embedder``)."""
+
+    settings: Settings
+    embedder_name: str
+    progress: bool = False
+
+    def load_embedder(self) -> Embedder:
+        from ..embed import get_embedder
+
+        return get_embedder(self.embedder_name, device=self.settings.device, batch_size=self.settings.batch_size)
+
+    def run(self, path: Path, digest: str, embedder: Embedder) -> EmbeddedVideo:
+        """Both halves in this process (decode in a thread beside the embedding)."""
+        return embed_video(path, digest, self.settings, embedder, progress=self.progress)
+
+    def decode(self, path: Path, digest: str) -> DecodedVideo:
+        return decode_video(path, digest, self.settings)
+
+    def embed(self, decoded: DecodedVideo, embedder: Embedder) -> EmbeddedVideo:
+        return embed_decoded(decoded, self.settings, embedder)
+
+
+def _embed(
+    path: Path,
+    digest: str,
+    info: VideoInfo,
+    stats: SegmentStats,
+    batches: Iterable[list[Clip]],
+    embedder: Embedder,
+    on_batch: Callable[[list[Clip], int], None] | None = None,
+) -> EmbeddedVideo:
+    """Embed the clips batch by batch, mean-pool each clip's frames, build its features."""
+    clips: list[Clip] = []
     vectors: list[np.ndarray] = []
     raw_parts: list[dict[str, np.ndarray]] = []  # per clip: the embedder's outputs, mean over its frames
     layout = feature_blocks.product_layout(embedder)
     embed_s = 0.0
-    for batch in _batches_in_background(clip_iter, settings.batch_size):
+    for batch in batches:
         t = time.perf_counter()
         images = [img for clip in batch for img in clip.images]
         encoded, raw = embedder.encode_images_with_blocks(images)
@@ -92,10 +182,8 @@ def embed_video(
                 raw_parts.append({name: value[i : i + k].mean(axis=0) for name, value in raw.items()})
             i += k
             clips.append(clip)
-        frames_bar.n = batch[-1].end_frame
-        frames_bar.set_postfix(clips=len(clips))
-        frames_bar.refresh()
-    frames_bar.close()
+        if on_batch is not None:
+            on_batch(batch, len(clips))
     if not clips:
         raise MediaError(f"{path}: no clip could be cut from the video; is it empty?")
     t = time.perf_counter()
@@ -135,6 +223,20 @@ def embed_video(
         frames=stats.frames,
         feature_blocks=feature_blocks.format_layout(layout) if features is not None else None,
     )
+
+
+def _batches_of(clips: list[Clip], frames_per_batch: int) -> Iterator[list[Clip]]:
+    """Consecutive clips whose frames add up to at least one embedding batch (the last: the rest)."""
+    batch: list[Clip] = []
+    frames = 0
+    for clip in clips:
+        batch.append(clip)
+        frames += len(clip.images)
+        if frames >= frames_per_batch:
+            yield batch
+            batch, frames = [], 0
+    if batch:
+        yield batch
 
 
 def clip_features(

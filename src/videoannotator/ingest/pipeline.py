@@ -1,8 +1,9 @@
 """Videos → shots → clips → vectors: the driver and the one writer of `va ingest`.
 
 The driver expands the arguments, hashes each file and skips what the catalog has; an engine
-(engines/: the local one by default) runs the workers (``embedding.embed_video``: decode, cut,
-embed) and hands each result back here, where the writer commits it — thumbnails, then the
+(engines/: the local one by default; ``ray``) runs the workers (``embedding.embed_video``, or
+``embedding.VideoTask`` where the engine runs decoding and embedding apart) and hands each
+result back here, where the writer commits it — thumbnails, then the
 matrix rows and the catalog rows in ``Workspace.commit_video`` — one video per transaction.
 
 Every argument is handled on its own: one that cannot be used (missing, a symlink loop, a
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..engines import Engine, LocalEngine
 from ..errors import DiskFull, MediaError, is_disk_full
 from ..media.probe import check_readable
-from .embedding import EmbeddedVideo, bar_label, embed_video
+from .embedding import EmbeddedVideo, VideoTask, bar_label, embed_video
 from .paths import expand_paths
 
 if TYPE_CHECKING:
@@ -104,7 +105,13 @@ def ingest_paths(
         return embed_video(job[1], job[2], settings, ws.embedder, progress=progress)
 
     with _one_core_for_decoding(settings.device):
-        results = engine.map(work, _new_videos(ws, files, report, bar))
+        jobs = _new_videos(ws, files, report, bar)
+        map_videos = getattr(engine, "map_videos", None)
+        if map_videos is not None:  # the engine may run decoding and embedding apart (engines/)
+            task = VideoTask(settings, ws.embedder_name, progress=progress)
+            results = map_videos(jobs, task, lambda: ws.embedder)
+        else:
+            results = engine.map(work, jobs)
         try:
             for result in results:
                 position, path, _ = result.job

@@ -19,6 +19,7 @@ from ..loop.scores import model_scores
 from ..registry.versions import live, probabilities, require_live, threshold_probability
 
 if TYPE_CHECKING:
+    from ..engines import Engine
     from ..ingest.pipeline import IngestReport
     from ..workspace import Workspace
 
@@ -171,15 +172,17 @@ def score_paths(
     paths: Sequence[str | os.PathLike[str]],
     labels: Iterable[str] | None = None,
     progress: bool = True,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
-    """`va score`: ingest what is not in the catalog yet, then score every clip of the videos
-    with the deployed versions of ``labels`` (default: every deployed label)."""
+    """`va score`: ingest what is not in the catalog yet (on ``engine``: the local one by
+    default, or Ray), then score every clip of the videos with the deployed versions of
+    ``labels`` (default: every deployed label)."""
     from ..ingest.paths import expand_paths
     from ..ingest.pipeline import content_hash
 
     pairs = deployed_labels(ws, labels)
     before = ws.clip_count()
-    report: IngestReport = ws.ingest(paths, progress=progress)  # its hook scores the new clips once
+    report: IngestReport = ws.ingest(paths, progress=progress, engine=engine)  # its hook scores the new clips once
     files, _ = expand_paths(paths)
     rows: list[dict[str, Any]] = []
     videos = []
