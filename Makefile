@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 VA_CACHE ?= $(HOME)/.cache/videoannotator
 export VA_CACHE
 
-.PHONY: demo test test-fast lint format-check setup media system-deps bench clean
+.PHONY: demo test test-postgres test-fast lint format-check setup media system-deps bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,9 +26,19 @@ system-deps:
 	bash scripts/install-system-deps
 
 # Lint and types first (a minute at most), then every test except the benchmarks (pyproject.toml
-# leaves out the `bench` marker).
+# leaves out the `bench` marker) twice: on SQLite (the default catalog), then on PostgreSQL.
 test: setup lint media system-deps
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-postgres
+
+# The whole suite with the catalog on PostgreSQL: scripts/start-postgres starts Debian's server
+# (data under /tmp/va-postgres, 127.0.0.1:55432), VA_CATALOG_URL points at it (one schema per
+# workspace), and the server is stopped and its data deleted afterwards, pass or fail.
+# Tests about SQLite itself are left out (tests/conftest.py: SQLITE_ONLY).
+test-postgres: setup media system-deps
+	@url=$$(bash scripts/start-postgres start) && echo "catalog: $$url" && \
+		VA_CATALOG_URL=$$url $(BIN)/python -m pytest -q; rc=$$?; \
+		bash scripts/start-postgres stop; exit $$rc
 
 # The tests not marked slow (no real model, no browser; some read the sample videos): a few minutes.
 test-fast: setup media system-deps

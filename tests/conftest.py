@@ -14,6 +14,12 @@ Fixtures:
 
 Any test that logs a record at ERROR or above fails, unless marked
 ``@pytest.mark.allow_error_logs`` (an error nobody expected is a bug, even if caught).
+
+The catalog backend: SQLite in each workspace, or, with ``VA_CATALOG_URL=postgresql://...``
+(``make test``'s second pass, against scripts/start-postgres), PostgreSQL, each workspace in
+its own schema (the URL's default ``schema=va_{workspace}``). The session fails at once when
+that server cannot be reached. Tests about SQLite itself (its file, its pragmas, its disk) are
+``SQLITE_ONLY`` below: deselected (and named in the header) on the PostgreSQL pass.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +52,57 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "allow_error_logs: the test expects ERROR log records; without it any ERROR record fails the test"
     )
+    config.addinivalue_line("markers", "sqlite_only: about SQLite itself; left out when VA_CATALOG_URL is set")
+
+
+# --- catalog backend ---------------------------------------------------------------------
+
+CATALOG_URL = os.environ.get("VA_CATALOG_URL", "").strip()
+
+# Test ids (or id prefixes) about SQLite itself, with why; left out of the PostgreSQL pass.
+SQLITE_ONLY = {
+    # the catalog file shares the small disk the test fills; a PostgreSQL catalog is not on it
+    "test_api.py::test_a_really_full_disk_is_507_and_keeps_what_was_stored": "SQLite file on the full disk",
+    # the kill is hooked on sqlite3's trace callback at "INSERT INTO videos"
+    "test_ingest.py::test_killed_process_then_rerun_is_consistent[commit]": "hooks sqlite3.connect",
+}
+
+
+def _sqlite_only_reason(item) -> str | None:
+    if item.get_closest_marker("sqlite_only"):
+        return "marked sqlite_only"
+    name = item.nodeid.split("/")[-1]
+    return next((why for test, why in SQLITE_ONLY.items() if name == test or name.startswith(test + "[")), None)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not CATALOG_URL:
+        return
+    left_out = [item for item in items if _sqlite_only_reason(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+def pytest_report_header(config):
+    if not CATALOG_URL:
+        return "catalog: SQLite (VA_CATALOG_URL unset)"
+    from videoannotator.catalog.postgres.url import redact
+
+    return f"catalog: PostgreSQL {redact(CATALOG_URL)}, one schema per workspace; SQLite-only tests left out"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _catalog_server():
+    """On the PostgreSQL pass: the server answers, or the whole session stops with why."""
+    if not CATALOG_URL:
+        return
+    try:
+        import psycopg
+
+        psycopg.connect(CATALOG_URL.split("?")[0], connect_timeout=10).close()
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the session cannot run on this backend
+        pytest.exit(f"VA_CATALOG_URL is set but its server cannot be used: {exc}", returncode=3)
 
 
 # --- fail on unexpected ERROR logs ------------------------------------------------------

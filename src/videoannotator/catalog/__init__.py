@@ -16,15 +16,21 @@ from .base import Catalog
 URL_ENV = "VA_CATALOG_URL"
 
 
-def catalog_url(url: str | None = None) -> str:
-    """The catalog URL in force: ``url``, else $VA_CATALOG_URL, else '' (SQLite in the workspace)."""
-    return (url if url is not None else os.environ.get(URL_ENV, "")).strip()
+def catalog_url(url: str | None = None, home: Path | None = None) -> str:
+    """The catalog URL in force: ``url``, else $VA_CATALOG_URL, else the one a PostgreSQL workspace
+    at ``home`` recorded (``.catalog-url``), else '' (SQLite in the workspace)."""
+    found = (url if url is not None else os.environ.get(URL_ENV, "")).strip()
+    if not found and home is not None:
+        from .postgres.url import recorded_url
+
+        found = recorded_url(Path(home))
+    return found
 
 
 def open_catalog(home: Path, synchronous: str = "FULL", url: str | None = None) -> Catalog:
     """The workspace's catalog. ``synchronous`` is SQLite's durability level (PostgreSQL's
     commits are durable as the server is configured); ``url``: see ``catalog_url``."""
-    url = catalog_url(url)
+    url = catalog_url(url, home)
     if url and not url.lower().startswith("sqlite"):
         from .postgres.url import is_postgres, redact
 
@@ -41,14 +47,12 @@ def open_catalog(home: Path, synchronous: str = "FULL", url: str | None = None) 
     return SQLiteCatalog(home / "catalog.sqlite", home / "models", synchronous=synchronous)
 
 
-def catalog_exists(home: Path, url: str | None = None) -> bool:
-    """Whether ``home`` is a workspace already: its catalog.sqlite, or (PostgreSQL) its id file."""
-    home = Path(home)
-    if catalog_url(url).lower().startswith(("postgresql:", "postgres:")):
-        from .postgres.url import ID_FILE
+def catalog_exists(home: Path) -> bool:
+    """Whether ``home`` is a workspace already: its catalog.sqlite, or the URL of its PostgreSQL catalog."""
+    from .postgres.url import URL_FILE
 
-        return (home / ID_FILE).is_file()
-    return (home / "catalog.sqlite").is_file()
+    home = Path(home)
+    return (home / "catalog.sqlite").is_file() or (home / URL_FILE).is_file()
 
 
 __all__ = ["Catalog", "catalog_exists", "catalog_url", "open_catalog"]

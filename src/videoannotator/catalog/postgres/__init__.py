@@ -31,7 +31,7 @@ from ..sqlite.users import Users
 from ..sqlite.videos import Videos
 from . import transfer
 from .store import WRITE_LOCK, Connection, PostgresStore
-from .url import parse, redact
+from .url import parse, record_url, redact
 
 INSTALL = "pip install 'videoannotator[postgres]'"
 
@@ -134,6 +134,7 @@ def open_postgres(url: str, home: Path) -> PostgresCatalog:
             f"VA_CATALOG_URL names a PostgreSQL catalog, which needs psycopg 3: {INSTALL}"
         ) from None
     target = parse(url, home)
+    record_url(home, url)
     try:
         catalog = PostgresCatalog(target.conninfo, target.schema, target.where, home / "models")
     except VAError:

@@ -18,6 +18,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from ...errors import VAError
 
 ID_FILE = ".catalog-id"  # a dot file: `va backup` leaves it out, so a restore gets a new id
+# The URL (without its password) a PostgreSQL workspace was opened with: later opens without
+# VA_CATALOG_URL find their catalog, never an empty SQLite one. A dot file: a backup restores anywhere.
+URL_FILE = ".catalog-url"
 DEFAULT_SCHEMA = "va_{workspace}"
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -85,3 +88,31 @@ def parse(url: str, home: Path) -> Target:
 def redact(url: str) -> str:
     """The URL without its password."""
     return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def without_password(url: str) -> str:
+    """The URL with no password (libpq then takes it from PGPASSWORD or ~/.pgpass)."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1@", url)
+
+
+def recorded_url(home: Path) -> str:
+    try:
+        return (home / URL_FILE).read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+
+
+def record_url(home: Path, url: str) -> None:
+    """Remember the workspace's catalog URL; refuse one that names another catalog than the recorded one."""
+    plain = without_password(url)
+    recorded = recorded_url(home)
+    if recorded == plain:
+        return
+    if recorded:
+        raise VAError(
+            f"this workspace's catalog is at {recorded} (in {home / URL_FILE}), but VA_CATALOG_URL names "
+            f"{redact(url)}; unset VA_CATALOG_URL, or give the recorded URL"
+        )
+    tmp = home / f"{URL_FILE}.{secrets.token_hex(4)}.tmp"
+    tmp.write_text(plain + "\n")
+    tmp.replace(home / URL_FILE)
