@@ -148,3 +148,17 @@ def test_unknown_embedder_lists_the_choices():
     assert caught.value.status == 422
     with pytest.raises(InvalidInput):
         get_embedder("hf:")
+
+
+# --- fp16 only where the device is a GPU ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_image_towers_stay_float32_on_cpu(default_embedder, tiny_clip_dir, photos):
+    """fp16 (``--device cuda``: batched, half precision) is for GPUs only: on CPU both towers
+    keep float32 weights and give float32 unit rows (half on CPU is slow and loses accuracy)."""
+    assert default_embedder.device.type == "cpu" and not default_embedder._half
+    assert {p.dtype for p in default_embedder.net.parameters()} == {torch.float32}
+    clip = get_embedder(f"hf:{tiny_clip_dir}")
+    assert {p.dtype for p in clip.model.parameters()} == {torch.float32}
+    assert_unit_rows(default_embedder.encode_images(photos), default_embedder.dim, 3)

@@ -328,3 +328,27 @@ def test_other_embedder_gives_clear_message(tmp_path, bikes, embedder):
     Workspace(tmp_path / "home", embedder=embedder).ingest([bikes], progress=False)
     with pytest.raises(EmbedderMismatch, match="va reembed"):
         Workspace(tmp_path / "home", embedder="hf:openai/clip-vit-base-patch32")
+
+
+def test_decode_processes_give_the_clips_and_vectors_of_the_plain_path(tmp_path, sample_media, embedder):
+    """``--decode-workers`` (the default on a GPU): videos decoded in other processes, embedded
+    here — the same clips and, to float tolerance, the same vectors and features."""
+    from videoannotator.engines import get_engine
+    from videoannotator.engines.local import auto_decode_workers
+
+    assert auto_decode_workers("cpu") == 0 and auto_decode_workers("cuda") >= 1
+    videos = [sample_media / "bikes.mp4", sample_media / "oa4_launch.webm"]
+    got = {}
+    for workers in (0, 2):
+        ws = Workspace(tmp_path / f"w{workers}", embedder=embedder)
+        report = ws.ingest(videos, progress=False, engine=get_engine("local", decode_workers=workers))
+        assert [e["path"] for e in report.ingested] == [str(v) for v in videos]
+        clips = [
+            (c["position"], c["start_frame"], c["end_frame"], c["start_s"], c["end_s"])
+            for v in ws.videos()
+            for c in ws.catalog.videos.clips_of(v["id"])
+        ]
+        got[workers] = (clips, np.array(ws.vectors()), np.array(ws.matrices.read("features", ws.clip_count())))
+    assert got[2][0] == got[0][0] and len(got[0][0]) > 2
+    assert float(np.abs(got[2][1] - got[0][1]).max()) < 1e-4
+    assert float(np.abs(got[2][2] - got[0][2]).max()) < 1e-4

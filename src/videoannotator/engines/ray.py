@@ -152,7 +152,7 @@ class RayEngine:
         decode_task = replace(task, settings=replace(settings, device="cpu", shot_detector=detector), progress=False)
         embed_device = ("cuda" if str(settings.device).startswith("cpu") else settings.device) if gpus else "cpu"
         embed_task = replace(task, settings=replace(settings, device=embed_device), progress=False)
-        threads = 1 if gpus else max(1, int(ray.cluster_resources().get("CPU", 2)) // (decoders + actors))
+        threads = 1  # a CPU actor holds one CPU: one torch thread (more would compete with the decoders)
 
         ctx = DataContext.get_current()
         ctx.execution_options.preserve_order = True  # the writer commits in the order given
