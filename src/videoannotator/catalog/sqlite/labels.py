@@ -63,8 +63,10 @@ class Labels:
         return self.catalog.query("SELECT * FROM labels WHERE name = ?", (str(name),))
 
     def list(self, include_archived: bool = False) -> Rows:
-        sql = "SELECT * FROM labels" + ("" if include_archived else " WHERE archived = 0") + " ORDER BY name"
-        return [_row(r) for r in self.catalog.query(sql)]
+        sql = "SELECT * FROM labels" + ("" if include_archived else " WHERE archived = 0")
+        # By name, ignoring ASCII case (SQLite's NOCASE order), sorted here: PostgreSQL's
+        # case-insensitive collation (ICU) orders punctuation differently.
+        return sorted((_row(r) for r in self.catalog.query(sql)), key=lambda label: label["name"].lower())
 
     def update(
         self,

@@ -1,0 +1,314 @@
+"""The PostgreSQL catalog against a real server: the same answers as SQLite for the same calls,
+one schema per workspace (and another workspace refused), one clear line for a bad URL, a server
+that is down or psycopg missing, backups as SQLite files that restore into either backend,
+the write lock across connections, and concurrent writers.
+
+The server: $VA_CATALOG_URL's on the suite's PostgreSQL pass; otherwise this module starts its own
+with scripts/start-postgres (its own data folder and port) and stops it after. No server, no pass:
+these tests fail, never skip (scripts/install-system-deps installs PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videoannotator.catalog import catalog_exists, open_catalog
+from videoannotator.catalog.sqlite import SQLiteCatalog
+from videoannotator.errors import Conflict, MissingDependency, VAError
+
+ROOT = Path(__file__).resolve().parents[1]
+START = ROOT / "scripts" / "start-postgres"
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    url = os.environ.get("VA_CATALOG_URL", "").strip()
+    if url.startswith("postgres"):
+        yield url
+        return
+    # its own data folder directly under /tmp: the server runs as `postgres` when we are root,
+    # and pytest's temporary folders are private to us
+    env = {**os.environ, "VA_PG_DATA": f"/tmp/va-postgres-tests-{os.getpid()}", "VA_PG_PORT": "55439"}
+    started = subprocess.run(["bash", str(START), "start"], capture_output=True, text=True, env=env, check=False)
+    assert started.returncode == 0, f"scripts/start-postgres failed: {started.stderr}"
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run(["bash", str(START), "stop"], capture_output=True, env=env, check=False)
+
+
+def _home(tmp_path: Path, name: str) -> Path:
+    home = tmp_path / name
+    (home / "models").mkdir(parents=True)
+    return home
+
+
+def _pg(tmp_path: Path, url: str, name: str = "home"):
+    return open_catalog(_home(tmp_path, name), url=url)
+
+
+VIDEO = {
+    "path": "/media/a.mp4",
+    "content_hash": "h1",
+    "duration": 4.0,
+    "fps": 25.0,
+    "width": 64,
+    "height": 48,
+    "frame_count": 100,
+    "size_bytes": 1234,
+    "codec": "h264",
+}
+
+
+def _script(c) -> dict:
+    """The same calls on a catalog; what they return, minus the clock."""
+    clips = [
+        {"start": i, "end": i + 1.0, "start_frame": 25 * i, "end_frame": 25 * i + 25, "sample_frames": [25 * i]}
+        for i in range(4)
+    ]
+    out: dict = {"video": c.videos.add(VIDEO, clips, 0, "emb", meta={"embedder": "emb"})}
+    a = c.labels.create("Wide shot", "wide", ["landscape"])
+    b = c.labels.create("a_b")
+    c.labels.create("a1")
+    with pytest.raises(Conflict):
+        c.labels.create("WIDE SHOT")
+    out["by_other_case"] = c.labels.get("wide SHOT")["id"]
+    for clip in range(4):
+        c.annotations.add(a["id"], [clip], "positive" if clip % 2 else "negative", "ann", source="search")
+    c.annotations.add(a["id"], [0, 1], "positive", "bob", idempotency_key="key-1")
+    again = c.annotations.add(a["id"], [0, 1], "positive", "bob", idempotency_key="key-1")
+    with pytest.raises(Conflict):
+        c.annotations.add(a["id"], [2], "positive", "bob", idempotency_key="key-1")
+    out["retry"] = [e["id"] for e in again]
+    out["undo"] = {k: v for k, v in c.annotations.undo(a["id"], "ann").items() if k != "created_at"}
+    out["imported"] = c.annotations.import_events(
+        b["id"],
+        [
+            {
+                "clip_id": 3,
+                "value": "positive",
+                "annotator": "cy",
+                "source": "file",
+                "created_at": "2026-01-01T00:00:00Z",
+            }
+        ],
+    )
+    model = c.models.save(
+        a["id"], "emb", np.arange(4, dtype=np.float32), 0.5, 0.25, np.linspace(0, 1, 4), 7, {"n": 4}, {"f1": 0.5}
+    )
+    out["model"] = {
+        k: model[k] for k in ("version", "dim", "intercept", "threshold", "clips_scored", "snapshot", "metrics")
+    }
+    out["coef"] = model["coef"].tolist()
+    out["deploy"] = c.deployments.record(a["id"], 1, "deploy", "dana", "first")["version"]
+    out["live"] = c.deployments.live()
+    out["batches"] = [
+        (r["clip_ranges"], r["clips"])
+        for r in c.batches.add_many(
+            [
+                {
+                    "label_id": a["id"],
+                    "version": 1,
+                    "source": "score",
+                    "clip_ranges": [(0, 4)],
+                    "clips": 4,
+                    "positives": 2,
+                }
+            ]
+        )
+    ]
+    c.labels.update("wide shot", name="Establishing", description="where we are", editor="eve")
+    out["history"] = [(h["editor"], h["changed"], h["before"], h["after"]) for h in c.labels.history(a["id"])]
+    out["user"] = c.users.add("Zoe", "a" * 64)["name"]
+    with pytest.raises(Conflict):
+        c.users.add("ZOE", "b" * 64)
+    out["user_by_hash"] = c.users.by_token_hash("a" * 64)["name"]
+    out["revoked"] = c.users.revoke("Zoe")["revoked_at"] is not None
+    out["labels"] = [label["name"] for label in c.labels.list()]
+    out["events"] = [{k: v for k, v in e.items() if k != "created_at"} for e in c.annotations.events(a["id"])]
+    out["current"] = c.annotations.current(a["id"])
+    out["training"] = c.annotations.training_set(a["id"])
+    out["by_source"] = c.annotations.found_by_source(a["id"])
+    out["videos"] = [{k: v for k, v in r.items() if k != "ingested_at"} for r in c.videos.list()]
+    out["describe"] = c.videos.describe(range(4))
+    out["frames"] = c.videos.sample_frames(out["video"])
+    look = c.lookup()
+    out["lookup"] = (look.existing_ids([0, 3, 9]), look.videos_named("a.mp4"), look.clip_at(out["video"], 1.0, 2.0))
+    out["counts"] = c.table_counts()
+    out["clip_count"] = c.videos.clip_count()
+    out["meta"] = c.get_meta("embedder")
+    out["schema"] = c.schema_version
+    return out
+
+
+def test_the_same_calls_give_the_same_answers_on_both_backends(tmp_path, pg_url):
+    lite = SQLiteCatalog(_home(tmp_path, "lite") / "catalog.sqlite", tmp_path / "lite" / "models")
+    pg = _pg(tmp_path, pg_url)
+    try:
+        expected, found = _script(lite), _script(pg)
+    finally:
+        lite.close()
+        pg.close()
+    assert type(pg).__name__ == "PostgresCatalog"
+    assert found == expected
+    assert found["labels"] == ["a1", "a_b", "Establishing"]  # SQLite's NOCASE order on both
+    assert found["counts"]["annotations"] == 8 and found["retry"] == [5, 6]
+
+
+def test_each_workspace_has_its_own_schema_and_a_bound_schema_refuses_another(tmp_path, pg_url):
+    one, two = _pg(tmp_path, pg_url, "one"), _pg(tmp_path, pg_url, "two")
+    try:
+        assert one.schema != two.schema and one.schema.startswith("va_")
+        one.labels.create("only-in-one")
+        assert [label["name"] for label in two.labels.list()] == []
+        assert (tmp_path / "one" / ".catalog-id").read_text().strip() in one.schema
+    finally:
+        one.close()
+        two.close()
+    schema = f"team_{uuid.uuid4().hex[:12]}"  # new on every run: the suite's server may be reused
+    fixed = pg_url + ("&" if "?" in pg_url else "?") + f"schema={schema}"
+    first = open_catalog(_home(tmp_path, "first"), url=fixed)
+    first.close()
+    with pytest.raises(VAError, match=f"schema '{schema}' .* holds the catalog of another workspace"):
+        open_catalog(_home(tmp_path, "second"), url=fixed)
+    open_catalog(tmp_path / "first", url=fixed).close()  # its own workspace opens it again
+
+
+def test_a_workspace_finds_its_postgres_catalog_without_the_setting(tmp_path, pg_url, monkeypatch):
+    home = _home(tmp_path, "home")
+    c = open_catalog(home, url=pg_url)
+    c.labels.create("kept")
+    c.close()
+    monkeypatch.delenv("VA_CATALOG_URL", raising=False)
+    assert catalog_exists(home) and not (home / "catalog.sqlite").exists()
+    again = open_catalog(home)
+    try:
+        assert [label["name"] for label in again.labels.list()] == ["kept"]
+    finally:
+        again.close()
+    other = pg_url.replace("/va", "/elsewhere") if pg_url.endswith("/va") else pg_url + "x"
+    with pytest.raises(VAError, match="catalog is at .* but VA_CATALOG_URL names"):
+        open_catalog(home, url=other)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://va@127.0.0.1:1/va", "cannot reach the PostgreSQL catalog at 127.0.0.1:1/va"),
+        ("postgresql://va@127.0.0.1:1", "must look like postgresql://"),
+        ("postgresql://va@127.0.0.1:5432/va?schema=Bad-Name", "not a plain lower-case name"),
+        ("mysql://va@127.0.0.1/va", "is not a catalog URL"),
+        ("postgresql://va:secret@127.0.0.1:notaport/va", "not a valid URL"),
+    ],
+)
+def test_a_bad_url_or_a_server_down_is_one_line(tmp_path, url, says):
+    with pytest.raises(VAError, match=says) as caught:
+        open_catalog(_home(tmp_path, "home"), url=url)
+    assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_without_psycopg_the_error_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(MissingDependency, match=r"pip install 'videoannotator\[postgres\]'"):
+        open_catalog(_home(tmp_path, "home"), url="postgresql://va@127.0.0.1/va")
+
+
+def test_a_snapshot_is_an_sqlite_file_that_restores_into_either_backend(tmp_path, pg_url):
+    source = _pg(tmp_path, pg_url, "source")
+    try:
+        _script(source)
+        counts = source.table_counts()
+        n = source.snapshot_to(tmp_path / "snap.sqlite")
+    finally:
+        source.close()
+    assert n == (tmp_path / "snap.sqlite").stat().st_size
+    from videoannotator.catalog.sqlite.snapshot import facts
+
+    found, schema, meta = facts(tmp_path / "snap.sqlite")
+    assert found == counts and schema == 7 and meta == {"embedder": "emb"}
+    # into SQLite: the file is the catalog
+    lite_home = _home(tmp_path, "lite")
+    (tmp_path / "snap.sqlite").rename(lite_home / "catalog.sqlite")
+    lite = SQLiteCatalog(lite_home / "catalog.sqlite", lite_home / "models")
+    lite.close()
+    # into PostgreSQL: a fresh schema beside a catalog.sqlite takes its rows, ids kept, and goes on counting
+    pg_home = _home(tmp_path, "restored")
+    (pg_home / "catalog.sqlite").write_bytes((lite_home / "catalog.sqlite").read_bytes())
+    restored = open_catalog(pg_home, url=pg_url)
+    try:
+        assert restored.table_counts() == counts
+        assert not (pg_home / "catalog.sqlite").exists() and (pg_home / ".catalog.sqlite.imported").exists()
+        label = restored.labels.get("Establishing")
+        event = restored.annotations.add(label["id"], [2], "positive", "fay")[0]
+        assert event["id"] == counts["annotations"] + 1
+        assert restored.models.get(label["id"])["coef"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        restored.close()
+
+
+def test_the_write_lock_is_also_an_advisory_lock_on_the_schema(tmp_path, pg_url):
+    import psycopg
+
+    from videoannotator.catalog.postgres.store import WRITE_LOCK
+
+    c = _pg(tmp_path, pg_url)
+    try:
+        with c.write_lock(blocking=False) as held:
+            assert held
+            with c.write_lock(blocking=False) as again:
+                assert not again  # the folder's file lock
+        # another host sharing the catalog (no shared file lock) holds the schema's advisory lock
+        other = psycopg.connect(c.conninfo, autocommit=True)
+        try:
+            other.execute("SELECT pg_advisory_lock(%s, %s)", (WRITE_LOCK, c.key))
+            with c.write_lock(blocking=False) as held:
+                assert not held
+        finally:
+            other.close()
+        with c.write_lock(blocking=False) as held:
+            assert held
+    finally:
+        c.close()
+
+
+def test_concurrent_writers_lose_nothing_and_an_idempotency_key_stores_once(tmp_path, pg_url):
+    c = _pg(tmp_path, pg_url)
+    try:
+        clips = [
+            {"start": i, "end": i + 1.0, "start_frame": i, "end_frame": i + 1, "sample_frames": [i]} for i in range(10)
+        ]
+        c.videos.add(VIDEO, clips, 0, "emb")
+        label = c.labels.create("race")
+        errors: list[BaseException] = []
+        returned: list[int] = []
+
+        def writer(n: int) -> None:
+            try:
+                for i in range(25):
+                    returned.extend(e["id"] for e in c.annotations.add(label["id"], [i % 10], "positive", f"w{n}"))
+                returned.extend(
+                    e["id"] for e in c.annotations.add(label["id"], [1, 2], "negative", "same", idempotency_key="once")
+                )
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        events = c.annotations.events(label["id"])
+        assert len(events) == 8 * 25 + 2  # the keyed request stored once
+        assert sorted(set(returned)) == [e["id"] for e in events]
+        assert [e["id"] for e in events] == list(range(events[0]["id"], events[0]["id"] + len(events)))
+    finally:
+        c.close()
