@@ -92,6 +92,33 @@ def pytest_report_header(config):
     return f"catalog: PostgreSQL {redact(CATALOG_URL)}, one schema per workspace; SQLite-only tests left out"
 
 
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL server's URL: $VA_CATALOG_URL's on the PostgreSQL pass; otherwise one started
+    here with scripts/start-postgres (its own data folder and port) and stopped at the end. No
+    server, no pass: the test fails (scripts/install-system-deps installs PostgreSQL)."""
+    if CATALOG_URL.startswith("postgres"):
+        yield CATALOG_URL
+        return
+    # the data folder directly under /tmp: as root the server runs as `postgres`, and pytest's
+    # temporary folders are private to us
+    env = {**os.environ, "VA_PG_DATA": f"/tmp/va-postgres-tests-{os.getpid()}", "VA_PG_PORT": "55439"}
+    started = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "start-postgres"), "start"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert started.returncode == 0, f"scripts/start-postgres failed: {started.stderr}"
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "start-postgres"), "stop"], capture_output=True, env=env, check=False
+        )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _catalog_server():
     """On the PostgreSQL pass: the server answers, or the whole session stops with why."""

@@ -3,15 +3,12 @@ one schema per workspace (and another workspace refused), one clear line for a b
 that is down or psycopg missing, backups as SQLite files that restore into either backend,
 the write lock across connections, and concurrent writers.
 
-The server: $VA_CATALOG_URL's on the suite's PostgreSQL pass; otherwise this module starts its own
-with scripts/start-postgres (its own data folder and port) and stops it after. No server, no pass:
-these tests fail, never skip (scripts/install-system-deps installs PostgreSQL).
+The server: conftest's ``pg_url`` ($VA_CATALOG_URL's on the suite's PostgreSQL pass, else one it
+starts). No server, no pass: these tests fail, never skip.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import threading
 import uuid
@@ -23,26 +20,6 @@ import pytest
 from videoannotator.catalog import catalog_exists, open_catalog
 from videoannotator.catalog.sqlite import SQLiteCatalog
 from videoannotator.errors import Conflict, MissingDependency, VAError
-
-ROOT = Path(__file__).resolve().parents[1]
-START = ROOT / "scripts" / "start-postgres"
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    url = os.environ.get("VA_CATALOG_URL", "").strip()
-    if url.startswith("postgres"):
-        yield url
-        return
-    # its own data folder directly under /tmp: the server runs as `postgres` when we are root,
-    # and pytest's temporary folders are private to us
-    env = {**os.environ, "VA_PG_DATA": f"/tmp/va-postgres-tests-{os.getpid()}", "VA_PG_PORT": "55439"}
-    started = subprocess.run(["bash", str(START), "start"], capture_output=True, text=True, env=env, check=False)
-    assert started.returncode == 0, f"scripts/start-postgres failed: {started.stderr}"
-    try:
-        yield started.stdout.strip()
-    finally:
-        subprocess.run(["bash", str(START), "stop"], capture_output=True, env=env, check=False)
 
 
 def _home(tmp_path: Path, name: str) -> Path:

@@ -8,7 +8,10 @@ catalog: acknowledged ids missing (lost), requests stored more than once (duplic
 request carries a unique ``source``), throughput and p50/p95 latency.
 
 Runs alternate the catalog's ``synchronous`` between FULL (the default: the WAL is fsynced at
-every commit) and NORMAL, ``rounds`` times each; the figures are medians over the rounds.
+every commit) and NORMAL, ``rounds`` times each; the figures are medians over the rounds. With
+a PostgreSQL catalog URL (``catalog_url``, else $VA_CATALOG_URL) every round also runs the same
+load with the catalog there (a schema of its own, dropped after), in rotating order with the
+SQLite runs, so the two backends are measured in the same run on the same machine.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +50,13 @@ from videoannotator.catalog import open_catalog
 from videoannotator.workspace import Workspace
 home, port, synchronous, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ws = Workspace(home)
-ws.catalog = open_catalog(ws.home, synchronous=synchronous)
-with open(report, "w") as fh:  # what the server's connections really run with (FULL = 2, NORMAL = 1)
-    fh.write(str(ws.catalog.connection().execute("PRAGMA synchronous").fetchone()[0]))
+if synchronous == "postgresql":  # what the server commits with: synchronous_commit, fsync
+    setting = ",".join(str(ws.catalog.scalar(f"SHOW {name}")) for name in ("synchronous_commit", "fsync"))
+else:  # what the server's SQLite connections really run with (FULL = 2, NORMAL = 1)
+    ws.catalog = open_catalog(ws.home, synchronous=synchronous)
+    setting = str(ws.catalog.connection().execute("PRAGMA synchronous").fetchone()[0])
+with open(report, "w") as fh:
+    fh.write(setting)
 uvicorn.run(create_app(ws), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 """
 
@@ -90,18 +99,36 @@ with open(os.path.join(folder, name + ".json"), "w") as fh:
 """
 
 
-def run(writers: int = 20, each: int = 500, rounds: int = 2, clips: int = 50, folder: str | None = None) -> dict:
-    """Alternate FULL and NORMAL ``rounds`` times each; medians of each mode's runs."""
+POSTGRES = "postgresql"
+
+
+def run(
+    writers: int = 20,
+    each: int = 500,
+    rounds: int = 2,
+    clips: int = 50,
+    folder: str | None = None,
+    catalog_url: str | None = None,
+) -> dict:
+    """Alternate FULL and NORMAL (and PostgreSQL, given a catalog URL) ``rounds`` times each;
+    medians of each mode's runs."""
+    from ..catalog import catalog_url as url_in_force
+    from ..catalog.postgres.url import is_postgres
+
     if not (1 <= writers <= 200 and 1 <= each <= 100_000 and 1 <= rounds <= 20 and 1 <= clips <= 100_000):
         raise ValueError("writers 1-200, each 1-100,000, rounds 1-20, clips 1-100,000")
+    url = url_in_force(catalog_url)
+    if url and not is_postgres(url):
+        raise ValueError("the catalog URL for the benchmark must be a postgresql:// URL")
+    modes = ["FULL", "NORMAL"] + ([POSTGRES] if url else [])
     host = machine(folder)
-    runs: dict[str, list[dict[str, Any]]] = {"FULL": [], "NORMAL": []}
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     for r in range(rounds):
-        for synchronous in ("FULL", "NORMAL") if r % 2 == 0 else ("NORMAL", "FULL"):
-            runs[synchronous].append(one_run(synchronous, writers, each, clips, folder))
+        for mode in modes[r % len(modes) :] + modes[: r % len(modes)]:  # each mode first in turn
+            runs[mode].append(one_run(mode, writers, each, clips, folder, url if mode == POSTGRES else ""))
     out: dict[str, Any] = {"writers": writers, "each": each, "rounds": rounds, "clips": clips, "machine": host}
     for mode, results in runs.items():
-        out[f"synchronous={mode}"] = {
+        out[POSTGRES if mode == POSTGRES else f"synchronous={mode}"] = {
             "acknowledged": [x["acknowledged"] for x in results],
             "stored": [x["stored"] for x in results],
             "lost": [x["lost"] for x in results],
@@ -114,26 +141,51 @@ def run(writers: int = 20, each: int = 500, rounds: int = 2, clips: int = 50, fo
         }
     full, normal = out["synchronous=FULL"], out["synchronous=NORMAL"]
     out["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    out["full_vs_normal"] = {
-        "throughput_ratio": round(full["throughput_per_s"] / normal["throughput_per_s"], 3),
-        "p50_ratio": round(full["p50_ms"] / normal["p50_ms"], 3),
-        "p95_ratio": round(full["p95_ms"] / normal["p95_ms"], 3),
-    }
+    out["full_vs_normal"] = _ratios(full, normal)
+    if url:
+        from ..catalog.postgres.url import redact
+
+        out["machine"]["postgresql"] = redact(url)
+        out["postgresql_vs_full"] = _ratios(out[POSTGRES], full)
     return out
 
 
-def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str | None) -> dict:
+def _ratios(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+    return {
+        "throughput_ratio": round(a["throughput_per_s"] / b["throughput_per_s"], 3),
+        "p50_ratio": round(a["p50_ms"] / b["p50_ms"], 3),
+        "p95_ratio": round(a["p95_ms"] / b["p95_ms"], 3),
+    }
+
+
+@contextmanager
+def _catalog_env(url: str) -> Iterator[dict[str, str]]:
+    """$VA_CATALOG_URL set to ``url`` ('' = SQLite) here and for the processes started meanwhile."""
+    before = os.environ.get("VA_CATALOG_URL")
+    os.environ["VA_CATALOG_URL"] = url
+    try:
+        yield dict(os.environ)
+    finally:
+        if before is None:
+            os.environ.pop("VA_CATALOG_URL", None)
+        else:
+            os.environ["VA_CATALOG_URL"] = before
+
+
+def one_run(mode: str, writers: int, each: int, clips: int, folder: str | None, url: str = "") -> dict:
+    """One load run: ``mode`` FULL or NORMAL (SQLite's synchronous) or 'postgresql' (``url``)."""
     base = Path(tempfile.mkdtemp(prefix="va-bench-annotate-", dir=folder))
     server = None
     procs: list[subprocess.Popen] = []
     try:
         home, acks = base / "home", base / "acks"
         acks.mkdir()
-        _workspace(home, clips)
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(home), str(port), synchronous, str(base / "server-synchronous")]
-        )
+        with _catalog_env(url) as env:
+            _workspace(home, clips)
+            port = _free_port()
+            server = subprocess.Popen(
+                [sys.executable, "-c", SERVER, str(home), str(port), mode, str(base / "server-synchronous")], env=env
+            )
         _wait_ready(port, server)
         procs = [
             subprocess.Popen(
@@ -151,8 +203,15 @@ def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str |
         codes = [p.wait(timeout=WRITER_TIMEOUT_S) for p in procs]
         if any(codes):
             raise RuntimeError(f"writer processes failed: exit codes {codes}")
-        result = _verify(home, acks, go, synchronous)
-        result["server_pragma_synchronous"] = int((base / "server-synchronous").read_text())
+        result = _verify(home, acks, go, mode, url)
+        setting = (base / "server-synchronous").read_text()
+        if mode == POSTGRES:
+            from ..catalog.postgres.url import parse
+
+            result["server_synchronous_commit"], result["server_fsync"] = setting.split(",")
+            result["schema"] = parse(url, home).schema  # dropped below
+        else:
+            result["server_pragma_synchronous"] = int(setting)
         return result
     finally:
         for p in procs:
@@ -166,7 +225,20 @@ def one_run(synchronous: str, writers: int, each: int, clips: int, folder: str |
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+        if url and (home / ".catalog-id").exists():
+            _drop_schema(home, url)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _drop_schema(home: Path, url: str) -> None:
+    """The run's PostgreSQL schema goes with its workspace."""
+    from ..catalog import open_catalog
+
+    catalog: Any = open_catalog(home, url=url)
+    try:
+        catalog.connection().execute(f'DROP SCHEMA "{catalog.schema}" CASCADE')
+    finally:
+        catalog.close()
 
 
 def _workspace(home: Path, clips: int) -> None:
@@ -199,17 +271,30 @@ def _wait_ready(port: int, server: subprocess.Popen) -> None:
     raise RuntimeError("the server did not answer within a minute")
 
 
-def _verify(home: Path, acks: Path, go: float, synchronous: str) -> dict:
-    results = [json.loads(p.read_text()) for p in sorted(acks.glob("*.json"))]
-    acked = {event_id: (p.stem, i) for p, r in zip(sorted(acks.glob("*.json")), results) for event_id, i in r["acked"]}
+STORED = "SELECT a.id, a.annotator, a.source FROM annotations a JOIN labels l ON l.id = a.label_id WHERE l.name = ?"
+
+
+def _stored(home: Path, url: str) -> list[Any]:
+    """(id, annotator, source) of every event the catalog holds for the benchmark's label."""
+    if url:
+        from ..catalog import open_catalog
+
+        catalog: Any = open_catalog(home, url=url)
+        try:
+            return [tuple(r) for r in catalog.query(STORED, (LABEL,))]
+        finally:
+            catalog.close()
     conn = sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "SELECT a.id, a.annotator, a.source FROM annotations a JOIN labels l ON l.id = a.label_id WHERE l.name = ?",
-            (LABEL,),
-        ).fetchall()
+        return conn.execute(STORED, (LABEL,)).fetchall()
     finally:
         conn.close()
+
+
+def _verify(home: Path, acks: Path, go: float, synchronous: str, url: str = "") -> dict:
+    results = [json.loads(p.read_text()) for p in sorted(acks.glob("*.json"))]
+    acked = {event_id: (p.stem, i) for p, r in zip(sorted(acks.glob("*.json")), results) for event_id, i in r["acked"]}
+    rows = _stored(home, url)
     by_id = {r[0]: (r[1], r[2]) for r in rows}
     lost = sum(1 for event_id, (writer, i) in acked.items() if by_id.get(event_id) != (writer, f"{writer}:{i}"))
     per_request: dict[str, int] = {}
@@ -218,7 +303,7 @@ def _verify(home: Path, acks: Path, go: float, synchronous: str) -> dict:
     latencies = np.array([x for r in results for x in r["latencies"]]) * 1000
     wall = max(r["end"] for r in results) - go
     return {
-        "synchronous": synchronous,
+        "synchronous": synchronous,  # FULL, NORMAL or postgresql
         "acknowledged": len(acked),
         "stored": len(rows),
         "lost": lost,
