@@ -165,6 +165,7 @@ def build_model(
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     n_clusters: int = DEFAULT_CLUSTERS,
     threshold_rule: str = DEFAULT_RULE,
+    compact: Any = None,
 ) -> BuildResult:
     """Fit, score every clip, measure, and make the four feeds.
 
@@ -175,6 +176,11 @@ def build_model(
     more ids to keep out of the feeds (e.g. skipped clips). Feeds exclude every annotated
     clip. threshold_rule: how the version's threshold is chosen on the calibrated
     out-of-fold probabilities ("f1", "precision>=P", "recall>=R"; see ``learn.threshold``).
+    compact: a ``vectors.compact.CompactMatrix`` holding the same rows as int8 codes: the
+    corpus is then scored from it (approximate logits within ``error_bound`` of the float32
+    ones) and the score feeds re-score their candidates exactly against ``X_all``
+    (``learn/rescore.py``); the returned scores are exact for those candidates, and
+    ``metrics["scan"]`` says how many there were and whether every feed is guaranteed exact.
     Raises ``NotReady`` unless there is at least one positive and one negative, and
     ``InvalidInput`` for a threshold rule it does not know.
     """
@@ -216,7 +222,10 @@ def build_model(
         t = lap("fit", t)
         model = ProbeModel(coef=probe.coef_, intercept=probe.intercept_, threshold=0.0, C=C)
 
-        scores = score_corpus(X_all, probe.coef_, probe.intercept_)
+        if compact is None:
+            scores = score_corpus(X_all, probe.coef_, probe.intercept_)
+        else:
+            scores = compact.scores(X_all.shape[0], probe.coef_, probe.intercept_)
         t = lap("score", t)
 
         cv, oof = cross_validated(
@@ -251,10 +260,29 @@ def build_model(
         t = lap("diversity", t)
 
     exclude = labeled_ids if exclude_ids is None else np.union1d(labeled_ids, np.asarray(exclude_ids))
-    feeds = {
-        name: feed(scores, ids, n_feed, seed, exclude=exclude, threshold=model.threshold)
-        for name, feed in FEEDS.items()
-    }
+    scan: dict[str, Any] | None = None
+    if compact is None:
+        feeds = {
+            name: feed(scores, ids, n_feed, seed, exclude=exclude, threshold=model.threshold)
+            for name, feed in FEEDS.items()
+        }
+    else:
+        from .rescore import exact_scores, rescored_feeds
+
+        feeds, rows, exact, scan = rescored_feeds(
+            scores,
+            compact.error_bound(probe.coef_),
+            exact_scores(X_all, probe.coef_, probe.intercept_),
+            ids,
+            n_feed,
+            seed,
+            exclude=exclude,
+            threshold=model.threshold,
+            outliers=compact.outliers,
+            sigma=compact.error_sigma(probe.coef_),
+        )
+        scores[rows] = exact
+        scan = {"kind": "int8", **scan, "rescored": int(rows.size)}
     t = lap("feeds", t)
 
     metrics = {
@@ -268,6 +296,8 @@ def build_model(
         "calibration": calibration.to_dict(),
         "threshold": choice.to_dict(),
     }
+    if scan is not None:
+        metrics["scan"] = scan
     timings["total"] = round((time.perf_counter() - t_start) * 1000, 2)
     return BuildResult(
         model=model,

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from ..errors import NotReady
 from ..learn.decision import is_positive
 from .clips import annotated_ids
-from .scores import fits_workspace
+from .scores import fits_workspace, prune_scores
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -31,6 +31,7 @@ def build(ws: Workspace, label: str | int, seed: int = 0, n_feed: int = 100) -> 
         )
     started = time.perf_counter()
     X = ws.train_vectors()
+    compact = ws.matrices.compact(ws.train_space, X.shape[0])  # None below COMPACT_THRESHOLD clips
     previous = ws.models.latest_or_none(label_id)
     warm = None
     if previous is not None and fits_workspace(ws, previous):
@@ -47,6 +48,7 @@ def build(ws: Workspace, label: str | int, seed: int = 0, n_feed: int = 100) -> 
         clusters=ws.clusters(),
         exclude_ids=skip_ids,
         threshold_rule=ws.settings.threshold_rule,
+        compact=compact,
     )
     ws.remember_clusters(result.clusters)
     metrics = dict(result.metrics)
@@ -69,6 +71,7 @@ def build(ws: Workspace, label: str | int, seed: int = 0, n_feed: int = 100) -> 
         metrics,
         trained_on=ws.train_space,
     )
+    prune_scores(ws, label_id, X.shape[0])  # large workspaces: old undeployed versions recompute on demand
     feeds = {name: list(map(int, feed_ids)) for name, feed_ids in result.feeds.items()}
     timings = dict(result.timings_ms)
     timings["total"] = round((time.perf_counter() - started) * 1000, 1)

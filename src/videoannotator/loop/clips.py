@@ -99,10 +99,10 @@ def clip_labels(ws: Workspace, clip_id: int) -> dict[str, Any]:
             "positive": None,
         }
         if model is not None:
-            if clip["id"] < model["clips_scored"]:  # read one float, not the whole score file
-                path = ws.models.scores_path(label["id"], model["version"])
+            path = ws.models.scores_path(label["id"], model["version"])
+            if clip["id"] < model["clips_scored"] and path.exists():  # read one float, not the whole file
                 score = float(np.memmap(path, dtype=np.float32, mode="r", shape=(model["clips_scored"],))[clip["id"]])
-            elif fits_workspace(ws, model):  # ingested after this version was built
+            elif fits_workspace(ws, model):  # ingested after this version was built, or its scores pruned
                 score = float(
                     score_corpus(ws.train_vectors()[clip["id"] : clip["id"] + 1], model["coef"], model["intercept"])[0]
                 )

@@ -20,6 +20,7 @@ def feed(
     ws: Workspace, label: str | int, name: str, n: int = 20, offset: int = 0, seed: int = 0, version: int | None = None
 ) -> dict[str, Any]:
     from ..learn.feeds import FEEDS
+    from ..learn.rescore import KEYS, exact_scores, rescored_feed
 
     n, offset = page(n, offset)
     if name not in FEEDS:
@@ -28,9 +29,27 @@ def feed(
     model = ws.models.get(lab["id"], version)
     scores = model_scores(ws, model, lab["name"])
     ids = np.arange(len(scores), dtype=np.int64)
-    picked = FEEDS[name](
-        scores, ids, n, seed, exclude=annotated_ids(ws, lab["id"]), offset=offset, threshold=float(model["threshold"])
-    )
+    exclude, threshold = annotated_ids(ws, lab["id"]), float(model["threshold"])
+    scan = (model.get("metrics") or {}).get("scan")
+    if scan and name in KEYS:
+        # Scores from the compact scan (approximate, within error_bound): page by re-scoring
+        # the candidates against the float32 matrix, as the Build did (learn/rescore.py).
+        picked, rows, exact, _ = rescored_feed(
+            name,
+            scores,
+            float(scan["error_bound"]),
+            exact_scores(ws.train_vectors(), model["coef"], model["intercept"]),
+            ids,
+            n,
+            exclude,
+            offset,
+            threshold,
+            sigma=scan.get("error_sigma"),
+        )
+        scores = scores.copy()
+        scores[rows] = exact
+    else:
+        picked = FEEDS[name](scores, ids, n, seed, exclude=exclude, offset=offset, threshold=threshold)
     return {
         "label": lab["name"],
         "feed": name,

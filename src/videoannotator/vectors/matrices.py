@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..catalog.base import Catalog
+from .compact import COMPACT_THRESHOLD, CompactMatrix
 from .memmap import VectorStore
 
 KINDS = ("vectors", "features")
@@ -28,6 +29,7 @@ class Matrices:
         self.catalog = catalog
         self.generation = 0  # of the open matrices
         self._open: dict[str, VectorStore] = {}
+        self._compact: dict[str, CompactMatrix] = {}
         self.open_stored()
 
     # -- what the catalog says -------------------------------------------------------------
@@ -59,12 +61,30 @@ class Matrices:
             store = self._open[kind] = VectorStore(self.path(kind, self.generation), dim)
         return store
 
+    def compact_path(self, kind: str, generation: int | None = None) -> Path:
+        """The int8 scan copy of a matrix (``features.i8`` beside ``features.f32``)."""
+        return self.path(kind, generation).with_suffix(".i8")
+
+    def compact(self, kind: str, rows: int, threshold: int | None = None) -> CompactMatrix | None:
+        """The int8 scan copy of the open ``kind`` matrix, synced to its first ``rows`` rows,
+        once there are ``threshold`` rows or more; None below (the float32 scan as before).
+        The first call past the threshold writes the copy (two passes over the matrix)."""
+        store = self._open.get(kind)
+        if store is None or rows < (COMPACT_THRESHOLD if threshold is None else threshold):
+            return None
+        copy = self._compact.get(kind)
+        if copy is None or copy.dim != store.dim or copy.path != self.compact_path(kind, self.generation):
+            copy = self._compact[kind] = CompactMatrix(self.compact_path(kind, self.generation), store.dim)
+        copy.sync(store.matrix(rows))
+        return copy
+
     def opened(self, kind: str) -> VectorStore | None:
         return self._open.get(kind)
 
     def open_stored(self) -> bool:
         """Forget what is open; open the matrices the catalog names. False if none yet."""
         self._open = {}
+        self._compact = {}
         self.generation = self.stored_generation()
         dim = self.stored_dim()
         if dim is None:
@@ -107,7 +127,8 @@ class Matrices:
         """Files of generations the catalog does not name (a reembed that crashed before its
         switch, or one that switched and crashed before cleaning up)."""
         keep = {self.path(k).name for k in KINDS} | {self.index_path().name}
-        for pattern in ("vectors*.f32", "features*.f32", "clips*.index"):
+        keep |= {self.compact_path(k).name + suffix for k in KINDS for suffix in ("", ".json", ".lock")}
+        for pattern in ("vectors*.f32", "features*.f32", "clips*.index", "vectors*.i8*", "features*.i8*"):
             for path in self.home.glob(pattern):
                 if path.name not in keep:
                     path.unlink(missing_ok=True)
