@@ -19,6 +19,7 @@ SHELLS = ("cli", "server")
 # names, formatting helpers — and the developer tools behind `va bench` / `va eval`.
 SHELL_MAY_IMPORT = {"workspace", "config", "errors", "names", "export", "cli", "server", "bench", "eval"}
 SHELL_MAY_IMPORT.add("score")  # file formats of production exports (Parquet/CSV, OTIO, EDL, the timeline PNG)
+SHELL_MAY_IMPORT.add("engines")  # `--engine local|ray`: the shell picks where the workers run (get_engine)
 SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE|PRAGMA\s+\w)")
 
 

@@ -12,15 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .catalog.base import Users
 
 TOKEN_BYTES = 32
-TEAM_TTL_S = 2.0  # how long a server trusts "this workspace has users" before asking again
 
 
 def new_token() -> str:
@@ -29,30 +22,3 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-
-
-class TeamAuth:
-    """The server's view of the workspace's users: is it in team mode, and whose token is this.
-
-    Whether the workspace has users is re-read every ``TEAM_TTL_S`` seconds (so the first
-    ``va users add`` switches a running server to team mode within that time); a token is
-    looked up on every request, so a revoked token stops working at once."""
-
-    def __init__(self, users: Users) -> None:
-        self.users = users
-        self._lock = threading.Lock()
-        self._team: tuple[float, bool] = (float("-inf"), False)
-
-    def team_mode(self) -> bool:
-        with self._lock:
-            checked, team = self._team
-            if time.monotonic() - checked > TEAM_TTL_S:
-                team = self.users.active_count() > 0
-                self._team = (time.monotonic(), team)
-            return team
-
-    def user(self, token: str | None) -> dict[str, Any] | None:
-        """The active user whose token this is, else None."""
-        if not token:
-            return None
-        return self.users.by_token_hash(token_hash(token))

@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 PREVIEW_LOCK_STRIPES = 64
 
 
+def workspace_exists(home: str | Path) -> bool:
+    """Whether ``home`` holds a workspace already (its SQLite catalog, or the record of its
+    PostgreSQL one), without creating anything."""
+    from .catalog import catalog_exists
+
+    return catalog_exists(Path(home).expanduser())
+
+
 class Workspace:
     def __init__(
         self, home: str | Path | None = None, settings: Settings | None = None, embedder: str | Embedder | None = None
@@ -393,6 +401,12 @@ class Workspace:
         """The user's token stops working at once; their name stays in the event log."""
         return self.catalog.users.revoke(name)
 
+    def user_for_token(self, token: str) -> dict[str, Any] | None:
+        """The active user whose token this is (team mode), else None."""
+        from .team import token_hash
+
+        return self.catalog.users.by_token_hash(token_hash(token)) if token else None
+
     @property
     def team_mode(self) -> bool:
         """True once the workspace has an active user: the server then takes names from tokens."""
@@ -485,13 +499,17 @@ class Workspace:
         return model_card(self, label)
 
     def score(
-        self, paths: Sequence[str | os.PathLike[str]], labels: Sequence[str] | None = None, progress: bool = True
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        labels: Sequence[str] | None = None,
+        progress: bool = True,
+        engine: Engine | None = None,
     ) -> dict[str, Any]:
-        """Ingest what is new, then score every clip of the videos with the deployed versions:
-        one row per clip × label."""
+        """Ingest what is new (on ``engine``: local by default, or Ray), then score every clip of
+        the videos with the deployed versions: one row per clip × label."""
         from .score.production import score_paths
 
-        return score_paths(self, paths, labels, progress=progress)
+        return score_paths(self, paths, labels, progress=progress, engine=engine)
 
     def score_videos(self, video_ids: Sequence[int], labels: Sequence[str] | None = None) -> dict[str, Any]:
         """Score the clips of videos already in the catalog (by id) with the deployed versions."""

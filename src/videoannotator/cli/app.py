@@ -102,7 +102,9 @@ class Context:
     def existing_workspace(self):
         """The workspace at --home, refusing to create an empty one where there is none."""
         home = Path(self.settings.home).expanduser()
-        if not (home / "catalog.sqlite").is_file():
+        from ..workspace import workspace_exists
+
+        if not workspace_exists(home):
             raise VAError(f"no workspace at {home}; give the workspace's --home (or VA_HOME)")
         return self.workspace
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from ..team import TeamAuth
 from .errors import CatchAllMiddleware, declare_errors, install_error_handlers
 from .respond import DataResponse
 from .routes import clips as routes_clips
@@ -19,7 +18,7 @@ from .routes import me as routes_me
 from .routes import media as routes_media
 from .routes import page as routes_page
 from .routes import production as routes_production
-from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, check_bind
+from .security import LOOPBACK_HOSTS, MAX_BODY_BYTES, SecurityMiddleware, TeamAuth, check_bind
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -52,7 +51,7 @@ def create_app(workspace: Workspace, token: str | None = None, *, max_body: int 
     _declare_errors_in_openapi(app)
     # Added last = outermost: security checks run first and add headers to every answer.
     app.add_middleware(CatchAllMiddleware)
-    app.state.team = team = TeamAuth(workspace.catalog.users)
+    app.state.team = team = TeamAuth(workspace)
     team_at_start = workspace.team_mode
     app.add_middleware(
         SecurityMiddleware,

@@ -21,7 +21,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
-from typing import TYPE_CHECKING
+import threading
+import time
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -33,7 +35,7 @@ from .errors import error_response, is_routed
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from ..team import TeamAuth
+    from ..workspace import Workspace
 
 MAX_BODY_BYTES = 1 << 20
 TOKEN_COOKIE = "va_token"
@@ -115,6 +117,33 @@ def _request_token(headers: Headers) -> str | None:
         if name == TOKEN_COOKIE:
             return value
     return None
+
+
+TEAM_TTL_S = 2.0  # how long the server trusts "this workspace has users" before asking again
+
+
+class TeamAuth:
+    """The server's view of the workspace's users: is it in team mode, and whose token is this.
+
+    Whether the workspace has users is re-read every ``TEAM_TTL_S`` seconds (so the first
+    ``va users add`` switches a running server to team mode within that time); a token is
+    looked up on every request, so a revoked token stops working at once."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._lock = threading.Lock()
+        self._team: tuple[float, bool] = (float("-inf"), False)
+
+    def team_mode(self) -> bool:
+        with self._lock:
+            checked, team = self._team
+            if time.monotonic() - checked > TEAM_TTL_S:
+                team = self.workspace.team_mode
+                self._team = (time.monotonic(), team)
+            return team
+
+    def user(self, token: str | None) -> dict[str, Any] | None:
+        return self.workspace.user_for_token(token) if token else None
 
 
 def request_user(request: Request) -> str | None:
