@@ -169,9 +169,9 @@ class PostgresStore:
     def transaction(self) -> Iterator[Connection]:
         """BEGIN, the schema's write lock, ... COMMIT; rolled back on any exception."""
         conn = self.connection()
-        conn.execute("BEGIN")
+        # one round trip (two statements need the simple protocol: no parameters; both are ints)
         try:
-            conn.execute("SELECT pg_advisory_xact_lock(?, ?)", (WRITE_TRANSACTION, self.key))
+            conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_TRANSACTION}, {int(self.key)})")
             yield conn
         except BaseException:
             if conn.raw.broken:
