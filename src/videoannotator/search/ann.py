@@ -100,12 +100,21 @@ class AnnIndex(VectorIndex):
 
     # -- building ------------------------------------------------------------------------
     def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
-        id_array, vector_array = self._check_add(ids, vectors)
+        if isinstance(vectors, np.ndarray) and vectors.ndim == 2 and vectors.dtype == np.float32:
+            # A (memory-mapped, maybe strided) matrix: converted batch by batch, never whole.
+            id_array = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+            vector_array = vectors
+            self._check_add(id_array[:1], vectors[:1])  # the shape checks, on one row
+            if len(id_array) != len(vectors):
+                raise InvalidInput(f"{len(id_array)} ids for {len(vectors)} vectors.")
+        else:
+            id_array, vector_array = self._check_add(ids, vectors)
         if not len(id_array):
             return
         index = self._index if self._index is not None else self._train(vector_array)
         for s in range(0, len(id_array), _ADD_BATCH):
-            index.add_with_ids(vector_array[s : s + _ADD_BATCH], id_array[s : s + _ADD_BATCH])
+            batch = np.ascontiguousarray(vector_array[s : s + _ADD_BATCH])
+            index.add_with_ids(batch, id_array[s : s + _ADD_BATCH])
         self._note_added(id_array)
 
     def _train(self, vectors: FloatArray) -> faiss_types.Index:
