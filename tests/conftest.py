@@ -102,7 +102,12 @@ def pg_url():
         return
     # the data folder directly under /tmp: as root the server runs as `postgres`, and pytest's
     # temporary folders are private to us
-    env = {**os.environ, "VA_PG_DATA": f"/tmp/va-postgres-tests-{os.getpid()}", "VA_PG_PORT": "55439"}
+    import socket
+
+    with socket.socket() as s:  # a free port: another session may run its own server meanwhile
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "VA_PG_DATA": f"/tmp/va-postgres-tests-{os.getpid()}", "VA_PG_PORT": str(port)}
     started = subprocess.run(
         ["bash", str(ROOT / "scripts" / "start-postgres"), "start"],
         capture_output=True,
