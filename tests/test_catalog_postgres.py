@@ -146,7 +146,7 @@ def test_each_workspace_has_its_own_schema_and_a_bound_schema_refuses_another(tm
         assert one.schema != two.schema and one.schema.startswith("va_")
         one.labels.create("only-in-one")
         assert [label["name"] for label in two.labels.list()] == []
-        assert (tmp_path / "one" / ".catalog-id").read_text().strip() in one.schema
+        assert one.schema == "va_" + (tmp_path / "one" / ".catalog-id").read_text().split()[0]
     finally:
         one.close()
         two.close()
@@ -289,3 +289,34 @@ def test_concurrent_writers_lose_nothing_and_an_idempotency_key_stores_once(tmp_
         assert [e["id"] for e in events] == list(range(events[0]["id"], events[0]["id"] + len(events)))
     finally:
         c.close()
+
+
+def test_a_copied_workspace_folder_gets_its_own_schema_holding_a_copy_of_the_catalog(tmp_path, pg_url):
+    import shutil
+
+    original = _pg(tmp_path, pg_url, "original")
+    try:
+        _script(original)
+        counts = original.table_counts()
+    finally:
+        original.close()
+    shutil.copytree(tmp_path / "original", tmp_path / "copy")  # as `cp -r`: the id file comes along
+    copy = open_catalog(tmp_path / "copy", url=pg_url)
+    again = open_catalog(tmp_path / "original", url=pg_url)
+    try:
+        assert copy.schema != again.schema  # not one event log under two folders' vectors
+        assert copy.table_counts() == counts and copy.get_meta("embedder") == "emb"
+        label = copy.labels.get("Establishing")
+        added = copy.annotations.add(label["id"], [2], "positive", "gil")[0]
+        assert added["id"] == counts["annotations"] + 1  # the copy's ids go on from the original's
+        assert again.table_counts() == counts  # the original did not change
+    finally:
+        copy.close()
+        again.close()
+    moved = tmp_path / "moved"
+    (tmp_path / "original").rename(moved)  # a move keeps the folder (its inode), the id and the schema
+    after_move = open_catalog(moved, url=pg_url)
+    try:
+        assert after_move.schema == again.schema
+    finally:
+        after_move.close()

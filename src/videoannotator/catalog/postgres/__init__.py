@@ -90,10 +90,11 @@ class PostgresCatalog(PostgresStore):
     def table_counts(self) -> dict[str, int]:
         return {t: int(self.scalar(f"SELECT COUNT(*) FROM {t}")) for t in COUNTED_TABLES}
 
-    def bind(self, workspace_id: str, home: Path) -> None:
+    def bind(self, workspace_id: str, home: Path, copied_from: str | None = None) -> None:
         """Claim the schema for this workspace, or refuse if another workspace holds it. An empty
-        schema beside a ``catalog.sqlite`` (a restored backup, a SQLite workspace moving here)
-        takes that file's rows in the claiming transaction, and the file is set aside."""
+        schema starts, in the claiming transaction, as a copy of ``copied_from`` (the schema of
+        the workspace this folder was copied from), else of a ``catalog.sqlite`` in the folder (a
+        restored backup, a SQLite workspace moving here; the file is then set aside)."""
         bound = self.get_meta(transfer.BINDING)
         legacy = home / "catalog.sqlite"
         imported = False
@@ -102,9 +103,12 @@ class PostgresCatalog(PostgresStore):
                 row = db.execute("SELECT value FROM meta WHERE key = ?", (transfer.BINDING,)).fetchone()
                 bound = None if row is None else row[0]
                 if bound is None:
-                    if legacy.is_file() and _empty(db):
-                        transfer.from_sqlite(db, legacy)
-                        imported = True
+                    if _empty(db):
+                        if copied_from is not None and transfer.schema_exists(db, copied_from):
+                            transfer.from_schema(db, copied_from, self.schema)
+                        elif legacy.is_file():
+                            transfer.from_sqlite(db, legacy)
+                            imported = True
                     db.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (transfer.BINDING, workspace_id))
                     bound = workspace_id
         if bound != workspace_id:
@@ -143,7 +147,7 @@ def open_postgres(url: str, home: Path) -> PostgresCatalog:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VAError(f"cannot open the PostgreSQL catalog {redact(url)} ({message})") from None
     try:
-        catalog.bind(target.workspace_id, home)
+        catalog.bind(target.workspace_id, home, target.copied_from)
     except BaseException:
         catalog.close()
         raise

@@ -4,16 +4,20 @@
 (one consistent snapshot: a REPEATABLE READ transaction), so every backup restores anywhere.
 ``from_sqlite``: a fresh schema whose workspace folder holds a ``catalog.sqlite`` (a restored
 backup, or a SQLite workspace moving to PostgreSQL) takes its rows, ids kept.
+``from_schema``: a fresh schema of a copied workspace folder takes the original schema's rows.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from ...errors import VAError
 from ..sqlite.catalog import Catalog as SQLiteStore
+from ..sqlite.migrations import MIGRATIONS
 from .store import Connection, PostgresStore
 
 CHUNK = 5000
@@ -89,3 +93,39 @@ def from_sqlite(db: Connection, source: Path) -> dict[str, int]:
 
 def _values(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+
+
+def _migration_tables() -> list[str]:
+    """The migrations' tables in creation order (parents first)."""
+    return [name for _, sql in MIGRATIONS for name in re.findall(r"CREATE TABLE (\w+)", sql)]
+
+
+def schema_exists(db: Connection, schema: str) -> bool:
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)", (schema,)).fetchone()[0])
+
+
+def from_schema(db: Connection, source: str, target: str) -> None:
+    """Inside the caller's transaction on the (empty) ``target``: every row of ``source`` (both
+    made by the same migrations), ids kept, identity sequences moved past them."""
+    versions = [
+        db.execute(f'SELECT COALESCE(MAX(version), 0) FROM "{schema}".schema_migrations').fetchone()[0]
+        for schema in (source, target)
+    ]
+    if versions[0] != versions[1]:
+        raise VAError(
+            f"this workspace folder is a copy of the one whose catalog is in schema {source!r}, which is at "
+            f"schema version {versions[0]}, not {versions[1]}; open the original once with this version first"
+        )
+    for table in _migration_tables():
+        db.execute(f'INSERT INTO "{target}".{table} SELECT * FROM "{source}".{table}')
+        has_id = db.execute(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
+            " AND column_name = 'id')",
+            (target, table),
+        ).fetchone()[0]
+        if has_id:
+            db.execute(
+                f"SELECT setval(pg_get_serial_sequence('\"{target}\".{table}', 'id'), COALESCE(MAX(id), 0) + 1,"
+                f' false) FROM "{target}".{table}'
+            )
+    db.execute("DELETE FROM meta WHERE key = ?", (BINDING,))

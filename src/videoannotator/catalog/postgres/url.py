@@ -9,6 +9,7 @@ as it is (``sslmode``, ``connect_timeout``, ...).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from pathlib import Path
@@ -30,31 +31,48 @@ class Target(NamedTuple):
     schema: str
     where: str  # host:port/database, for messages (never the password)
     workspace_id: str
+    copied_from: str | None  # the schema of the workspace this folder is a copy of, if any
 
 
 def is_postgres(url: str) -> bool:
     return url.split(":", 1)[0].lower() in ("postgresql", "postgres")
 
 
-def workspace_id(home: Path) -> str:
-    """This workspace folder's id: read from ``.catalog-id``, made there the first time."""
+def workspace_id(home: Path) -> tuple[str, str | None]:
+    """(this workspace folder's id, the id of the folder it is a copy of, or None).
+
+    The id is kept in ``.catalog-id`` with the folder's inode number. A copy of the folder
+    (``cp -r``, a restored volume) has another inode: it gets a new id, and so a schema of its
+    own, which starts as a copy of the original's (``PostgresCatalog.bind``) — as copying a
+    SQLite workspace copies its catalog.sqlite. A move (``mv``) keeps the inode and the id."""
+    import fcntl
+
     path = home / ID_FILE
+    inode = home.stat().st_ino
+    fd = os.open(home / f"{ID_FILE}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        found = path.read_text().strip()
-    except FileNotFoundError:
-        found = ""
-    if re.fullmatch(r"[0-9a-f]{16}", found):
-        return found
-    new = secrets.token_hex(8)
-    tmp = home / f"{ID_FILE}.{new}.tmp"
-    tmp.write_text(new + "\n")
-    try:
-        path.hardlink_to(tmp)  # atomic, and never replaces an id another process wrote first
-    except FileExistsError:
-        return workspace_id(home)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # one process decides, the others read its answer
+        try:
+            found = path.read_text().split()
+        except FileNotFoundError:
+            found = []
+        old = found[0] if found and re.fullmatch(r"[0-9a-f]{16}", found[0]) else None
+        recorded = found[1] if len(found) > 1 else None
+        if old is not None and recorded in (f"inode={inode}", None):
+            if recorded is None:
+                _write_id(home, old, inode)
+            return old, None
+        new = secrets.token_hex(8)
+        _write_id(home, new, inode)
+        return new, old
     finally:
-        tmp.unlink(missing_ok=True)
-    return new
+        os.close(fd)
+
+
+def _write_id(home: Path, ws_id: str, inode: int) -> None:
+    tmp = home / f"{ID_FILE}.{ws_id}.tmp"
+    tmp.write_text(f"{ws_id} inode={inode}\n")
+    tmp.replace(home / ID_FILE)
 
 
 def parse(url: str, home: Path) -> Target:
@@ -72,8 +90,9 @@ def parse(url: str, home: Path) -> Target:
     query = parse_qsl(parts.query, keep_blank_values=True)
     schemas = [v for k, v in query if k == "schema"]
     template = schemas[-1] if schemas else DEFAULT_SCHEMA
-    ws_id = workspace_id(home) if "{workspace}" in template else ""
+    ws_id, old_id = workspace_id(home)
     schema = template.replace("{workspace}", ws_id)
+    copied_from = template.replace("{workspace}", old_id) if old_id and "{workspace}" in template else None
     if not SCHEMA_NAME.fullmatch(schema):
         raise VAError(
             f"schema {schema!r} in VA_CATALOG_URL is not a plain lower-case name (letters, digits, _; at most 63); "
@@ -82,7 +101,7 @@ def parse(url: str, home: Path) -> Target:
     rest = urlencode([(k, v) for k, v in query if k != "schema"], quote_via=quote)
     conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
     where = f"{parts.hostname}:{port or 5432}/{database}"
-    return Target(conninfo, schema, where, ws_id or workspace_id(home))
+    return Target(conninfo, schema, where, ws_id, copied_from)
 
 
 def redact(url: str) -> str:
