@@ -106,7 +106,9 @@ def test_build_on_the_compact_copy_gives_the_float32_feeds(corpus):
     small = build_model(
         matrix, np.arange(N), labeled, y, n_feed=100, exclude_ids=skipped, n_bootstrap=50, compact=compact
     )
-    assert small.metrics["scan"]["guaranteed"] is True
+    modes = small.metrics["scan"]["modes"]
+    assert modes["top_positive"] == modes["top_negative"] == "bound"  # guaranteed; borderline: 6 sigma
+    assert modes["borderline"] in ("bound", "6 sigma")
     for name in FEEDS:
         assert np.array_equal(plain.feeds[name], small.feeds[name]), name
     assert plain.model.threshold == small.model.threshold
@@ -167,3 +169,17 @@ def test_workspace_build_scans_the_copy_and_prunes_old_scores(tmp_path, monkeypa
     # A pruned version's feed is recomputed from its weights: the float32 scores.
     page = ws.feed("red", "top_positive", n=20, version=first["version"])
     assert [c["clip_id"] for c in page["clips"]] == first["feeds"]["top_positive"][:20]
+
+
+def test_kept_random_order_pages_as_the_random_feed():
+    from videoannotator.learn.rescore import RandomOrder
+
+    order = RandomOrder(depth=300)
+    ids = np.arange(50_000, dtype=np.int64)
+    exclude = np.arange(0, 50_000, 97)[:150]
+    for n_rows in (20_000, 20_000, 50_000):  # first, again (kept), grown (merged)
+        got = order.page(ids[:n_rows], 100, 4, exclude)
+        assert np.array_equal(got, FEEDS["random"](None, ids[:n_rows], 100, 4, exclude=exclude))
+    other = ids[::-1].copy()  # another corpus: starts over
+    assert np.array_equal(order.page(other, 100, 4), FEEDS["random"](None, other, 100, 4))
+    assert np.array_equal(order.page(ids, 200, 4, exclude), FEEDS["random"](None, ids, 200, 4, exclude=exclude))

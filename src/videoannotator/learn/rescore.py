@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .feeds import FEEDS, Exclude, _as_exclude_array, _select
+from .feeds import FEEDS, Exclude, _as_exclude_array, _select, random_feed, random_keys
 
-__all__ = ["DEFAULT_CAP", "KEYS", "exact_scores", "rescored_feed", "rescored_feeds"]
+__all__ = ["DEFAULT_CAP", "KEYS", "RandomOrder", "exact_scores", "rescored_feed", "rescored_feeds"]
 
 #: Most clips re-scored exactly per feed (random float32 rows: cheap when cached, a page
 #: read each when the float32 matrix is not).
-DEFAULT_CAP = 20_000
+DEFAULT_CAP = 5_000
 
 FloatArray = npt.NDArray[np.float32]
 ExactFn = Callable[[npt.NDArray[np.int64]], FloatArray]
@@ -66,6 +66,43 @@ def exact_scores(X: npt.NDArray[Any], coef: npt.ArrayLike, intercept: float) -> 
         return np.asarray(out, dtype=np.float32)
 
     return score
+
+
+class RandomOrder:
+    """The random feed's first ``depth`` clips of an append-only corpus, kept between builds.
+
+    The random feed ranks by a hash of (seed, id) that no model changes, so its first pages
+    are the same for every Build of every label: hashing 10M ids and partitioning them
+    (~0.2–0.7 s on 2 cores) once per process is enough. Rows appended since are hashed
+    and merged in; a corpus whose first rows changed (checked on the kept rows) starts over.
+    """
+
+    def __init__(self, depth: int = 8192):
+        self.depth = depth
+        self._kept: dict[int, tuple[int, npt.NDArray[np.int64], npt.NDArray[np.uint64]]] = {}
+
+    def page(self, ids: npt.NDArray[Any], n: int, seed: int, exclude: Exclude = None) -> npt.NDArray[Any]:
+        excluded = _as_exclude_array(exclude)
+        if n + excluded.size > self.depth:
+            return random_feed(None, ids, n, seed, exclude=excluded)
+        total = ids.shape[0]
+        covered, rows, keys = self._kept.get(seed, (0, np.empty(0, np.int64), np.empty(0, np.uint64)))
+        if covered > total or (rows.size and not np.array_equal(random_keys(ids[rows], seed), keys)):
+            covered, rows, keys = 0, np.empty(0, np.int64), np.empty(0, np.uint64)
+        if covered < total:
+            new_keys = random_keys(ids[covered:], seed)
+            new_rows = np.arange(covered, total, dtype=np.int64)
+            if new_rows.size > self.depth:
+                best = np.argpartition(new_keys, self.depth - 1)[: self.depth]
+                new_rows, new_keys = new_rows[best], new_keys[best]
+            rows, keys = np.concatenate([rows, new_rows]), np.concatenate([keys, new_keys])
+            order = np.lexsort((ids[rows], keys))[: self.depth]
+            rows, keys = rows[order], keys[order]
+            self._kept[seed] = (total, rows, keys)
+        return _select(keys, ids[rows], n, excluded, 0)
+
+
+RANDOM_ORDER = RandomOrder()
 
 
 def rescored_feed(
@@ -136,6 +173,9 @@ def rescored_feeds(
         "guaranteed": True,
     }
     for name, feed in FEEDS.items():
+        if name == "random":
+            feeds[name] = RANDOM_ORDER.page(np.asarray(ids), n, seed, exclude)
+            continue
         if name not in KEYS:
             feeds[name] = feed(approx, ids, n, seed, exclude=exclude, threshold=threshold)
             continue

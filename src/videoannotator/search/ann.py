@@ -41,6 +41,10 @@ from .exact import ExactIndex
 if TYPE_CHECKING:
     import faiss as faiss_types  # imported lazily at run time: see _faiss()
 
+# Codes one query scans at most by default (``_nprobe``): 250k 8-bit codes of 384-d took
+# 20.8 ms on the 2-core machine (2M clips, 2,048 lists, nprobe 256); 200k keeps a margin.
+SCAN_BUDGET = 200_000
+
 # Rows handed to faiss per add call: bounds the temporary memory of list assignment.
 _ADD_BATCH = 65536
 
@@ -65,7 +69,10 @@ class AnnIndex(VectorIndex):
       nlist     lists (k-means centroids); None → ``auto_nlist`` of the first batch.
       nprobe    lists visited per query; None → max(16, nlist // 8), about 12 % of the
                 data: recall@100 1.0 on the clustered benchmark corpus and still 0.97 on a
-                much noisier one (nlist // 16 gave 0.95 there), at < 10 ms for 500k clips.
+                much noisier one (nlist // 16 gave 0.95 there), at < 10 ms for 500k clips;
+                capped at ~SCAN_BUDGET codes per query from ~2M clips on (the 20 ms
+                target: at 10M clips 82 of 4,096 lists; recall@100 on the clustered corpus
+                1.0 at 2M with nprobe 64, decided on seed 1; see docs/benchmarks.md).
       codec     "sq8" (8-bit codes, residual to the centroid) or "flat" (float32 copy).
       rerank    candidates per wanted result re-scored exactly when ``exact`` is attached.
       max_depth offset + k beyond this goes to the exact index (deep pages lose recall).
@@ -160,7 +167,10 @@ class AnnIndex(VectorIndex):
         assert self.nlist is not None, "nlist is set when the index is trained"
         if self.nprobe:
             return min(self.nprobe, self.nlist)
-        return min(self.nlist, max(16, self.nlist // 8))
+        # About 12 % of the lists, but no more than ~SCAN_BUDGET codes per query: past ~2M
+        # clips the 20 ms target caps the scan (10M clips, 4,096 lists: 82 lists, 2 %).
+        per_list = max(1.0, len(self) / self.nlist)
+        return min(self.nlist, max(16, min(self.nlist // 8, int(SCAN_BUDGET / per_list))))
 
     def search(self, query: npt.ArrayLike, k: int = 10, *, exclude: Exclude = None, offset: int = 0) -> SearchResult:
         queries, single = self._check_query(query, k, offset)
