@@ -209,3 +209,13 @@ def test_a_missing_ray_extra_is_one_line_with_the_install_command(tmp_path, bike
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.count("\n") == 1, result.stderr
     assert "pip install 'videoannotator[ray]'" in result.stderr
+
+
+def test_the_ingest_throughput_bench_runs_each_engine_on_the_same_files(cluster, bikes):
+    from videoannotator.bench.scale_ingest import ingest_throughput
+
+    result = ingest_throughput(files=[bikes], workers=(1, 2))
+    assert [(r["engine"], r["workers"]) for r in result["runs"]] == [("local", None), ("ray", 1), ("ray", 2)]
+    assert {r["clips"] for r in result["runs"]} == {result["clips"]} and result["clips"] > 0
+    assert all(r["seconds"] > 0 and r["clips_per_second"] > 0 and not r["failed"] for r in result["runs"])
+    assert result["ray_startup_seconds"] == 0  # the module's cluster was running already

@@ -57,8 +57,9 @@ def ingest_throughput(
         runs.append(_run("local", None, Workspace(Path(tmp) / "local"), paths, None))
 
         started_here = not ray.is_initialized()
-        cluster = RayEngine(num_cpus=max(os.cpu_count() or 2, 2 * max(workers)))
+        cluster = RayEngine()  # a local Ray with this machine's cores
         cluster.connect()
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 0))
         try:
             for n in workers:
                 runs.append(_run("ray", n, Workspace(Path(tmp) / f"ray-{n}"), paths, RayEngine(workers=n)))
@@ -77,7 +78,7 @@ def ingest_throughput(
         "runs": runs,
         "local_model_load_seconds": round(model_load_s, 2),
         "ray_startup_seconds": round(cluster.startup_seconds or 0.0, 2),
-        "ray_cluster_cpus": int(ray.cluster_resources().get("CPU", 0)) if ray.is_initialized() else None,
+        "ray_cluster_cpus": cluster_cpus,
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.python_implementation()} {platform.python_version()}",
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
     }
@@ -100,3 +101,94 @@ def _run(engine: str, workers: int | None, ws: Any, paths: list[Path], ray_engin
         "failed": data["failed"],
         "stages_seconds": data["stages_seconds"],
     }
+
+
+def gpu_check(
+    media_dir: str | os.PathLike[str] | None = None,
+    device: str = "cuda",
+    batch: int = 1024,
+    seconds: float = 5.0,
+    files: Sequence[str | os.PathLike[str]] | None = None,
+) -> dict[str, Any]:
+    """What docs/ray.md asks a GPU machine to measure, in one call: the default image tower's
+    images/s at ``batch`` (fp16 on a GPU), decoding + shot detection frames/s per video on one
+    core, and ingest end to end (clips/s, × real time) with decode processes and without."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from ..config import Settings
+    from ..embed import get_embedder
+    from ..engines.local import LocalEngine, auto_decode_workers
+    from ..ingest.embedding import decode_video
+    from ..workspace import Workspace
+
+    paths = [Path(f) for f in files] if files else media_files(media_dir or default_media_dir())
+    settings = replace(Settings.from_env(), device=device, batch_size=batch)
+    embedder = get_embedder("conse-effnet-minilm", device=device, batch_size=batch)
+    frames = np.random.default_rng(0).integers(0, 256, (batch, 224, 224, 3), dtype=np.uint8)
+    embedder.encode_images(frames)  # warm up (cuDNN picks its kernels)
+    done, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        embedder.encode_images(frames)  # returns numpy: the GPU has finished
+        done += batch
+    images_per_s = done / (time.perf_counter() - t)
+
+    decode = []
+    for path in paths:
+        t = time.perf_counter()
+        decoded = decode_video(path, "bench", replace(settings, device="cpu"))
+        wall = time.perf_counter() - t
+        decode.append(
+            {"file": path.name, "frames": decoded.stats.frames, "frames_per_second": round(decoded.stats.frames / wall)}
+        )
+
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="va-gpu-check-") as tmp:
+        for workers in (0, auto_decode_workers(device) or 1):  # on CPU: 1 decode process, to compare
+            ws = Workspace(Path(tmp) / f"d{workers}", settings=settings, embedder=embedder)
+            run = _run("local", None, ws, paths, LocalEngine(decode_workers=workers))
+            runs.append(run | {"decode_workers": workers})
+    return {
+        "benchmark": "gpu_check",
+        "device": device,
+        "gpu": _gpu_name(device),
+        "image_tower_images_per_second": round(images_per_s),
+        "image_tower_batch": batch,
+        "image_tower_fp16": bool(getattr(embedder, "_half", False)),
+        "decode_frames_per_second_one_core": decode,
+        "ingest": runs,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.python_implementation()} {platform.python_version()}",
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+    }
+
+
+def _gpu_name(device: str) -> str | None:
+    import torch
+
+    if str(device).startswith("cpu") or not torch.cuda.is_available():
+        return None
+    return str(torch.cuda.get_device_name(torch.device(device)))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m videoannotator.bench.scale_ingest ingest|gpu [--device cuda] [--batch 1024]``: one JSON document."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.scale_ingest")
+    parser.add_argument("what", choices=("ingest", "gpu"))
+    parser.add_argument("--media", default=None, help="folder of videos (default: the sample media)")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--workers", default="1,2", help="Ray worker counts (ingest)")
+    args = parser.parse_args(argv)
+    if args.what == "ingest":
+        result = ingest_throughput(args.media, tuple(int(n) for n in args.workers.split(",")))
+    else:
+        result = gpu_check(args.media, args.device, args.batch)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -92,7 +92,7 @@ class RayEngine:
             if self.address:
                 ray.init(address=self.address, **quiet)
             else:
-                num_cpus = self.num_cpus or max(os.cpu_count() or 2, 2 * (self.workers or 1))
+                num_cpus = self.num_cpus or os.cpu_count() or 2
                 ray.init(num_cpus=num_cpus, object_store_memory=self.object_store_bytes, **quiet)
         except ConnectionError as exc:
             raise MissingDependency(
@@ -103,18 +103,29 @@ class RayEngine:
         self.startup_seconds = time.perf_counter() - t
         return ray
 
-    def plan(self, ray: Any) -> tuple[int, int, float]:
-        """(decode tasks at once, embedding actors, GPUs per actor) for this cluster."""
+    def plan(self, ray: Any) -> tuple[int, int, float, float]:
+        """(decode tasks at once, embedding actors, GPUs per actor, CPUs each asks for).
+
+        On CPUs a worker is one decode task and one embedding actor; with GPUs, one actor per
+        GPU and every other CPU decoding (decoding is what bounds ingest there). Where the
+        cluster has fewer CPUs than that asks for (``--workers 2`` on two cores) each asks
+        for its share, so no stage waits forever for a CPU the actors hold."""
         resources = ray.cluster_resources()
-        cpus = int(resources.get("CPU", 1))
-        gpus = int(resources.get("GPU", 0))
+        cpus = float(resources.get("CPU", 1))
+        gpus = float(resources.get("GPU", 0))
         per_actor = self.gpus_per_actor if self.gpus_per_actor is not None else (1.0 if gpus else 0.0)
+        if per_actor and gpus < per_actor:
+            raise MissingDependency(
+                f"the Ray cluster has {gpus:g} GPUs, fewer than the {per_actor:g} each embedding actor asks for"
+            )
         if per_actor:
             actors = self.workers or max(1, int(gpus / per_actor))
-            decoders = self.workers or max(1, cpus - actors)
+            decoders = max(1, int(cpus) - actors)
+            need = float(decoders)
         else:
-            actors = decoders = self.workers or max(1, cpus // 2)
-        return decoders, actors, per_actor
+            actors = decoders = self.workers or max(1, int(cpus) // 2)
+            need = float(decoders + actors)
+        return decoders, actors, per_actor, min(1.0, cpus / need)
 
     # -- the engine protocol ------------------------------------------------------------------
     def map(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[JobResult[J, R]]:
@@ -144,7 +155,8 @@ class RayEngine:
         ray = self.connect()
         from ray.data import ActorPoolStrategy, DataContext, TaskPoolStrategy
 
-        decoders, actors, gpus = self.plan(ray)
+        decoders, actors, gpus, cpu_each = self.plan(ray)
+        decoders, actors = min(decoders, len(jobs)), min(actors, len(jobs))  # no idle actor loads a model
         settings = task.settings
         # Decode tasks have no GPU: they run the detector the settings name for the
         # embedder's device on CPU (same cuts), the embedding actors the embedder.
@@ -166,13 +178,13 @@ class RayEngine:
             _decode_row,
             fn_args=(decode_task,),
             compute=TaskPoolStrategy(size=decoders),
-            num_cpus=1,
+            num_cpus=cpu_each,
             memory=DECODE_MEMORY_BYTES,
         )
         ds = ds.map(
             _embed_stage(embed_task, threads),
             compute=ActorPoolStrategy(size=actors),
-            num_cpus=0 if gpus else 1,
+            num_cpus=0 if gpus else cpu_each,
             **({"num_gpus": gpus} if gpus else {}),
         )
         seen: set[int] = set()
