@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ..config import Settings
+from ..engines import ENGINES, Engine, get_engine
 from ..errors import VAError, is_disk_full
 from ..names import MAX_ID, MAX_PAGE
 
@@ -55,6 +56,51 @@ def emit(data, as_json: bool, human: Callable | None = None) -> None:
 def json_option(help: str = "Print the result as one JSON document.") -> Callable:
     """The ``--json`` flag, spelled the same on every command (parameter ``as_json``)."""
     return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def engine_options(fn):
+    """--engine, --address, --workers, --decode-workers: where ingest's workers run (engines/)."""
+    options = [
+        click.option(
+            "--engine",
+            "engine_name",
+            type=click.Choice(ENGINES),
+            default="local",
+            show_default=True,
+            help="Where decoding and embedding run: this process, or Ray (pip install 'videoannotator[ray]').",
+        ),
+        click.option(
+            "--address",
+            default=None,
+            help="With --engine ray: the cluster to join (`ray start --head` prints it); default: a local Ray.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="With --engine ray: decode tasks and embedding actors at once (default: from the cluster).",
+        ),
+        click.option(
+            "--decode-workers",
+            type=click.IntRange(min=0),
+            default=None,
+            help="With the local engine: decode in this many processes (default: 0 on CPU, the cores less one on a GPU).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def make_engine(engine_name: str, address: str | None, workers: int | None, decode_workers: int | None) -> Engine:
+    """The engine the options name; an option of the other engine is a usage error."""
+    if engine_name != "ray" and (address or workers):
+        raise click.UsageError("--address and --workers go with --engine ray")
+    if engine_name == "ray" and decode_workers is not None:
+        raise click.UsageError("--decode-workers goes with the local engine (Ray decodes in its own tasks)")
+    if engine_name == "ray":
+        return get_engine("ray", address=address, workers=workers)
+    return get_engine("local", decode_workers=decode_workers)
 
 
 def choice(names: Iterable[str]) -> click.Choice:

@@ -7,8 +7,7 @@ import sys
 import click
 
 from ..config import Settings
-from ..engines import ENGINES, Engine, get_engine
-from .app import Context, cli, emit, json_option, printable
+from .app import Context, cli, emit, engine_options, json_option, make_engine, printable
 
 
 @cli.command()
@@ -17,51 +16,6 @@ from .app import Context, cli, emit, json_option, printable
 def info(obj: Context, as_json):
     """Show what the workspace holds: videos, clips, embedder, vector dimension."""
     emit(obj.workspace.info(), as_json)
-
-
-def engine_options(fn):
-    """--engine, --address, --workers, --decode-workers: where ingest's workers run (engines/)."""
-    options = [
-        click.option(
-            "--engine",
-            "engine_name",
-            type=click.Choice(ENGINES),
-            default="local",
-            show_default=True,
-            help="Where decoding and embedding run: this process, or Ray (pip install 'videoannotator[ray]').",
-        ),
-        click.option(
-            "--address",
-            default=None,
-            help="With --engine ray: the cluster to join (`ray start --head` prints it); default: a local Ray.",
-        ),
-        click.option(
-            "--workers",
-            type=click.IntRange(min=1),
-            default=None,
-            help="With --engine ray: decode tasks and embedding actors at once (default: from the cluster).",
-        ),
-        click.option(
-            "--decode-workers",
-            type=click.IntRange(min=0),
-            default=None,
-            help="With the local engine: decode in this many processes (default: 0 on CPU, the cores less one on a GPU).",
-        ),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def make_engine(engine_name: str, address: str | None, workers: int | None, decode_workers: int | None) -> Engine:
-    """The engine the options name; an option of the other engine is a usage error."""
-    if engine_name != "ray" and (address or workers):
-        raise click.UsageError("--address and --workers go with --engine ray")
-    if engine_name == "ray" and decode_workers is not None:
-        raise click.UsageError("--decode-workers goes with the local engine (Ray decodes in its own tasks)")
-    if engine_name == "ray":
-        return get_engine("ray", address=address, workers=workers)
-    return get_engine("local", decode_workers=decode_workers)
 
 
 @cli.command()

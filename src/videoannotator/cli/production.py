@@ -10,8 +10,7 @@ from pathlib import Path
 import click
 
 from ..names import PRODUCTION_SOURCE, SCORE_FORMATS
-from .app import PAGE, SEED, VERSION, Context, cli, emit, json_option, printable
-from .ingest import engine_options, make_engine
+from .app import PAGE, SEED, VERSION, Context, cli, emit, engine_options, json_option, make_engine, printable
 
 
 def _names(value: str | None) -> list[str] | None:
