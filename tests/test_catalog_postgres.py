@@ -320,3 +320,23 @@ def test_a_copied_workspace_folder_gets_its_own_schema_holding_a_copy_of_the_cat
         assert after_move.schema == again.schema
     finally:
         after_move.close()
+
+
+def test_a_forked_child_uses_its_own_connection_and_leaves_the_parents_alone(tmp_path, pg_url):
+    c = _pg(tmp_path, pg_url)
+    try:
+        c.labels.create("parent")
+        pid = os.fork()
+        if pid == 0:  # the child: a session of its own; exits without pytest's teardown
+            code = 1
+            try:
+                c.labels.create("child")
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        c.labels.create("parent-again")  # the parent's session survived the child's exit
+        assert [label["name"] for label in c.labels.list()] == ["child", "parent", "parent-again"]
+    finally:
+        c.close()

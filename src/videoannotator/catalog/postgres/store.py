@@ -12,6 +12,7 @@ no concurrent writer. Readers never wait for it.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import zlib
@@ -122,6 +123,8 @@ class PostgresStore:
         self.key = schema_key(schema)
         self._local = threading.local()
         self._all: list[Connection] = []
+        self._orphans: list[Connection] = []
+        self._pid = os.getpid()
         self._all_lock = threading.Lock()
         self._setup()
         self._migrate()
@@ -145,6 +148,9 @@ class PostgresStore:
         return Connection(raw)
 
     def connection(self) -> Connection:
+        if self._pid != os.getpid():  # a forked child: the parent's sessions are not ours to use or end
+            self._orphans.extend(self._all)  # kept referenced: finishing one would end the parent's session
+            self._all, self._local, self._pid = [], threading.local(), os.getpid()
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is not None and (conn.raw.closed or conn.raw.broken):
             self._forget(conn)
