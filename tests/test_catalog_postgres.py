@@ -9,6 +9,7 @@ starts). No server, no pass: these tests fail, never skip.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import uuid
