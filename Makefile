@@ -34,10 +34,12 @@ test: setup lint media system-deps
 # The whole suite with the catalog on PostgreSQL: scripts/start-postgres starts Debian's server
 # (data under /tmp/va-postgres, 127.0.0.1:55432), VA_CATALOG_URL points at it (one schema per
 # workspace), and the server is stopped and its data deleted afterwards, pass or fail.
-# Tests about SQLite itself are left out (tests/conftest.py: SQLITE_ONLY).
+# Tests about SQLite itself are left out (tests/conftest.py: SQLITE_ONLY). PYTEST_ARGS narrows it
+# (e.g. PYTEST_ARGS=tests/test_catalog_postgres.py); VA_PG_DATA / VA_PG_PORT move the server.
+PYTEST_ARGS ?=
 test-postgres: setup media system-deps
 	@url=$$(bash scripts/start-postgres start) && echo "catalog: $$url" && \
-		VA_CATALOG_URL=$$url $(BIN)/python -m pytest -q; rc=$$?; \
+		VA_CATALOG_URL=$$url $(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 		bash scripts/start-postgres stop; exit $$rc
 
 # The tests not marked slow (no real model, no browser; some read the sample videos): a few minutes.
