@@ -7,7 +7,8 @@
 
 Without an address a local Ray is started on this machine (a small object store, no
 dashboard); with one (``ray start --head`` prints it) the driver joins that cluster. A video
-that fails (a corrupt file) is one error result, as with the local engine; a killed run is
+that fails (a corrupt file) is one error result, as with the local engine (a worker process
+that dies is retried by Ray Data); a killed run is
 resumed by running it again (committed videos are skipped by content hash). ``ray`` is an
 optional extra, imported only here: ``pip install 'videoannotator[ray]'``. docs/ray.md.
 """
@@ -169,7 +170,9 @@ class RayEngine:
         ctx = DataContext.get_current()
         ctx.execution_options.preserve_order = True  # the writer commits in the order given
         ctx.enable_progress_bars = task.progress
-        ctx.max_errored_blocks = len(jobs)  # a crashed worker loses its video, not the run
+        # Errors travel as rows; should a block fail all the same (an actor that cannot be
+        # restarted), its video is reported as not stored and the rest go on.
+        ctx.max_errored_blocks = len(jobs)
         rows = [{"i": i, "path": str(job[1]), "digest": job[2]} for i, job in enumerate(jobs)]
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
         # A decode task holds its video's kept frames: it asks for the memory, which also keeps
