@@ -31,8 +31,9 @@ def ingest(obj: Context, paths, as_json, quiet, engine_name, address, workers, d
     is reported on one line and the others are still ingested; the exit status is then 1.
     An interrupted run is resumed by running it again.
 
+    \b
     Examples:  va ingest movie.mp4   va ingest ~/footage/   va ingest 'clips/*.mov'
-    va ingest --engine ray ~/footage/   va ingest --engine ray --address HEAD:6379 /shared/footage/
+               va ingest --engine ray --address HEAD:6379 /shared/footage/   (docs/ray.md)
     """
     engine = make_engine(engine_name, address, workers, decode_workers)
     report = obj.workspace.ingest(paths, progress=not quiet and not as_json, engine=engine)

@@ -202,8 +202,9 @@ def score(
     """Score video files with the deployed versions: ingests what is new, then writes one row per
     clip × label (video, clip_id, start, end, label, version, probability, positive).
 
+    \b
     Examples:  va score ~/footage/new/ --labels ships,sea --out scores.parquet
-    va score --engine ray --address HEAD:6379 /shared/new/ --out scores.parquet"""
+               va score --engine ray --address HEAD:6379 /shared/new/ --out scores.parquet"""
     if label_names is not None and all_deployed:
         raise click.UsageError("give --labels or --all-deployed, not both")
     target = Path(out)
