@@ -341,3 +341,23 @@ def test_a_forked_child_uses_its_own_connection_and_leaves_the_parents_alone(tmp
         assert [label["name"] for label in c.labels.list()] == ["child", "parent", "parent-again"]
     finally:
         c.close()
+
+
+def test_a_connection_the_server_ended_is_replaced(tmp_path, pg_url):
+    import psycopg
+
+    c = _pg(tmp_path, pg_url)
+    try:
+        c.labels.create("before")
+        pid = c.scalar("SELECT pg_backend_pid()")
+        with psycopg.connect(c.conninfo, autocommit=True) as admin:
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+        assert [label["name"] for label in c.labels.list()] == ["before"]  # a read: retried on a new session
+        assert c.scalar("SELECT pg_backend_pid()") != pid
+        c.labels.create("after")  # and writes go on
+        with psycopg.connect(c.conninfo, autocommit=True) as admin:  # ended before a write this time
+            admin.execute("SELECT pg_terminate_backend(%s)", (c.scalar("SELECT pg_backend_pid()"),))
+        c.users.add("ulla", "c" * 64)  # a transaction first: it starts on a new session
+        assert len(c.labels.list()) == 2 and [u["name"] for u in c.users.list()] == ["ulla"]
+    finally:
+        c.close()

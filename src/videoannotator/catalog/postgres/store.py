@@ -173,11 +173,10 @@ class PostgresStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """BEGIN, the schema's write lock, ... COMMIT; rolled back on any exception."""
-        conn = self.connection()
-        # one round trip (two statements need the simple protocol: no parameters; both are ints)
+        """BEGIN, the schema's write lock, ... COMMIT; rolled back on any exception. A connection
+        the server ended is replaced before the transaction starts (nothing was sent yet)."""
+        conn = self._begin()
         try:
-            conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_TRANSACTION}, {int(self.key)})")
             yield conn
         except BaseException:
             if conn.raw.broken:
@@ -188,12 +187,44 @@ class PostgresStore:
         else:
             conn.execute("COMMIT")
 
+    def _begin(self) -> Connection:
+        import psycopg
+
+        # one round trip (two statements need the simple protocol: no parameters; both are ints)
+        begin = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_TRANSACTION}, {int(self.key)})"
+        for attempt in (1, 2):
+            conn = self.connection()
+            try:
+                conn.execute(begin)
+                return conn
+            except psycopg.OperationalError:
+                if attempt == 2 or not conn.raw.broken:
+                    if not conn.raw.broken:
+                        conn.execute("ROLLBACK")
+                    raise
+                self._forget(conn)
+        raise AssertionError("unreachable")
+
     def query(self, sql: str, params: Params = ()) -> list[Any]:
-        return list(self.connection().execute(sql, params).fetchall())
+        return list(self._read(sql, params).fetchall())
 
     def scalar(self, sql: str, params: Params = ()) -> Any:
-        row = self.connection().execute(sql, params).fetchone()
+        row = self._read(sql, params).fetchone()
         return None if row is None else row[0]
+
+    def _read(self, sql: str, params: Params) -> Any:
+        """A read outside a transaction; once more on a new connection if the server ended this
+        one (a restart, an idle timeout, pg_terminate_backend): a read is safe to repeat."""
+        import psycopg
+
+        conn = self.connection()
+        try:
+            return conn.execute(sql, params)
+        except psycopg.OperationalError:
+            if not conn.raw.broken:
+                raise
+            self._forget(conn)
+            return self.connection().execute(sql, params)
 
     def close(self) -> None:
         """Close every thread's connection (the server's threads each opened one)."""
