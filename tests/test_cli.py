@@ -54,7 +54,7 @@ NO_OUTPUT = {("serve",)}
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
 
 
 # --- the package's structure ----------------------------------------------------------------
