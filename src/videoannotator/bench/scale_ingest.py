@@ -169,26 +169,3 @@ def _gpu_name(device: str) -> str | None:
     if str(device).startswith("cpu") or not torch.cuda.is_available():
         return None
     return str(torch.cuda.get_device_name(torch.device(device)))
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m videoannotator.bench.scale_ingest ingest|gpu [--device cuda] [--batch 1024]``: one JSON document."""
-    import argparse
-    import json
-
-    parser = argparse.ArgumentParser(prog="python -m videoannotator.bench.scale_ingest")
-    parser.add_argument("what", choices=("ingest", "gpu"))
-    parser.add_argument("--media", default=None, help="folder of videos (default: the sample media)")
-    parser.add_argument("--device", default="cuda")
-    parser.add_argument("--batch", type=int, default=1024)
-    parser.add_argument("--workers", default="1,2", help="Ray worker counts (ingest)")
-    args = parser.parse_args(argv)
-    if args.what == "ingest":
-        result = ingest_throughput(args.media, tuple(int(n) for n in args.workers.split(",")))
-    else:
-        result = gpu_check(args.media, args.device, args.batch)
-    print(json.dumps(result, indent=1))
-
-
-if __name__ == "__main__":
-    main()

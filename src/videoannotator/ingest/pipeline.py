@@ -132,8 +132,8 @@ def ingest_paths(
                     entry = None
                 finally:
                     bar.update(1)
-                if entry is not None and len(report.ingested) == 1:  # the embedder is loaded by now
-                    report.notice = _upgrade_notice(ws)
+                if entry is not None and len(report.ingested) == 1:
+                    report.notice = _upgrade_notice(ws, result.value.feature_blocks if result.value else None)
                     if report.notice and progress:
                         tqdm.write(f"note: {report.notice}", file=sys.stderr)
                 if entry is not None and on_event:
@@ -149,14 +149,17 @@ def ingest_paths(
     return report
 
 
-def _upgrade_notice(ws: Workspace) -> str | None:
+def _upgrade_notice(ws: Workspace, computed: str | None) -> str | None:
     """One line where the workspace stores fewer feature blocks than ingest computes (a
-    workspace from before the blocks): how to upgrade it."""
-    from ..features.blocks import product_layout, stored_layout, upgrade_hint
+    workspace from before the blocks): how to upgrade it. ``computed``: the blocks the worker
+    computed (``EmbeddedVideo.feature_blocks``), so a driver whose workers ran elsewhere (Ray)
+    need not load the embedder to know them."""
+    from ..features.blocks import parse_layout, product_layout, stored_layout, upgrade_hint
 
     if not ws.clip_count() or not ws.feature_dim:
         return None
-    return upgrade_hint(stored_layout(ws.catalog.get_meta, ws.feature_dim), product_layout(ws.embedder))
+    could = parse_layout(computed) if computed else product_layout(ws.embedder)
+    return upgrade_hint(stored_layout(ws.catalog.get_meta, ws.feature_dim), could)
 
 
 def _new_videos(ws: Workspace, files: list[Path], report: IngestReport, bar: Any) -> Iterator[tuple[int, Path, str]]:
