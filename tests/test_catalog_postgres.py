@@ -180,7 +180,10 @@ def test_a_workspace_finds_its_postgres_catalog_without_the_setting(tmp_path, pg
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("postgresql://va@127.0.0.1:1/va", "cannot reach the PostgreSQL catalog at 127.0.0.1:1/va"),
+        (
+            "postgresql://va@127.0.0.1:1/va",
+            r"cannot reach the PostgreSQL catalog at 127.0.0.1:1/va \(Connection refused\)",
+        ),
         ("postgresql://va@127.0.0.1:1", "must look like postgresql://"),
         ("postgresql://va@127.0.0.1:5432/va?schema=Bad-Name", "not a plain lower-case name"),
         ("mysql://va@127.0.0.1/va", "is not a catalog URL"),
@@ -188,9 +191,11 @@ def test_a_workspace_finds_its_postgres_catalog_without_the_setting(tmp_path, pg
     ],
 )
 def test_a_bad_url_or_a_server_down_is_one_line(tmp_path, url, says):
+    home = _home(tmp_path, "home")
     with pytest.raises(VAError, match=says) as caught:
-        open_catalog(_home(tmp_path, "home"), url=url)
+        open_catalog(home, url=url)
     assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+    assert not catalog_exists(home)  # a URL that never opened is not remembered
 
 
 def test_without_psycopg_the_error_names_the_extra(tmp_path, monkeypatch):

@@ -31,7 +31,7 @@ from ..sqlite.users import Users
 from ..sqlite.videos import Videos
 from . import transfer
 from .store import WRITE_LOCK, Connection, PostgresStore
-from .url import parse, record_url, redact
+from .url import check_url, parse, record_url, redact
 
 INSTALL = "pip install 'videoannotator[postgres]'"
 
@@ -138,7 +138,7 @@ def open_postgres(url: str, home: Path) -> PostgresCatalog:
             f"VA_CATALOG_URL names a PostgreSQL catalog, which needs psycopg 3: {INSTALL}"
         ) from None
     target = parse(url, home)
-    record_url(home, url)
+    check_url(home, url)
     try:
         catalog = PostgresCatalog(target.conninfo, target.schema, target.where, home / "models")
     except VAError:
@@ -148,6 +148,7 @@ def open_postgres(url: str, home: Path) -> PostgresCatalog:
         raise VAError(f"cannot open the PostgreSQL catalog {redact(url)} ({message})") from None
     try:
         catalog.bind(target.workspace_id, home, target.copied_from)
+        record_url(home, url)  # only now: a URL that never opened is not remembered
     except BaseException:
         catalog.close()
         raise

@@ -138,7 +138,9 @@ class PostgresStore:
         try:
             raw = psycopg.connect(self.conninfo, autocommit=True, row_factory=_row_factory, connect_timeout=10)
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            # libpq's first line ends with the reason: "... port 1 failed: Connection refused"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first.rsplit(": ", 1)[-1].strip()
             raise VAError(
                 f"cannot reach the PostgreSQL catalog at {self.where} ({reason}); start the server "
                 "or fix VA_CATALOG_URL"

@@ -121,17 +121,21 @@ def recorded_url(home: Path) -> str:
         return ""
 
 
-def record_url(home: Path, url: str) -> None:
-    """Remember the workspace's catalog URL; refuse one that names another catalog than the recorded one."""
-    plain = without_password(url)
+def check_url(home: Path, url: str) -> None:
+    """Refuse a URL that names another catalog than the one this workspace recorded."""
     recorded = recorded_url(home)
-    if recorded == plain:
-        return
-    if recorded:
+    if recorded and recorded != without_password(url):
         raise VAError(
             f"this workspace's catalog is at {recorded} (in {home / URL_FILE}), but VA_CATALOG_URL names "
             f"{redact(url)}; unset VA_CATALOG_URL, or give the recorded URL"
         )
+
+
+def record_url(home: Path, url: str) -> None:
+    """Remember the workspace's catalog URL (once it has opened there)."""
+    plain = without_password(url)
+    if recorded_url(home) == plain:
+        return
     tmp = home / f"{URL_FILE}.{secrets.token_hex(4)}.tmp"
     tmp.write_text(plain + "\n")
     tmp.replace(home / URL_FILE)
