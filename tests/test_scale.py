@@ -183,3 +183,14 @@ def test_kept_random_order_pages_as_the_random_feed():
     other = ids[::-1].copy()  # another corpus: starts over
     assert np.array_equal(order.page(other, 100, 4), FEEDS["random"](None, other, 100, 4))
     assert np.array_equal(order.page(ids, 200, 4, exclude), FEEDS["random"](None, ids, 200, 4, exclude=exclude))
+
+
+def test_read_rows_reads_exactly_the_rows_asked(corpus):
+    from videoannotator.vectors.compact import read_rows
+
+    matrix, _, rng = corpus
+    rows = rng.choice(N, 300, replace=False)  # unsorted, as feeds hand them over
+    assert np.array_equal(read_rows(matrix, rows), matrix[rows])
+    plain = np.asarray(matrix[:50])  # not a memory map: indexed as usual
+    assert np.array_equal(read_rows(plain, [3, 1]), plain[[3, 1]])
+    assert np.array_equal(read_rows(matrix[10:], [0, 5]), matrix[[10, 15]])  # a view: indexed as usual

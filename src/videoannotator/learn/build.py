@@ -211,9 +211,14 @@ def build_model(
 
     t = time.perf_counter()
     pos = positions_of(ids, labeled_ids)
-    order = np.argsort(pos, kind="stable")  # read the memmap in file order
-    X_lab = np.empty((pos.size, X_all.shape[1]), dtype=np.float32)
-    X_lab[order] = X_all[pos[order]]
+    if compact is None:
+        order = np.argsort(pos, kind="stable")  # read the memmap in file order
+        X_lab = np.empty((pos.size, X_all.shape[1]), dtype=np.float32)
+        X_lab[order] = X_all[pos[order]]
+    else:  # a large corpus: read exactly these rows, keep the page cache for the int8 copy
+        from ..vectors.compact import read_rows
+
+        X_lab = read_rows(X_all, pos)
     t = lap("gather", t)
 
     coef0, b0 = _previous_weights(previous, X_all.shape[1])

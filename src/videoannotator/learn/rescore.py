@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..vectors.compact import read_rows
 from .feeds import FEEDS, Exclude, _as_exclude_array, _select, random_feed, random_keys
 
 __all__ = ["DEFAULT_CAP", "KEYS", "RandomOrder", "exact_scores", "rescored_feed", "rescored_feeds"]
@@ -57,10 +58,7 @@ def exact_scores(X: npt.NDArray[Any], coef: npt.ArrayLike, intercept: float) -> 
     coef32 = np.asarray(coef, dtype=np.float32).reshape(d)
 
     def score(rows: npt.NDArray[np.int64]) -> FloatArray:
-        rows = np.asarray(rows, np.int64)
-        order = np.argsort(rows, kind="stable")  # read the memmap in file order
-        block = np.empty((rows.size, d), np.float32)
-        block[order] = X[rows[order]]
+        block = read_rows(X, rows)  # exactly these rows: no readahead through the map
         out = np.dot(block, coef32)
         out += np.float32(intercept)
         return np.asarray(out, dtype=np.float32)

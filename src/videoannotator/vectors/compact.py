@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import mmap
 import os
 import warnings
 from pathlib import Path
@@ -52,6 +53,38 @@ REFIT_SHARE = 0.001
 
 #: Rows quantised / scored per step: bounds temporaries (~16 MB of int8 per chunk).
 CHUNK_ROWS = 1 << 15
+
+
+def read_rows(X: npt.NDArray[Any], rows: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """X[rows] as float32 (rows, d), for a few thousand scattered rows of a big matrix.
+
+    Through a memory map, each scattered row faults in a whole large page-cache folio and its
+    readahead (measured: 1,000 random rows of a 300k-row float32 map mapped 483 MB; at 10M
+    clips the re-scoring reads evicted the int8 copy from the cache). For a memory-mapped
+    file this reads exactly each row with ``os.pread`` on a descriptor advised
+    POSIX_FADV_RANDOM (no readahead); anything else is indexed as usual."""
+    idx = np.asarray(rows, np.int64).reshape(-1)
+    base = getattr(X, "base", None)
+    if not (isinstance(X, np.memmap) and isinstance(base, mmap.mmap) and X.filename and X.flags.c_contiguous):
+        return np.asarray(X[idx], dtype=np.float32)
+    if X.dtype != np.float32:
+        return np.asarray(X[idx], dtype=np.float32)
+    row_bytes = X.shape[1] * 4
+    out = np.empty((idx.size, X.shape[1]), np.float32)
+    view = out.view(np.uint8).reshape(idx.size, row_bytes)
+    order = np.argsort(idx, kind="stable")
+    fd = os.open(X.filename, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+        start = int(X.offset)
+        for i in order.tolist():
+            data = os.pread(fd, row_bytes, start + int(idx[i]) * row_bytes)
+            if len(data) != row_bytes:
+                raise StorageError(f"{X.filename} is shorter than row {int(idx[i])}")
+            view[i] = np.frombuffer(data, np.uint8)
+    finally:
+        os.close(fd)
+    return out
 
 
 def padded_width(dim: int) -> int:
