@@ -326,6 +326,15 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
     assert run("bench", "search", "--clips", "2000", "--queries", "3", "-k", "10", "--data", "clustered")["datasets"]
     scored = run("bench", "score", "--clips", "2000", "--labels", "2", "--repeats", "1")
     assert scored["clips_scored"] == 1000 and scored["rows"]["rows"] == 2000
+    scale = run(
+        "bench", "scale", "--sizes", "3000", "--annotations", "100", "--repeats", "1", "--queries", "3",
+        "--shards", "2", "--skip-ingest",
+    )  # fmt: skip
+    assert scale["sizes"]["3000"]["build"]["clips"] == 3000 and scale["sizes"]["3000"]["build"]["scan"]["guaranteed"]
+    user = run("users", "add", "ana")  # last: team mode from here on
+    assert user["name"] == "ana" and user["token"].startswith("va_")
+    assert [u["name"] for u in run("users", "list")] == ["ana"]
+    assert run("users", "revoke", "ana")["revoked_at"]
 
     # What this test leaves to the slow ones below (models, real video, schemathesis, servers).
     elsewhere = {
