@@ -4,7 +4,6 @@ evaluation picks blocks by name."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import cv2
@@ -204,7 +203,7 @@ def test_a_workspace_from_before_the_blocks_still_ingests_and_reembed_upgrades_i
     monkeypatch.setenv("VA_FEATURE_BLOCKS", "semantic")
     old = Workspace(home, embedder=embedder)
     assert old.ingest([bikes], progress=False).ok
-    with sqlite3.connect(home / "catalog.sqlite") as db:  # as a workspace from before the blocks
+    with old.catalog.transaction() as db:  # as a workspace from before the blocks (either backend)
         db.execute("DELETE FROM meta WHERE key='feature_blocks'")
     old.catalog.close()
     monkeypatch.delenv("VA_FEATURE_BLOCKS")

@@ -27,6 +27,7 @@ from videos import (
 )
 
 from videoannotator import Workspace
+from videoannotator.catalog import open_catalog
 from videoannotator.catalog.sqlite.paths import absolutise_video_paths
 from videoannotator.cli import printable
 from videoannotator.embed import get_embedder
@@ -54,15 +55,24 @@ def error_lines(stderr: str) -> list[str]:
 
 def stored_state(home: Path) -> dict:
     """What the workspace holds: catalog rows, the committed matrix rows, the thumbnails."""
-    db = sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True)
-    try:
-        videos = db.execute("SELECT id, path, content_hash, duration, width, height FROM videos ORDER BY id").fetchall()
-        clips = db.execute(
-            "SELECT id, video_id, position, start_s, end_s, sample_frames FROM clips ORDER BY id"
-        ).fetchall()
-        dims = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('dim', 'feature_dim')").fetchall())
-    finally:
-        db.close()
+    queries = (
+        "SELECT id, path, content_hash, duration, width, height FROM videos ORDER BY id",
+        "SELECT id, video_id, position, start_s, end_s, sample_frames FROM clips ORDER BY id",
+        "SELECT key, value FROM meta WHERE key IN ('dim', 'feature_dim')",
+    )
+    if os.environ.get("VA_CATALOG_URL"):  # PostgreSQL: through the catalog
+        catalog = open_catalog(home)
+        try:
+            videos, clips, meta = ([tuple(r) for r in catalog.query(q)] for q in queries)
+        finally:
+            catalog.close()
+    else:  # SQLite: read-only, so reading changes nothing (not even on a full disk)
+        db = sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True)
+        try:
+            videos, clips, meta = (db.execute(q).fetchall() for q in queries)
+        finally:
+            db.close()
+    dims = dict(meta)
     rows = {}
     for name, key in (("vectors.f32", "dim"), ("features.f32", "feature_dim")):
         width = int(dims.get(key) or 0)
