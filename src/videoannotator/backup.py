@@ -6,7 +6,9 @@ BLAKE2b digest, the schema version and the counts of videos, clips and annotatio
 
 - ``catalog.sqlite`` is copied with SQLite's online backup API, in one step, so the copy is
   one consistent snapshot *including* what sits in the write-ahead log; a plain file copy of
-  a live catalog misses the WAL (1,093 of 8,559 annotations in the audit of issue 9).
+  a live catalog misses the WAL (1,093 of 8,559 annotations in the audit of issue 9). A
+  PostgreSQL catalog is read in one REPEATABLE READ snapshot and written into a
+  ``catalog.sqlite`` of the same schema, so a backup restores into either backend.
 - Everything runs under the workspace's write lock (the lock ingest and reembed hold while
   they append to the matrices and commit), so the matrices, the index and ``models/`` agree
   with the catalog snapshot. Annotating goes on meanwhile: an annotation acknowledged before
@@ -358,7 +360,7 @@ def _user_error(exc: BaseException, target: Path, doing: str) -> BaseException:
         except OSError:
             free = 0
         return DiskFull(_disk_full_message(target, None, free))
-    if isinstance(exc, OSError) or type(exc).__module__.startswith("sqlite3"):  # the catalog's own error
+    if isinstance(exc, OSError) or type(exc).__module__.startswith(("sqlite3", "psycopg")):  # the catalog's own error
         reason = getattr(exc, "strerror", None) or str(exc)
         return VAError(f"could not {doing} {target} ({reason}); nothing was kept there; pick another directory")
     return exc

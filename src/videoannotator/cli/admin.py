@@ -17,7 +17,7 @@ def backup_cmd(obj: Context, dest, quiet, as_json):
     """Copy the workspace into DEST (a new or empty directory), safely while it is in use.
 
     The catalog is copied with SQLite's online backup (everything committed, write-ahead log
-    included), the vectors, features, models, thumbnails and index under the workspace's
+    included; a PostgreSQL catalog in one snapshot, into the same SQLite file), the vectors, features, models, thumbnails and index under the workspace's
     write lock, and a manifest.json with every file's size and checksum is written last.
     Annotating can go on meanwhile; ingest and reembed wait. previews/ is left out: a cache
     the server renders again on demand. Bring it back with `va --home NEW restore DEST`.
