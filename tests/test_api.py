@@ -715,3 +715,22 @@ def test_preview_is_rendered_once_as_decodable_webm(api, ws, tmp_path):
     assert partial.status_code == 206 and len(partial.content) == 100  # browsers seek with ranges
     assert_error(api.get(f"/media/clips/{ws.clip_count() + 3}/preview.webm"), 404, "not_found")
     assert_error(api.get("/media/clips/%2e%2e/preview.webm"), 422, "invalid_input")
+
+
+def test_a_catalog_server_that_went_away_answers_503_not_500():
+    """PostgreSQL dropping the connection mid-request (psycopg's OperationalError) is a 503 with
+    one line; the next request reconnects (catalog/postgres/store.py)."""
+    import psycopg
+    from fastapi import FastAPI
+
+    from videoannotator.server.errors import CatchAllMiddleware
+
+    app = FastAPI()
+
+    @app.get("/api/x")
+    def boom():
+        raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+
+    app.add_middleware(CatchAllMiddleware)  # where create_app puts it: inside Starlette's own
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert_error(client.get("/api/x"), 503, "catalog_unavailable")

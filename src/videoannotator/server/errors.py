@@ -196,6 +196,11 @@ def disk_full(exc: BaseException) -> bool:
     return False
 
 
+def catalog_unreachable(exc: BaseException) -> bool:
+    """A PostgreSQL catalog's server went away mid-request (the next request reconnects)."""
+    return any(k.__module__.startswith("psycopg") and k.__name__ == "OperationalError" for k in type(exc).__mro__)
+
+
 def disk_full_error(home) -> DiskFull:
     """A one-line DiskFull naming the disk that holds the workspace and its free space."""
     home = Path(home)
@@ -213,8 +218,8 @@ def disk_full_error(home) -> DiskFull:
 
 
 class CatchAllMiddleware:
-    """Any exception nobody handled: a full disk answers 507; anything else is logged with
-    its traceback and answers 500 without one.
+    """Any exception nobody handled: a full disk answers 507, a PostgreSQL catalog's server
+    that went away 503; anything else is logged with its traceback and answers 500 without one.
 
     (Starlette's own handler for ``Exception`` re-raises after answering, so the server
     would log the traceback a second time; this one ends it here.)
@@ -242,6 +247,10 @@ class CatchAllMiddleware:
                 log.warning("disk full on %s %s: %s", scope.get("method"), scope.get("path"), exc)
                 error = disk_full_error(workspace.home)
                 return await error_response(error.status, error.code, error.message)(scope, receive, send)
+            if catalog_unreachable(exc) and not started:
+                log.warning("catalog server unreachable on %s %s: %s", scope.get("method"), scope.get("path"), exc)
+                message = "the catalog's database server cannot be reached; retry in a moment (nothing stored was lost)"
+                return await error_response(503, "catalog_unavailable", message)(scope, receive, send)
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
