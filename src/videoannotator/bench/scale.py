@@ -155,7 +155,9 @@ def bench_build(
     ids = np.arange(n, dtype=np.int64)
 
     first = annotations - repeats
-    cold = build_model(X, ids, labeled[:first], y_all[:first], compact=compact)
+    cold_map = np.memmap(folder / "features.f32", dtype=np.float32, mode="r", shape=X.shape)
+    cold = build_model(cold_map, ids, labeled[:first], y_all[:first], compact=compact)
+    del cold_map  # the cold build's pages (clusters' sample) unmapped: warm builds map their own
     _reset_peak()
     load_before = _load()
     previous, runs = cold, []

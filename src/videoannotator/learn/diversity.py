@@ -31,6 +31,7 @@ __all__ = ["assign", "diversity", "fit_clusters"]
 
 DEFAULT_CLUSTERS = 50
 DEFAULT_SAMPLE = 8_000
+_READ_ROWS_FROM = 1_000_000  # vectors.compact.COMPACT_THRESHOLD: where Build scans the int8 copy
 
 
 def assign(X: npt.NDArray[Any], centroids: npt.ArrayLike, chunk_rows: int = 65_536) -> npt.NDArray[np.int32]:
@@ -61,7 +62,12 @@ def fit_clusters(
         raise ValueError("cannot cluster an empty corpus")
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, size=min(sample_size, n), replace=False))
-    S = np.ascontiguousarray(X[rows], dtype=np.float32)
+    if n >= _READ_ROWS_FROM:  # a large memory-mapped corpus: read exactly the sampled rows
+        from ..vectors.compact import read_rows
+
+        S = np.ascontiguousarray(read_rows(X, rows), dtype=np.float32)
+    else:
+        S = np.ascontiguousarray(X[rows], dtype=np.float32)
     k = int(min(k, S.shape[0]))
     kmeans = faiss.Kmeans(
         S.shape[1],
