@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -129,7 +130,8 @@ def test_a_killed_ray_ingest_resumes_where_it_stopped(cluster, inputs, local_hom
         text=True,
     )
     try:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
+        ready, _, _ = select.select([proc.stdout], [], [], 300)
+        line = proc.stdout.readline() if ready else ""  # type: ignore[union-attr]
         assert line.startswith("committed"), f"the ingest ended before its first commit (status {proc.poll()})"
         time.sleep(2)  # the workers are on the next videos now
         os.kill(proc.pid, signal.SIGKILL)
@@ -220,3 +222,17 @@ def test_the_ingest_throughput_bench_runs_each_engine_on_the_same_files(cluster,
     assert {r["clips"] for r in result["runs"]} == {result["clips"]} and result["clips"] > 0
     assert all(r["seconds"] > 0 and r["clips_per_second"] > 0 and not r["failed"] for r in result["runs"])
     assert result["ray_startup_seconds"] == 0  # the module's cluster was running already
+
+
+def test_an_address_nothing_answers_on_is_one_line(tmp_path, bikes):
+    """Ray itself retries an unreachable cluster for minutes; `va` says so at once."""
+    result = subprocess.run(
+        [VA, "--home", str(tmp_path / "home"), "ingest", "--engine", "ray", "--address", "127.0.0.1:1", str(bikes)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in result.stderr and "ray start --head" in result.stderr

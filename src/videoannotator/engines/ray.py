@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import MediaError, MissingDependency
+from ..errors import MediaError, MissingDependency, NotReady
 from .base import JobResult, VideoJob
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ class RayEngine:
     ):
         if workers is not None and workers < 1:
             raise ValueError(f"ray workers must be 1 or more, not {workers}")
+        if address:
+            _check_reachable(address)  # now, before any file is hashed
         self.address = address
         self.workers = workers
         self.num_cpus = num_cpus
@@ -85,9 +87,8 @@ class RayEngine:
                 self.startup_seconds = 0.0
             return ray
         t = time.perf_counter()
-        os.environ.setdefault(
-            "RAY_BACKEND_LOG_LEVEL", "fatal"
-        )  # Ray's C++ notices (e.g. ray#53727); errors still raise
+        # Ray's C++ notices (e.g. ray-project/ray#53727) off; errors still raise here
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         quiet = {"logging_level": logging.ERROR, "log_to_driver": False, "include_dashboard": False}
         try:
             if self.address:
@@ -96,7 +97,7 @@ class RayEngine:
                 num_cpus = self.num_cpus or os.cpu_count() or 2
                 ray.init(num_cpus=num_cpus, object_store_memory=self.object_store_bytes, **quiet)
         except ConnectionError as exc:
-            raise MissingDependency(
+            raise NotReady(
                 f"cannot reach the Ray cluster at {self.address!r}: {str(exc).splitlines()[0] if str(exc) else exc}; "
                 "start one with `ray start --head` and pass the address it prints"
             ) from None
@@ -201,6 +202,22 @@ class RayEngine:
         for i, job in enumerate(jobs):
             if i not in seen:
                 yield JobResult(job, error=MediaError(f"{job[1]}: a Ray worker died on this video; it was not stored"))
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """A HOST:PORT that nothing answers on is one line now (Ray itself retries for minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise NotReady(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; start one with "
+            "`ray start --head` on the head node and pass the address it prints (HOST:6379)"
+        ) from None
 
 
 def _decode_row(row: dict[str, Any], task: VideoTask) -> dict[str, Any]:
