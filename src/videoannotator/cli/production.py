@@ -211,9 +211,7 @@ def score(
     if target.suffix.lower() not in SCORE_FORMATS:
         raise click.UsageError(f"--out must end in {' or '.join(SCORE_FORMATS)}, not {target.name!r}")
     engine = make_engine(engine_name, address, workers, decode_workers)
-    from ..score.production import score_paths
-
-    result = score_paths(obj.workspace, paths, _names(label_names), progress=not quiet and not as_json, engine=engine)
+    result = obj.workspace.score(paths, _names(label_names), progress=not quiet and not as_json, engine=engine)
     from ..score import write_rows
 
     rows = result["rows"]
