@@ -65,8 +65,6 @@ SQLITE_ONLY = {
     "test_api.py::test_a_really_full_disk_is_507_and_keeps_what_was_stored": "SQLite file on the full disk",
     # the last part fills the disk the SQLite file is on and expects an annotation to be refused
     "test_ingest_zoo.py::test_full_disk_is_one_line_naming_it_and_the_workspace_is_untouched": "SQLite file on the full disk",
-    # the kill is hooked on sqlite3's trace callback at "INSERT INTO videos"
-    "test_ingest.py::test_killed_process_then_rerun_is_consistent[commit]": "hooks sqlite3.connect",
 }
 
 

@@ -242,7 +242,8 @@ def test_workspace_from_before_features_keeps_training_on_vectors(tmp_path, bike
 #   commit     inside the second video's catalog transaction (its INSERT INTO videos): its rows
 #              are appended and fsynced, the catalog does not reference them yet
 # The seams: Workspace.ingest and .commit_video, the embedder's encode_images_with_features,
-# the catalog's SQLite connections (a trace callback sees each statement as it runs).
+# the catalog's SQLite connections (a trace callback sees each statement as it runs); on
+# PostgreSQL the catalog's Videos.add (the kill comes as its transaction would start).
 KILLED_INGEST = """
 import os, signal, sqlite3, sys
 from videoannotator.cli import main
@@ -279,7 +280,18 @@ def connect(*args, **kwargs):
     return conn
 
 Workspace.ingest, Workspace.commit_video = ingest, commit_video
-sqlite3.connect = sqlite3.dbapi2.connect = connect
+if os.environ.get("VA_CATALOG_URL"):
+    from videoannotator.catalog.sqlite.videos import Videos
+
+    real_add = Videos.add
+
+    def add(self, *args, **kwargs):
+        die_at("commit")
+        return real_add(self, *args, **kwargs)
+
+    Videos.add = add
+else:
+    sqlite3.connect = sqlite3.dbapi2.connect = connect
 main(sys.argv[2:])
 """
 
