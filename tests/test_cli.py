@@ -347,6 +347,7 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
         ("bench", "ingest"),
         ("bench", "annotate"),
         ("bench", "api"),
+        ("bench", "gpu"),  # test_bench_gpu_runs_on_the_cpu below
         # production: tests/test_production_cli.py runs each with --json on real media
         ("deploy",),
         ("rollback",),
@@ -360,6 +361,23 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
     }
     missing = {p for p, _ in _commands()} - ran - elsewhere - NO_OUTPUT
     assert not missing, f"commands with no JSON test: {sorted(missing)}"
+
+
+@pytest.mark.slow
+def test_bench_gpu_runs_on_the_cpu(tmp_path, cut_video):
+    """`va --device cuda bench gpu` is for a GPU machine; on the CPU it runs the same steps, in
+    float32, and says so: one JSON document with each part measured."""
+    media = tmp_path / "media"
+    media.mkdir()
+    cut_video([20, 20], seed=5).path.rename(media / "cuts.mp4")
+    result = CliRunner().invoke(
+        cli, ["--device", "cpu", "bench", "gpu", "--batch", "8", "--seconds", "0.5", "--media", str(media)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["device"] == "cpu" and report["image_tower_fp16"] is False
+    assert report["image_tower_images_per_second"] > 0
+    assert report["decode_frames_per_second_one_core"][0]["frames"] > 0
 
 
 def test_export_writes_the_format_asked(home):

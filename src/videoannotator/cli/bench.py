@@ -93,14 +93,35 @@ def bench_search(clips, dim, queries, k, seed, noise, data, nprobe_sweep, as_jso
 @click.option("--each", default=500, show_default=True, help="Annotations each writer posts.")
 @click.option("--rounds", default=2, show_default=True, help="FULL/NORMAL pairs, alternated; medians reported.")
 @click.option("--clips", default=50, show_default=True, help="Clips in the fresh benchmark workspace.")
+@click.option(
+    "--catalog-url",
+    envvar="VA_CATALOG_URL",
+    default=None,
+    help="A PostgreSQL URL: each round also runs the load there (its own schema, dropped after). Env VA_CATALOG_URL.",
+)
 @json_option(ALWAYS_JSON)
-def bench_annotate(writers, each, rounds, clips, as_json):
+def bench_annotate(writers, each, rounds, clips, catalog_url, as_json):
     """Annotation load over loopback HTTP: the real server on a fresh workspace, N writer
     processes; acknowledged, stored, lost, duplicated, throughput, p50/p95 latency, with the
-    catalog at synchronous=FULL (the default) and NORMAL, alternated."""
+    catalog at synchronous=FULL (the default) and NORMAL, alternated, and on PostgreSQL when
+    given a URL (scripts/start-postgres starts a throwaway one)."""
     from ..bench.annotate import run
 
-    echo_json(run(writers=writers, each=each, rounds=rounds, clips=clips))
+    echo_json(run(writers=writers, each=each, rounds=rounds, clips=clips, catalog_url=catalog_url))
+
+
+@bench.command("gpu")
+@click.option("--batch", default=1024, show_default=True, help="Images per image-tower batch.")
+@click.option("--seconds", default=5.0, show_default=True, help="How long the image tower is timed.")
+@click.option("--media", "media_dir", default=None, help="Videos (default: the sample media).")
+@json_option(ALWAYS_JSON)
+@click.pass_obj
+def bench_gpu(obj: Context, batch, seconds, media_dir, as_json):
+    """On a GPU machine (va --device cuda bench gpu): the image tower's images/s in fp16,
+    decoding frames/s per core, ingest clips/s with and without decode processes (docs/ray.md)."""
+    from ..bench.scale_ingest import gpu_check
+
+    echo_json(gpu_check(media_dir, device=obj.settings.device, batch=batch, seconds=seconds))
 
 
 @bench.command("api")
