@@ -42,3 +42,28 @@ def inserted_id(cursor: Cursor) -> int:
     """The id an ``INSERT ... RETURNING id`` produced."""
     row = cursor.fetchone()
     return int(row[0])
+
+
+class MetaValues:
+    """The schema version and the meta values, the same SQL on both stores (a mixin: the store
+    gives ``scalar`` and ``connection``)."""
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        raise NotImplementedError
+
+    def connection(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        value = self.scalar("SELECT value FROM meta WHERE key=?", (key,))
+        return default if value is None else value
+
+    def set_meta(self, key: str, value: object, db: Connection | None = None) -> None:
+        (db or self.connection()).execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, str(value)),
+        )

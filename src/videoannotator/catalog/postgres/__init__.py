@@ -19,16 +19,9 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from ...errors import MissingDependency, VAError
-from .. import base
 from ..filelock import FileLock
 from ..sqlite import COUNTED_TABLES
-from ..sqlite.annotations import Annotations
-from ..sqlite.imports import ClipLookup
-from ..sqlite.labels import Labels
-from ..sqlite.models import ModelVersions
-from ..sqlite.production import Deployments, ScoreBatches
-from ..sqlite.users import Users
-from ..sqlite.videos import Videos
+from ..sqlite.tables import SharedTables
 from . import transfer
 from .store import WRITE_LOCK, Connection, PostgresStore
 from .url import check_url, parse, record_url, redact
@@ -36,20 +29,11 @@ from .url import check_url, parse, record_url, redact
 INSTALL = "pip install 'videoannotator[postgres]'"
 
 
-class PostgresCatalog(PostgresStore):
+class PostgresCatalog(SharedTables, PostgresStore):
     def __init__(self, conninfo: str, schema: str, where: str, models_dir: str | Path) -> None:
         super().__init__(conninfo, schema, where)
-        self.videos: base.Videos = Videos(self)
-        self.labels: base.Labels = Labels(self)
-        self.annotations: base.Annotations = Annotations(self)
-        self.models: base.ModelVersions = ModelVersions(self, Path(models_dir))
-        self.deployments: base.Deployments = Deployments(self)
-        self.batches: base.ScoreBatches = ScoreBatches(self)
-        self.users: base.Users = Users(self)
+        self._attach_tables(models_dir)
         self._file_lock = FileLock(Path(models_dir).parent / ".write.lock")
-
-    def lookup(self) -> ClipLookup:
-        return ClipLookup(self)
 
     def write_lock(self, blocking: bool = True) -> AbstractContextManager[bool]:
         return self._hold(blocking)

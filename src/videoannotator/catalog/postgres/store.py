@@ -22,7 +22,7 @@ from typing import Any
 
 from ...errors import VAError
 from ..rules import utc_now
-from ..sql import Params
+from ..sql import MetaValues, Params
 from ..sqlite.migrations import MIGRATIONS
 
 # Advisory lock classes (the first int4 of pg_advisory_*lock(int4, int4)); the second is the schema's.
@@ -112,7 +112,7 @@ class Connection:
         self.raw.close()
 
 
-class PostgresStore:
+class PostgresStore(MetaValues):
     def __init__(self, conninfo: str, schema: str, where: str) -> None:
         """``conninfo``: libpq's, without the schema; ``schema``: this workspace's (checked by
         ``url.py``); ``where``: the server for messages (host:port/database, no password)."""
@@ -265,18 +265,3 @@ class PostgresStore:
                 for statement in filter(str.strip, translate_migration(sql).split(";")):
                     db.execute(statement)
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now()))
-
-    @property
-    def schema_version(self) -> int:
-        return int(self.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-
-    # -- meta -------------------------------------------------------------------------------
-    def get_meta(self, key: str, default: Any = None) -> Any:
-        value = self.scalar("SELECT value FROM meta WHERE key=?", (key,))
-        return default if value is None else value
-
-    def set_meta(self, key: str, value: object, db: Any = None) -> None:
-        (db or self.connection()).execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, str(value)),
-        )

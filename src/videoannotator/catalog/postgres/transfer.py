@@ -9,7 +9,6 @@ backup, or a SQLite workspace moving to PostgreSQL) takes its rows, ids kept.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from ...errors import VAError
 from ..sqlite.catalog import Catalog as SQLiteStore
 from ..sqlite.migrations import MIGRATIONS
+from ..sqlite.snapshot import synced_size
 from .store import Connection, PostgresStore
 
 CHUNK = 5000
@@ -58,12 +58,7 @@ def to_sqlite(store: PostgresStore, target: Path) -> int:
     finally:
         dst.close()
         src.close()
-    fd = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return target.stat().st_size
+    return synced_size(target)
 
 
 def from_sqlite(db: Connection, source: Path) -> dict[str, int]:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..rules import utc_now
-from ..sql import Connection, Params
+from ..sql import MetaValues, Params
 from .migrations import MIGRATIONS
 
 
-class Catalog:
+class Catalog(MetaValues):
     def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         """``synchronous``: SQLite's durability level. FULL (the default) fsyncs the WAL at every
         commit, so an acknowledged annotation survives a power loss; NORMAL exists only so the
@@ -84,18 +84,3 @@ class Catalog:
                 for statement in filter(str.strip, sql.split(";")):
                     db.execute(statement)
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now()))
-
-    @property
-    def schema_version(self) -> int:
-        return int(self.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-
-    # -- meta -------------------------------------------------------------------------
-    def get_meta(self, key: str, default: Any = None) -> Any:
-        value = self.scalar("SELECT value FROM meta WHERE key=?", (key,))
-        return default if value is None else value
-
-    def set_meta(self, key: str, value: object, db: Connection | None = None) -> None:
-        (db or self.connection()).execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, str(value)),
-        )

@@ -31,6 +31,11 @@ def copy_to(source: Path, target: Path) -> int:
             dst.close()
     finally:
         src.close()
+    return synced_size(target)
+
+
+def synced_size(target: Path) -> int:
+    """fsync a written catalog copy (so a backup's manifest never names bytes still in flight); its size."""
     fd = os.open(target, os.O_RDONLY)
     try:
         os.fsync(fd)
