@@ -366,3 +366,43 @@ def test_a_connection_the_server_ended_is_replaced(tmp_path, pg_url):
         assert len(c.labels.list()) == 2 and [u["name"] for u in c.users.list()] == ["ulla"]
     finally:
         c.close()
+
+
+def test_a_workspace_on_postgres_builds_the_same_versions_and_feeds_as_on_sqlite(tmp_path, pg_url, monkeypatch):
+    """The product end to end on each backend: the same clips and annotations give the same
+    annotations, model versions (weights, threshold, metrics) and four feeds."""
+    from videoannotator.bench.synthetic import commit_random_video
+    from videoannotator.workspace import Workspace
+
+    def workspace(name: str, url: str | None) -> Workspace:
+        if url:
+            monkeypatch.setenv("VA_CATALOG_URL", url)
+        else:
+            monkeypatch.delenv("VA_CATALOG_URL", raising=False)
+        ws = Workspace(tmp_path / name)
+        commit_random_video(ws, np.random.default_rng(7), "corpus", 300, 16)
+        ws.create_label("ships")
+        vectors = np.asarray(ws.vectors())
+        ws.annotate("ships", [int(i) for i in np.flatnonzero(vectors[:60, 0] > 0.2)], "positive", "ana")
+        ws.annotate("ships", [int(i) for i in np.flatnonzero(vectors[:60, 0] <= 0.2)], "negative", "ana")
+        ws.undo("ships", "ana")
+        return ws
+
+    lite, pg = workspace("lite", None), workspace("pg", pg_url)
+    assert type(lite.catalog).__name__ == "SQLiteCatalog" and type(pg.catalog).__name__ == "PostgresCatalog"
+    label = {ws: ws.label("ships")["id"] for ws in (lite, pg)}
+    strip = lambda events: [{k: v for k, v in e.items() if k != "created_at"} for e in events]
+    assert strip(pg.catalog.annotations.events(label[pg])) == strip(lite.catalog.annotations.events(label[lite]))
+    for _ in range(2):  # v1, then v2 warm-started from v1
+        built = {ws: ws.build("ships") for ws in (lite, pg)}
+        assert built[pg]["version"] == built[lite]["version"]
+        assert built[pg]["feeds"] == built[lite]["feeds"]
+        assert built[pg]["metrics"] == built[lite]["metrics"]
+        models = {ws: ws.catalog.models.get(label[ws]) for ws in (lite, pg)}
+        np.testing.assert_array_equal(models[pg]["coef"], models[lite]["coef"])
+        assert models[pg]["threshold"] == models[lite]["threshold"]
+        assert models[pg]["snapshot"] == models[lite]["snapshot"]
+        pg.annotate("ships", [100, 101], "positive", "bo")
+        lite.annotate("ships", [100, 101], "positive", "bo")
+    for ws in (lite, pg):
+        ws.catalog.close()
