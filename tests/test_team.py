@@ -156,3 +156,21 @@ def test_without_users_the_client_names_the_annotator(tmp_home):
         assert r.status_code == 201 and r.json()["events"][0]["annotator"] == "x"
         r = client.post("/api/labels/ships/annotations", json={"clip_ids": [1], "value": "positive"})
         assert r.status_code == 422 and "annotator" in r.json()["error"]["message"]
+
+
+def test_a_catalog_server_gone_while_checking_the_token_is_a_503(team, monkeypatch):
+    """Team mode asks the catalog before any route runs; a PostgreSQL server that went away
+    there answers 503 in one line, like one that goes away inside a route."""
+    import psycopg
+
+    ws, tokens = team
+
+    def gone(*args, **kwargs):
+        raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+
+    with TestClient(create_app(ws), base_url=BASE_URL) as client:
+        monkeypatch.setattr(ws.catalog.users, "by_token_hash", gone)
+        r = client.get("/api/labels", headers=bearer(tokens["ana"]))
+        assert r.status_code == 503 and r.json()["error"]["code"] == "catalog_unavailable"
+        monkeypatch.undo()
+        assert client.get("/api/labels", headers=bearer(tokens["ana"])).status_code == 200

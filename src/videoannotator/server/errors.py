@@ -196,6 +196,9 @@ def disk_full(exc: BaseException) -> bool:
     return False
 
 
+CATALOG_UNAVAILABLE = "the catalog's database server cannot be reached; retry in a moment (nothing stored was lost)"
+
+
 def catalog_unreachable(exc: BaseException) -> bool:
     """A PostgreSQL catalog's server went away mid-request (the next request reconnects)."""
     return any(k.__module__.startswith("psycopg") and k.__name__ == "OperationalError" for k in type(exc).__mro__)
@@ -249,8 +252,7 @@ class CatchAllMiddleware:
                 return await error_response(error.status, error.code, error.message)(scope, receive, send)
             if catalog_unreachable(exc) and not started:
                 log.warning("catalog server unreachable on %s %s: %s", scope.get("method"), scope.get("path"), exc)
-                message = "the catalog's database server cannot be reached; retry in a moment (nothing stored was lost)"
-                return await error_response(503, "catalog_unavailable", message)(scope, receive, send)
+                return await error_response(503, "catalog_unavailable", CATALOG_UNAVAILABLE)(scope, receive, send)
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise

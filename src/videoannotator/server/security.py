@@ -30,7 +30,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 
 from ..errors import VAError
-from .errors import error_response, is_routed
+from .errors import CATALOG_UNAVAILABLE, catalog_unreachable, error_response, is_routed
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -248,7 +248,12 @@ class SecurityMiddleware:
                     headers.setdefault("cache-control", "no-store")
             await send(message)
 
-        problem = self.refusal(scope, Headers(scope=scope))
+        try:
+            problem = self.refusal(scope, Headers(scope=scope))
+        except Exception as exc:  # team mode asks the catalog: its server may be gone
+            if not catalog_unreachable(exc):
+                raise
+            problem = 503, "catalog_unavailable", CATALOG_UNAVAILABLE
         if problem is not None:
             status, code, message = problem
             extra = {"www-authenticate": "Bearer"} if status == 401 else None
