@@ -474,3 +474,24 @@ def test_bench_annotate_and_api_print_json(tmp_path, cut_video):
     )
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr  # 1: something failed
     assert json.loads(result.stdout)["requests"] >= 1
+
+
+def test_no_command_summary_is_cut_in_help():
+    """`va --help` and each group's --help show every command's summary whole, at 80 columns."""
+    groups = [()] + [path for path, command in _commands() if isinstance(command, click.Group)]
+    groups += [(name,) for name, command in cli.commands.items() if isinstance(command, click.Group)]
+    for path in sorted(set(groups)):
+        result = CliRunner().invoke(cli, [*path, "--help"], terminal_width=80)
+        assert result.exit_code == 0, result.output
+        listing = result.output.split("Commands:", 1)
+        if len(listing) < 2:
+            continue
+        cut = [line.strip() for line in listing[1].splitlines() if line.rstrip().endswith("...")]
+        assert not cut, f"va {' '.join(path)} --help cuts: {cut}"
+
+
+def test_review_says_how_many_clips_even_when_none_match(home):
+    listed = invoke(home, "review", "ships").stdout.splitlines()
+    assert listed[-1] == f"{len(listed) - 1} clips"
+    invoke(home, "label", "create", "nothing-yet")
+    assert invoke(home, "review", "nothing-yet").stdout == "0 clips\n"  # not silence

@@ -246,6 +246,9 @@ def review(obj, label, filter_, as_json):
                 f"{a['clip_id']:>8}  {a['value']:<10} {score}  {printable(a['video'])} "
                 f"{a['start']:.1f}-{a['end']:.1f}{flags}"
             )
+        n = len(r["annotations"])
+        shown = "" if filter_ == "all" else f" (filter {filter_})"
+        click.echo(f"{n:,} clip{'' if n == 1 else 's'}{shown}")
 
     emit(result, as_json, human)
 
