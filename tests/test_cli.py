@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from videoannotator.cli import cli
+from videoannotator.errors import NotFound
 from videoannotator.names import (
     DEFAULT_DIM,
     DEFAULT_EMBEDDER,
@@ -495,3 +496,12 @@ def test_review_says_how_many_clips_even_when_none_match(home):
     assert listed[-1] == f"{len(listed) - 1} clips"
     invoke(home, "label", "create", "nothing-yet")
     assert invoke(home, "review", "nothing-yet").stdout == "0 clips\n"  # not silence
+
+
+def test_a_clip_id_that_is_not_there_says_where_ids_come_from(home):
+    with pytest.raises(NotFound) as info:
+        invoke(home, "annotate", "ships", "999999", "positive")
+    assert "va search" in info.value.message and "va info" not in info.value.message
+    with pytest.raises(NotFound) as info:
+        Workspace(home).clip(999999)
+    assert f"clips are 0-{CLIPS - 1}" in info.value.message

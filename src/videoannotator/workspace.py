@@ -195,7 +195,13 @@ class Workspace:
     def clip(self, clip_id: int) -> dict[str, Any]:
         clip = self.catalog.videos.clip(int(clip_id))
         if clip is None:
-            raise NotFound(f"no clip with id {clip_id}; `va info` shows how many clips this workspace has")
+            count = self.clip_count()
+            if not count:
+                raise NotFound(f"no clip with id {clip_id}: this workspace has no clips yet; `va ingest` adds videos")
+            raise NotFound(
+                f"no clip with id {clip_id}: this workspace's clips are 0-{count - 1}; "
+                "ids are the numbers `va search`, `va feed` and `va review` print first"
+            )
         return clip
 
     def clip_spans(self) -> list[dict[str, Any]]:

@@ -88,12 +88,12 @@ def check_clip_ids(clip_ids: object) -> list[int]:
     """Distinct clip ids in the order given; ``True`` is not clip 1, nor is 1.5 or '1'."""
     ids: Sequence[Any] = clip_ids if isinstance(clip_ids, (list, tuple)) else [clip_ids]
     if not ids:
-        raise InvalidInput("no clip ids given; ids come from search, feeds or `va info`")
+        raise InvalidInput("no clip ids given; ids are the numbers `va search`, `va feed` and `va review` print first")
     for clip_id in ids:
         if isinstance(clip_id, bool) or not hasattr(clip_id, "__index__") or not 0 <= clip_id <= MAX_ID:
             raise InvalidInput(
                 f"clip id {clip_id!r} is not a whole number from 0 to {MAX_ID}; "
-                "ids come from search, feeds or `va info`"
+                "ids are the numbers `va search`, `va feed` and `va review` print first"
             )
     return list(dict.fromkeys(int(c) for c in ids))
 

@@ -88,7 +88,9 @@ class Annotations:
             }
             missing = [c for c in clip_ids if c not in known]
             if missing:
-                raise NotFound(f"no clip with id {missing[0]}; ids come from search, feeds or `va info`")
+                raise NotFound(
+                    f"no clip with id {missing[0]}; ids are the numbers `va search`, `va feed` and `va review` print first"
+                )
             ids: builtins.list[int] = []
             for clip_id in clip_ids:
                 cur = db.execute(
