@@ -7,8 +7,9 @@ reaches the file system."""
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from ...errors import NotFound
@@ -30,6 +31,8 @@ from ..schemas import (
 )
 
 router = APIRouter(prefix="/api", tags=["production"])
+MAX_SHOTS = 60  # a library row shows at most this many thumbnails
+ShotCount = Annotated[int, Query(ge=1, le=MAX_SHOTS, description="How many shots, spread evenly over the video.")]
 NOT_READY = error_responses(409)  # no deployed version, or one from before `va reembed`
 SEGMENT_MEDIA = {
     "otio": "application/json",
@@ -161,3 +164,61 @@ def timeline_png(ws: WorkspaceDep, lock: ComputeLock, video_id: VideoIdPath):
     with lock:
         png = ws.timeline_png(_video(ws, video_id))
     return Response(png, media_type="image/png")
+
+
+# -- the library: label cards and the videos' shot strips (issue 14) -----------------------------
+
+
+@router.get("/library/labels")
+def library_labels(ws: WorkspaceDep):
+    """Every label as the home page's card shows it: annotation counts (positive, negative, skip,
+    unresolved), the latest model version with its cross-validated AP (and 95% interval) and
+    the deployed version, if any."""
+    live = ws.catalog.deployments.live()
+    cards = []
+    for label in ws.list_labels():
+        counts = ws.annotations.training_set(label["id"])[2]
+        versions = ws.models.list(label["id"])
+        cards.append(
+            {
+                **label,
+                "counts": counts,
+                "latest": _version_card(versions[-1]) if versions else None,
+                "versions": len(versions),
+                "live": live.get(label["id"]),
+            }
+        )
+    return data({"labels": cards})
+
+
+def _version_card(version: dict[str, Any]) -> dict[str, Any]:
+    cv = (version.get("metrics") or {}).get("cv") or {}
+    return {
+        "version": version["version"],
+        "created_at": version["created_at"],
+        "ap": cv.get("ap"),
+        "ap_low": cv.get("ap_low"),
+        "ap_high": cv.get("ap_high"),
+        "reason": cv.get("reason"),
+    }
+
+
+@router.get("/videos/{video_id}/shots")
+def video_shots(ws: WorkspaceDep, video_id: VideoIdPath, n: ShotCount = 12):
+    """Up to `n` of the video's shots, spread evenly over it in time order (the library's strip
+    of thumbnails), and how many it has in all."""
+    clips = ws.catalog.videos.clips_of(video_id)
+    if not clips:
+        _video(ws, video_id)  # no clips: say so if there is no such video (the cheap query first)
+    count = min(n, len(clips))
+    picked = [clips[(i * len(clips)) // count] for i in range(count)]
+    return data(
+        {
+            "video_id": video_id,
+            "clips": len(clips),
+            "shots": [
+                {"clip_id": int(c["id"]), "start": round(float(c["start_s"]), 3), "end": round(float(c["end_s"]), 3)}
+                for c in picked
+            ],
+        }
+    )
