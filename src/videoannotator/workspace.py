@@ -428,9 +428,13 @@ class Workspace:
         label: str | int | None = None,
         hide_annotated: bool = False,
     ) -> list[dict[str, Any]]:
+        """Clips like ``text`` (or like clip ``clip_id``), most similar first; with ``label``, each
+        also carries the label's latest calibrated probability."""
+        from .loop.clips import with_probabilities
         from .loop.search import search
 
-        return search(self, text, clip_id, k, offset, label, hide_annotated)
+        found = search(self, text, clip_id, k, offset, label, hide_annotated)
+        return with_probabilities(self, found, label) if label is not None else found
 
     def build(self, label: str | int, seed: int = 0, n_feed: int = 100) -> dict[str, Any]:
         from .loop.build import build

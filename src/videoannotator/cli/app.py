@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,6 +51,26 @@ def emit(data, as_json: bool, human: Callable | None = None) -> None:
     else:
         for key, value in data.items():
             click.echo(f"{key:>16}: {value}")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]], right: Iterable[int] = ()) -> None:
+    """Rows under a header line, columns as wide as their widest cell (``right``: the indexes
+    of right-aligned columns, for numbers); the last column is never padded."""
+    cells = [[printable(c) for c in headers]] + [[printable(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    align = set(right)
+    for row in cells:
+        line = "  ".join(
+            c.rjust(w) if i in align else (c if i == len(row) - 1 else c.ljust(w))
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        click.echo(line.rstrip())
+
+
+def probability(item: dict) -> str:
+    """The calibrated probability people see on the page, as the tables print it ("-": no model)."""
+    p = item.get("probability")
+    return "-" if p is None else f"{p:.2f}"
 
 
 def json_option(help: str = "Print the result as one JSON document.") -> Callable:

@@ -22,6 +22,8 @@ from .app import (
     emit,
     json_option,
     printable,
+    probability,
+    table,
 )
 
 ANNOTATOR_HELP = "Who is annotating (env VA_ANNOTATOR; default: your login name)."
@@ -34,12 +36,26 @@ def _annotator(value):
     return value or os.environ.get("VA_ANNOTATOR") or getpass.getuser() or "default"
 
 
-def _clips_table(clips):
+def _clips_table(clips, similarity: bool = False):
+    """Search and feed results: the clip id, its score and where it is. ``p`` is the label's
+    calibrated probability, as the page shows it (``--json`` has the raw logit as ``score``);
+    a text search's ``similarity`` is the cosine between the query and the clip."""
     if not clips:
         click.echo("(no clips)")
-    for c in clips:
-        score = f"{c['score']:+.4f}" if "score" in c else ""
-        click.echo(f"{c['clip_id']:>8}  {score:>9}  {c['start']:>8.2f}-{c['end']:<8.2f} {printable(c['video'])}")
+        return
+    with_p = any("probability" in c for c in clips)
+    headers = ["clip", *(["similarity"] if similarity else []), *(["p"] if with_p else []), "time (s)", "video"]
+    rows = [
+        [
+            c["clip_id"],
+            *([f"{c['score']:.3f}"] if similarity else []),
+            *([probability(c)] if with_p else []),
+            f"{c['start']:.2f}-{c['end']:.2f}",
+            c["video"],
+        ]
+        for c in clips
+    ]
+    table(headers, rows, right=range(len(headers) - 1))
 
 
 @cli.group()
@@ -78,8 +94,62 @@ def label_list(obj, include_archived, as_json):
 @json_option()
 @click.pass_obj
 def label_show(obj, name, as_json):
-    """Show a label with its annotation counts and model versions."""
-    emit(obj.workspace.label_summary(name), as_json)
+    """Show a label: its guideline, annotation counts, model versions and what to annotate next."""
+    emit(obj.workspace.label_summary(name), as_json, _label_block)
+
+
+SHOWN_VERSIONS = 10  # `label show` lists the latest ten; --json has them all
+
+
+def _label_block(lab):
+    """`va label show` for people: the guideline, the counts, the versions as a table, the next step."""
+    flag = " (archived)" if lab["archived"] else ""
+    click.echo(
+        f"{printable(lab['name'])}{flag}: label {lab['id']}, created {str(lab['created_at'])[:16].replace('T', ' ')}"
+    )
+    if lab["description"]:
+        click.echo(f"  guideline:   {printable(lab['description'])}")
+    if lab["keywords"]:
+        click.echo(f"  keywords:    {printable(', '.join(lab['keywords']))}")
+    c = lab["counts"]
+    total = sum(c.values())
+    parts = [f"{c['positive']} positive", f"{c['negative']} negative"]
+    parts += [f"{c[k]} {k}" for k in ("skip", "unresolved") if c.get(k)]
+    click.echo(f"  annotations: {total:,} ({', '.join(parts)})")
+    versions = lab["versions"]
+    if not versions:
+        click.echo(f"  model:       none yet (va build {shlex.quote(lab['name'])})")
+    else:
+        click.echo(f"  versions:    {len(versions)}")
+        rows = [_version_row(v) for v in versions[-SHOWN_VERSIONS:]]
+        click.echo("")
+        table(
+            ["version", "built", "annotations", "AP (95% interval)", "threshold p", "clips scored"],
+            rows,
+            right=(0, 2, 4, 5),
+        )
+        if len(versions) > SHOWN_VERSIONS:
+            click.echo(f"  ... {len(versions) - SHOWN_VERSIONS} earlier (--json lists them all)")
+        click.echo("")
+    nxt = lab.get("next")
+    if nxt:
+        click.echo(f"  next:        {printable(_next_command({'next': nxt, 'label': lab['name']}))}")
+
+
+def _version_row(v):
+    m = v["metrics"]
+    counts = m.get("counts") or {}
+    cv = m.get("cv") or {}
+    ap = f"{cv['ap']:.3f} ({cv['ap_low']:.2f}-{cv['ap_high']:.2f})" if cv.get("ap") is not None else "-"
+    threshold = (m.get("threshold") or {}).get("probability")
+    return [
+        v["version"],
+        str(v["created_at"])[:16].replace("T", " "),
+        f"{counts.get('positive', 0)}+ {counts.get('negative', 0)}-",
+        ap,
+        "-" if threshold is None else f"{threshold:.2f}",
+        f"{v['clips_scored']:,}",
+    ]
 
 
 @label.command("rename")
@@ -149,7 +219,7 @@ def search(obj, text, clip_id, label, hide_annotated, k, offset, as_json):
     Examples:  va search "a ship at sea" -k 10     va search --like 12
     """
     clips = obj.workspace.search(text, clip_id, k, offset, label, hide_annotated)
-    emit(clips, as_json, _clips_table)
+    emit(clips, as_json, lambda found: _clips_table(found, similarity=True))
 
 
 @cli.command()
@@ -237,18 +307,30 @@ def review(obj, label, filter_, as_json):
     result = obj.workspace.review(label, filter_)
 
     def human(r):
-        for a in r["annotations"]:
-            score = f"{a['score']:+.3f}" if a.get("score") is not None else "   -  "
-            flags = ("  model disagrees" if a["model_disagrees"] else "") + (
-                "  annotators disagree" if a["annotators_disagree"] else ""
-            )
-            click.echo(
-                f"{a['clip_id']:>8}  {a['value']:<10} {score}  {printable(a['video'])} "
-                f"{a['start']:.1f}-{a['end']:.1f}{flags}"
-            )
-        n = len(r["annotations"])
+        rows = [
+            [
+                a["clip_id"],
+                a["value"],
+                probability(a),
+                f"{a['start']:.2f}-{a['end']:.2f}",
+                a["video"],
+                ", ".join(
+                    flag
+                    for flag, on in (
+                        ("model disagrees", a["model_disagrees"]),
+                        ("annotators disagree", a["annotators_disagree"]),
+                    )
+                    if on
+                ),
+            ]
+            for a in r["annotations"]
+        ]
+        if rows:
+            table(["clip", "value", "p", "time (s)", "video", "note"], rows, right=(0, 2, 3))
+        n = len(rows)
         shown = "" if filter_ == "all" else f" (filter {filter_})"
-        click.echo(f"{n:,} clip{'' if n == 1 else 's'}{shown}")
+        model = f", p from version {r['version']}" if r.get("version") else ", no model yet"
+        click.echo(f"{n:,} clip{'' if n == 1 else 's'}{shown}{model if n else ''}")
 
     emit(result, as_json, human)
 

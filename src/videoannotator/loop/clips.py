@@ -72,6 +72,28 @@ def describe_clips(
     return out
 
 
+def with_probabilities(ws: Workspace, clips: list[dict[str, Any]], label: str | int) -> list[dict[str, Any]]:
+    """Search results with the label's latest version beside their similarity: its calibrated
+    ``probability``, ``above_threshold`` and raw ``logit`` (unchanged without a usable version)."""
+    from ..errors import NotReady
+    from .scores import model_scores
+
+    lab = ws.label(label)
+    model = ws.models.latest_or_none(lab["id"])
+    if model is None or not clips:
+        return clips
+    try:
+        scores = model_scores(ws, model, lab["name"])
+    except NotReady:  # a version from before a reembed: the similarity alone
+        return clips
+    logits = scores[[int(c["clip_id"]) for c in clips]]
+    probability = calibration_of(model).probability(logits)
+    sides = is_positive(logits, float(model["threshold"]))
+    for clip, logit, p, side in zip(clips, logits, probability, sides, strict=True):
+        clip.update(logit=round(float(logit), 5), probability=round(float(p), 5), above_threshold=bool(side))
+    return clips
+
+
 def clip_origins(ws: Workspace, clip_ids: Sequence[int] | set[int] | dict[int, Any]) -> dict[int, dict[str, Any]]:
     """Each clip named by content: its video's ``content_hash`` and its ``position`` there."""
     rows = ws.catalog.videos.describe(clip_ids)
