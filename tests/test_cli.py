@@ -425,6 +425,12 @@ def test_ingest_reembed_and_bench_ingest_print_json(tmp_path, cut_video, tiny_cl
     home = tmp_path / "home"
     report = as_json(home, "ingest", "-q", str(video))
     assert report["clips"] >= 3 and len(report["ingested"]) == 1
+    # Progress written to a pipe or a file is plain lines, not a bar's escape codes.
+    second = CliRunner().invoke(cli, ["--home", str(home), "ingest", str(cut_video(seed=1).path)])
+    assert second.exit_code == 0, second.output
+    assert "\r" not in second.stderr and "\x1b" not in second.stderr
+    assert "videos: 0/1 video (0%)" in second.stderr
+    assert "videos: 1/1 video (100%), done in " in second.stderr
     switched = as_json(home, "reembed", "--embedder", f"hf:{tiny_clip_dir}")
     assert isinstance(switched, dict)
     assert as_json(home, "info")["embedder"] == f"hf:{tiny_clip_dir}"
@@ -493,7 +499,8 @@ def test_no_command_summary_is_cut_in_help():
 
 def test_review_says_how_many_clips_even_when_none_match(home):
     listed = invoke(home, "review", "ships").stdout.splitlines()
-    assert listed[-1] == f"{len(listed) - 1} clips"
+    assert listed[0].split()[:3] == ["clip", "value", "p"]  # a header, then one line a clip
+    assert listed[-1].split(",")[0] == f"{len(listed) - 2} clips"
     invoke(home, "label", "create", "nothing-yet")
     assert invoke(home, "review", "nothing-yet").stdout == "0 clips\n"  # not silence
 
@@ -505,3 +512,85 @@ def test_a_clip_id_that_is_not_there_says_where_ids_come_from(home):
     with pytest.raises(NotFound) as info:
         Workspace(home).clip(999999)
     assert f"clips are 0-{CLIPS - 1}" in info.value.message
+
+
+@pytest.fixture
+def built(home, tmp_path) -> Path:
+    """A copy of ``home`` whose label has a model."""
+    import shutil
+
+    copy = tmp_path / "built"
+    shutil.copytree(home, copy)
+    invoke(copy, "build", "ships")
+    return copy
+
+
+def _rows(stdout: str) -> list[list[str]]:
+    return [line.split() for line in stdout.splitlines()]
+
+
+def test_tables_have_headers_and_the_pages_probability(built):
+    """search, feed and review print a header line and the same calibrated probability column
+    ("p", as the page shows it); --json carries the raw logit as well."""
+    feed = as_json(built, "feed", "ships", "top_positive", "-n", "5")
+    rows = _rows(invoke(built, "feed", "ships", "top_positive", "-n", "5").stdout)
+    assert rows[0] == ["clip", "p", "time", "(s)", "video"]
+    for row, clip in zip(rows[1:], feed["clips"], strict=True):
+        assert int(row[0]) == clip["clip_id"] and row[1] == f"{clip['probability']:.2f}"
+        assert "score" in clip  # the raw logit
+    review = as_json(built, "review", "ships")["annotations"]
+    rows = _rows(invoke(built, "review", "ships").stdout)
+    assert rows[0] == ["clip", "value", "p", "time", "(s)", "video", "note"]
+    by_id = {a["clip_id"]: a for a in review}
+    for row in rows[1 : len(review) + 1]:
+        assert row[2] == f"{by_id[int(row[0])]['probability']:.2f}"
+    found = as_json(built, "search", "--like", "3", "-k", "4", "--label", "ships")
+    rows = _rows(invoke(built, "search", "--like", "3", "-k", "4", "--label", "ships").stdout)
+    assert rows[0] == ["clip", "similarity", "p", "time", "(s)", "video"]
+    for row, clip in zip(rows[1:], found, strict=True):
+        assert row[1] == f"{clip['score']:.3f}" and row[2] == f"{clip['probability']:.2f}"
+        assert {"logit", "above_threshold"} <= clip.keys()
+    plain = _rows(invoke(built, "search", "--like", "3", "-k", "4").stdout)
+    assert plain[0] == ["clip", "similarity", "time", "(s)", "video"]  # no label: no probability
+
+
+def test_label_show_is_a_readable_block(built):
+    summary = as_json(built, "label", "show", "ships")
+    shown = invoke(built, "label", "show", "ships").stdout
+    assert "{" not in shown and "[" not in shown  # no Python dicts or lists
+    assert "  guideline:   A ship at sea" in shown
+    assert "  annotations: 12 (5 positive, 7 negative)" in shown
+    ap = summary["versions"][-1]["metrics"]["cv"]["ap"]
+    row = next(line for line in shown.splitlines() if line.split()[:1] == ["1"])
+    assert f"{ap:.3f}" in row and "5+ 7-" in row
+    assert "va feed ships" in shown or "va search" in shown  # the next step as a command
+    invoke(built, "label", "create", "fresh")
+    assert "model:       none yet" in invoke(built, "label", "show", "fresh").stdout
+
+
+def test_progress_off_a_terminal_is_periodic_plain_lines():
+    import io
+
+    from videoannotator.progress import PlainProgress, progress_bar
+
+    out = io.StringIO()
+    bar = progress_bar(total=3, desc="videos", unit="video", file=out)
+    assert isinstance(bar, PlainProgress)  # a StringIO is not a terminal
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        bar.set_postfix_str(name)
+        bar.update(1)
+    bar.close()
+    assert out.getvalue().splitlines()[0] == "videos: 0/3 videos (0%)"
+    assert out.getvalue().splitlines()[-1].startswith("videos: 3/3 videos (100%), done in ")
+    assert len(out.getvalue().splitlines()) == 2  # nothing between: less than LINE_SECONDS passed
+    ticking = io.StringIO()
+    frames = PlainProgress(total=100, desc="frames", unit="frame", leave=False, file=ticking, interval=0.0)
+    frames.n = 50
+    frames.refresh()
+    frames.close()
+    assert ticking.getvalue().splitlines()[0].startswith("frames: 50/100 frames (50%), after ")
+    quiet = io.StringIO()
+    passing = PlainProgress(total=10, desc="frames", leave=False, file=quiet)
+    passing.update(10)
+    passing.close()
+    assert quiet.getvalue() == ""  # a quick passing step leaves no line

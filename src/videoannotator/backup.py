@@ -386,6 +386,7 @@ def _bar(total: int, desc: str, progress: bool) -> _Progress:
     """A byte progress bar on stderr for copies worth watching (over 32 MB)."""
     if not progress or total < 32 * 1024 * 1024:
         return _NoBar()
-    from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, file=sys.stderr, mininterval=0.5)
+    from .progress import progress_bar
+
+    return progress_bar(total=total, unit="B", unit_scale=True, desc=desc, file=sys.stderr, mininterval=0.5)

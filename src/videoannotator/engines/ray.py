@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import MediaError, MissingDependency, NotReady
+from ..progress import is_terminal
 from .base import JobResult, VideoJob
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class RayEngine:
 
         ctx = DataContext.get_current()
         ctx.execution_options.preserve_order = True  # the writer commits in the order given
-        ctx.enable_progress_bars = task.progress
+        ctx.enable_progress_bars = task.progress and is_terminal()  # bars in a log are escape codes
         # Errors travel as rows; should a block fail all the same (an actor that cannot be
         # restarted), its video is reported as not stored and the rest go on.
         ctx.max_errored_blocks = len(jobs)

@@ -158,9 +158,9 @@ def embed_sample(
     chunks = range(first, offset + n, CHUNK)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
-        bar = tqdm(total=len(chunks) * CHUNK, desc="fashion-mnist embeddings", unit="img", leave=False)
+        bar = progress_bar(total=len(chunks) * CHUNK, desc="fashion-mnist embeddings", unit="img", leave=False)
     for start in chunks:
         stop = min(start + CHUNK, len(images))
         path = folder / f"chunk-{start // CHUNK:04d}.npz"
@@ -247,9 +247,9 @@ def embed_extras(
     parts: dict[str, list[Vectors]] = {}
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
-        bar = tqdm(total=len(chunks) * CHUNK, desc="fashion-mnist feature extras", unit="img", leave=False)
+        bar = progress_bar(total=len(chunks) * CHUNK, desc="fashion-mnist feature extras", unit="img", leave=False)
     for start in chunks:
         stop = min(start + CHUNK, len(images))
         path = folder / f"extras-v{EXTRAS_VERSION}-chunk-{start // CHUNK:04d}.npz"

@@ -69,11 +69,11 @@ def embed_video(
 ) -> EmbeddedVideo:
     """Decode, cut and embed one video (``digest``: its content hash, computed by the caller);
     decoding runs in a thread beside the embedding."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     stats = SegmentStats()
     info, clip_iter = segment(path, segment_options(settings), stats)
-    frames_bar = tqdm(
+    frames_bar = progress_bar(
         total=info.frame_count or None,
         desc=f"  {bar_label(path.name)[:30]}",
         unit="frame",

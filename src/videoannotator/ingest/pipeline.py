@@ -93,11 +93,13 @@ def ingest_paths(
 ) -> IngestReport:
     from tqdm.auto import tqdm
 
+    from ..progress import progress_bar
+
     report = IngestReport()
     started = time.perf_counter()
     files, missing = expand_paths(paths)
     report.failed += missing
-    bar = tqdm(total=len(files), desc="videos", unit="video", disable=not progress, leave=True)
+    bar = progress_bar(total=len(files), desc="videos", unit="video", disable=not progress, leave=True)
     engine = engine or LocalEngine()
     settings = ws.settings
 

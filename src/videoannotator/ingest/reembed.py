@@ -122,7 +122,7 @@ def reembed(ws: Workspace, embedder: Embedder, progress: bool = True) -> dict[st
 
 
 def _reembed_locked(ws: Workspace, embedder: Embedder, progress: bool) -> dict[str, Any]:
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     n = ws.clip_count()
     generation = ws.generation + 1
@@ -135,7 +135,7 @@ def _reembed_locked(ws: Workspace, embedder: Embedder, progress: bool) -> dict[s
     try:
         out = np.memmap(vpath, mode="w+", dtype=np.float32, shape=(max(n, 1), embedder.dim))
         fout = np.memmap(fpath, mode="w+", dtype=np.float32, shape=(max(n, 1), fdim)) if fdim else None
-        for video in tqdm(ws.videos(), desc="reembed", unit="video", disable=not progress):
+        for video in progress_bar(ws.videos(), desc="reembed", unit="video", disable=not progress):
             clips = ws.catalog.videos.sample_frames(video["id"])
             spans = {int(c["id"]): c for c in ws.catalog.videos.clips_of(video["id"])}
             wanted = {f for _, frames in clips for f in frames}
