@@ -9,7 +9,7 @@ import { LabelPage, useNames } from './labelpage.js';
 import { MonitorView } from './monitor.js';
 import { clipDetail, loadClip, PlayerDialog } from './player.js';
 import { annotate, session, setAnnotator, signedInAs } from './session.js';
-import { showVideos, VideoView } from './videos.js';
+import { labelCards, library, showVideos, VideoView } from './videos.js';
 
 const view = document.getElementById('view');
 const labelSelect = document.getElementById('label-select');
@@ -166,7 +166,11 @@ async function refreshLabels() {
 async function showHome({ create }) {
   document.title = 'Video Annotator';
   labelSelect.value = '';
-  const labels = await refreshLabels();
+  // the cards' figures (counts, AP, live version) come with the library's list of labels
+  const [labels, cards] = await Promise.all([refreshLabels(), library.labels().then((data) => data.labels, (error) => {
+    showError(error);
+    return null;
+  })]);
   const name = h('input', { name: 'name', required: true, maxlength: 64, autocomplete: 'off', placeholder: 'e.g. establishing-shot' });
   const description = h('textarea', { name: 'description', rows: 4, maxlength: 5000,
     placeholder: 'What counts as positive, e.g. “A wide shot that shows where the scene takes place.”' });
@@ -191,11 +195,7 @@ async function showHome({ create }) {
     }
   });
   const tiles = labels.length
-    ? h('ul', { class: 'label-tiles' }, labels.map((label) => h('li', {},
-      h('a', { class: 'label-tile', href: `#/labels/${encodeURIComponent(label.name)}` },
-        h('span', { class: 'tile-name' }, label.name),
-        h('span', { class: 'tile-description' }, label.description || 'No description'),
-        label.keywords.length ? h('span', { class: 'tile-keywords' }, label.keywords.join(' · ')) : null))))
+    ? labelCards(cards || labels)
     : h('div', { class: 'empty-state small-empty' }, h('p', {}, 'No labels yet. A label is one yes/no question about a clip, like “establishing shot” or “car chase”: create the first one.'));
   clear(view, h('div', { class: 'home' },
     h('section', { class: 'home-labels' },
@@ -228,6 +228,22 @@ async function showClip(id) {
       showError(error);
     }
   } : null;
+  // Any label's row of the clip's table annotates that label (player.js labelsTable renders the
+  // buttons): resolves to the label's value for the clip as the server now has it, or null
+  // when nothing was stored (no annotator name yet, or the server refused: said in a toast).
+  const onAnnotateLabel = async (labelName, value) => {
+    if (!ensureAnnotator()) return null;
+    try {
+      if (labelName === session.label) await annotate([id], value, { source: 'clip-page', startedAt: performance.now() });
+      else await api.annotate(labelName, { clip_ids: [id], value, annotator: session.annotator, source: 'clip-page' });
+      const now = await api.clip(id);
+      toast(`Clip #${id}: ${value} for ${labelName}`);
+      return now.labels.find((item) => item.label === labelName)?.annotation ?? null;
+    } catch (error) {
+      showError(error);
+      return null;
+    }
+  };
   app.clipView = { id, action: (name) => {
     if (!['positive', 'negative', 'skip'].includes(name) || !onAnnotate) return false;
     onAnnotate(name);
@@ -236,7 +252,7 @@ async function showClip(id) {
   clear(view, h('div', { class: 'clip-page' },
     h('nav', { class: 'crumbs' }, h('a', { href: back }, `← ${session.label || 'All labels'}`),
       h('span', { class: 'muted' }, ` / clip #${id}`)),
-    clipDetail(data, { onAnnotate, onPick: (other) => navigate(`#/clips/${other}`) })));
+    clipDetail(data, { onAnnotate, onAnnotateLabel, onPick: (other) => navigate(`#/clips/${other}`) })));
   document.title = `Clip #${id} · Video Annotator`;
 }
 

@@ -1,31 +1,156 @@
-// The videos (#/videos) and one video (#/videos/ID): its strip of shots, proportional to
-// their duration, and one track per deployed label below it — each clip's calibrated
-// probability as a bar, the segments above the threshold highlighted, the threshold drawn.
-// A click on a shot or a bar, or Enter on a shot, plays the clip in the player.
+// The library: the label cards of the home page (labelCards), the videos (#/videos: one row per
+// video with a strip of its shots, loaded as the row scrolls into view) and one video
+// (#/videos/ID): its strip of shots, proportional to their duration, and one track per deployed
+// label below it — each clip's calibrated probability as a bar, the segments above the threshold
+// highlighted, the threshold drawn. A click on a shot or a bar, or Enter on a shot, plays the clip.
 
-import { api, media } from './api.js';
+import { api, ApiError, media } from './api.js';
 import { basename, clear, fmtClock, fmtNumber, fmtSpan, fmtTime, fmtWhen, h, plural } from './dom.js';
 
+const THUMB_W = 80; // px: one thumbnail of a library strip (16:9), gap included below
+const THUMB_GAP = 4;
+
+async function getJson(path) {
+  let response;
+  try {
+    response = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', 'The server does not answer. Is `va serve` still running?');
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(response.status, body?.error?.code || `http_${response.status}`, body?.error?.message || `${response.status} error`);
+  }
+  return body;
+}
+
+/** The library's routes (routes/production.py). */
+export const library = {
+  labels: () => getJson('/api/library/labels'),
+  shots: (videoId, n) => getJson(`/api/videos/${Number(videoId)}/shots?n=${Number(n)}`),
+};
+
+// -- the home page's label cards --------------------------------------------------------------
+/** One card per label: name, guideline, annotation counts, the latest version and its
+ *  cross-validated AP, the deployed version. Long text is cut with an ellipsis (title: all of it). */
+export function labelCards(labels) {
+  return h('ul', { class: 'label-tiles library-tiles' }, labels.map((label) => h('li', {}, labelCard(label))));
+}
+
+function labelCard(label) {
+  const counts = label.counts || {};
+  const latest = label.latest;
+  const description = label.description || 'No description';
+  const keywords = (label.keywords || []).join(' · ');
+  const model = latest
+    ? h('span', { class: 'tile-model', title: latest.ap == null
+      ? `v${latest.version}: cross-validated AP not measured (${latest.reason || 'too few annotations'})`
+      : `v${latest.version}: cross-validated AP ${fmtNumber(latest.ap)} (95% interval ${fmtNumber(latest.ap_low)}–${fmtNumber(latest.ap_high)})` },
+    h('span', { class: 'tile-version', dataset: { version: latest.version } }, `v${latest.version}`),
+    ' · AP ', h('strong', { class: 'tile-ap', dataset: { ap: latest.ap ?? '' } }, fmtNumber(latest.ap)))
+    : h('span', { class: 'tile-model muted' }, 'no model yet');
+  const deployed = label.live != null
+    ? h('span', { class: 'tile-live', dataset: { live: label.live }, title: `v${label.live} is in production` }, `live v${label.live}`)
+    : null;
+  return h('a', { class: 'label-tile library-tile', href: `#/labels/${encodeURIComponent(label.name)}`, dataset: { label: label.name } },
+    h('span', { class: 'tile-head' }, h('span', { class: 'tile-name', title: label.name }, label.name), deployed),
+    h('span', { class: 'tile-description', title: description }, description),
+    keywords ? h('span', { class: 'tile-keywords', title: keywords }, keywords) : null,
+    label.counts && h('span', { class: 'tile-stats' },
+      h('span', { class: 'tile-count positive', title: plural(counts.positive, 'positive annotation') },
+        '✓ ', h('strong', { dataset: { count: 'positive' } }, (counts.positive ?? 0).toLocaleString())),
+      h('span', { class: 'tile-count negative', title: plural(counts.negative, 'negative annotation') },
+        '✕ ', h('strong', { dataset: { count: 'negative' } }, (counts.negative ?? 0).toLocaleString())),
+      model));
+}
+
+// -- the videos ---------------------------------------------------------------------------------
 export async function showVideos(view, app) {
   document.title = 'Videos · Video Annotator';
   clear(view, h('div', { class: 'loading muted' }, 'Loading videos…'));
   const { videos } = await api.videos();
-  const rows = videos.map((v) => h('tr', { dataset: { video: v.id } },
-    h('th', { scope: 'row', class: 'video-cell' },
-      h('a', { class: 'video-link', href: `#/videos/${v.id}`, title: v.path }, basename(v.path))),
-    h('td', { class: 'num' }, fmtClock(v.duration)),
-    h('td', { class: 'num' }, plural(v.clips, 'clip')),
-    h('td', { class: 'muted', title: v.ingested_at || '' }, v.ingested_at ? fmtWhen(v.ingested_at) : '—')));
+  const rows = videos.map((v) => videoRow(v, app));
+  const clips = videos.reduce((sum, v) => sum + (v.clips || 0), 0);
+  const seconds = videos.reduce((sum, v) => sum + (v.duration || 0), 0);
   clear(view, h('div', { class: 'page-wide videos-page' },
     h('h1', { class: 'page-title' }, 'Videos'),
-    h('p', { class: 'muted lead' }, `${plural(videos.length, 'video')} in this workspace. Open one to see its shots and what every deployed label finds in it.`),
+    h('p', { class: 'muted lead' }, `${plural(videos.length, 'video')} · ${plural(clips, 'clip')} · ${fmtClock(seconds)} in all. `
+      + 'Click a shot to play it; open a video to see all its shots and what every deployed label finds in it.'),
     videos.length
-      ? h('table', { class: 'data-table videos-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'video'), h('th', { class: 'num' }, 'duration'), h('th', { class: 'num' }, 'clips'), h('th', {}, 'ingested'))),
+      ? h('table', { class: 'data-table videos-table library-table' },
+        h('thead', {}, h('tr', {}, h('th', { class: 'video-col' }, 'video'), h('th', { class: 'strip-col' }, 'shots'),
+          h('th', { class: 'num' }, 'duration'), h('th', { class: 'num' }, 'clips'), h('th', { class: 'when-col' }, 'ingested'))),
         h('tbody', {}, rows))
       : h('div', { class: 'empty-state small-empty' }, h('p', {}, 'No videos yet: `va ingest PATH` adds some.'))));
+  watchStrips(view, app);
   view.querySelector('.video-link')?.focus();
   return null;
+}
+
+function videoRow(v, app) {
+  const name = basename(v.path);
+  const when = v.ingested_at ? new Date(v.ingested_at) : null;
+  const strip = h('div', { class: 'library-strip', dataset: { video: v.id, clips: v.clips }, 'aria-label': `Shots of ${name}` },
+    placeholders(Math.min(v.clips || 0, 12)));
+  const handlers = {
+    onPick: (id) => app.player.show(id, handlers),
+    onLabel: (label) => app.navigate(`#/labels/${encodeURIComponent(label)}`),
+  };
+  strip.addEventListener('click', (e) => {
+    const shot = e.target.closest('.library-shot');
+    if (shot && !shot.classList.contains('placeholder')) app.player.show(Number(shot.dataset.clip), handlers);
+  });
+  return h('tr', { dataset: { video: v.id } },
+    h('th', { scope: 'row', class: 'video-cell' },
+      h('a', { class: 'video-link', href: `#/videos/${v.id}`, title: v.path }, name),
+      h('span', { class: 'muted small video-size' }, v.width && v.height ? `${v.width}×${v.height} · ${fmtNumber(v.fps, 2)} fps` : '')),
+    h('td', { class: 'strip-cell' }, strip),
+    h('td', { class: 'num', dataset: { duration: v.duration } }, fmtClock(v.duration)),
+    h('td', { class: 'num clips-cell', dataset: { clips: v.clips } }, plural(v.clips, 'clip')),
+    h('td', { class: 'when-cell' }, when && !Number.isNaN(when.getTime())
+      ? h('time', { datetime: v.ingested_at, title: v.ingested_at },
+        h('span', {}, when.toLocaleDateString(undefined, { dateStyle: 'medium' })),
+        h('span', { class: 'muted small ago' }, `${when.toLocaleTimeString(undefined, { timeStyle: 'short' })} · ${fmtWhen(v.ingested_at)}`))
+      : '—'));
+}
+
+function placeholders(n) {
+  return Array.from({ length: n }, () => h('span', { class: 'library-shot placeholder', 'aria-hidden': 'true' }));
+}
+
+/** Each row's strip asks for its shots when it comes near the viewport: a library of hundreds of
+ *  videos costs one small request per row seen, and the thumbnails load lazily after it. */
+function watchStrips(view, app) {
+  const strips = [...view.querySelectorAll('.library-strip')];
+  if (!strips.length) return;
+  const load = (strip) => {
+    if (strip.dataset.loaded) return;
+    strip.dataset.loaded = 'loading';
+    const fits = Math.max(3, Math.floor((strip.clientWidth + THUMB_GAP) / (THUMB_W + THUMB_GAP)));
+    const n = Math.min(fits, Number(strip.dataset.clips) || fits, 60);
+    library.shots(strip.dataset.video, n).then((data) => {
+      clear(strip, data.shots.map((shot) => h('button', {
+        type: 'button', class: 'library-shot', dataset: { clip: shot.clip_id },
+        title: `Clip #${shot.clip_id} · ${fmtSpan(shot)}`, 'aria-label': `Play clip ${shot.clip_id}, ${fmtSpan(shot)}`,
+      }, h('img', { src: media.thumb(shot.clip_id), alt: '', loading: 'lazy', decoding: 'async', draggable: 'false' }))));
+      strip.dataset.loaded = 'yes';
+    }, (error) => {
+      clear(strip, h('span', { class: 'muted small' }, `No shots: ${error.message}`));
+      strip.dataset.loaded = 'error';
+    });
+  };
+  if (!('IntersectionObserver' in window)) {
+    strips.forEach(load);
+    return;
+  }
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      observer.unobserve(entry.target);
+      load(entry.target);
+    }
+  }, { rootMargin: '300px 0px' });
+  strips.forEach((strip) => observer.observe(strip));
 }
 
 export class VideoView {
