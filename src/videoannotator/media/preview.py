@@ -21,7 +21,11 @@ from pathlib import Path
 import av
 import numpy as np
 import numpy.typing as npt
-from av.container import InputContainer
+from av.audio.frame import AudioFrame
+from av.audio.resampler import AudioResampler
+from av.audio.stream import AudioStream
+from av.container import InputContainer, OutputContainer
+from av.packet import Packet
 from av.video.frame import VideoFrame
 from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 _VP8_OPTIONS = {"deadline": "realtime", "cpu-used": "-8", "crf": "20", "auto-alt-ref": "0", "lag-in-frames": "0"}
 _VP8_MAX_BIT_RATE = 1_000_000  # with crf, libvpx treats the bit rate as a ceiling
 _KEYFRAME_SECONDS = 1.0  # short GOP: scrubbing a preview stays cheap
+_AUDIO_RATE = 48_000  # Opus's own rate
+_OPUS_BIT_RATE = 96_000
 _SEEK_BACK_OFFS = (0.0, 1.0, 3.0, 10.0, 30.0)  # seconds before the start to seek to, in turn
 
 
@@ -73,12 +79,15 @@ def render_preview(
     out_path: str | os.PathLike[str],
     width: int = 320,
     fps: float | None = None,
+    audio: bool = False,
 ) -> Path:
-    """Encode ``[start_s, end_s)`` of ``src_path`` as a silent WebM (VP8) ``width`` pixels wide.
+    """Encode ``[start_s, end_s)`` of ``src_path`` as a WebM (VP8) ``width`` pixels wide.
 
-    ``fps=None`` keeps the source's frame rate; otherwise frames are picked (or repeated)
-    to give that rate. Returns ``out_path``. Raises MediaError when the source cannot be
-    read or has no frame in the range, InvalidInput for a bad range or size.
+    Silent unless ``audio``: then the source's first audio track, when it has one, comes
+    along as Opus (48 kHz stereo) cut to the same range. ``fps=None`` keeps the source's
+    frame rate; otherwise frames are picked (or repeated) to give that rate. Returns
+    ``out_path``. Raises MediaError when the source cannot be read or has no frame in the
+    range, InvalidInput for a bad range or size.
     """
     out_file = Path(out_path)
     if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < 0 or end_s <= start_s:
@@ -100,7 +109,8 @@ def render_preview(
             decode_reduced(stream, needed_width=size[0])  # a huge source is not held at full size
             rate = Fraction(fps).limit_denominator(1001) if fps else _frame_rate(stream)
             frames = _frames_in_range(source, stream, start_s, end_s, rate, src_path)
-            written = _encode_webm(frames, tmp, size, rate)
+            sound = _audio_in_range(src_path, start_s, end_s) if audio else None
+            written = _encode_webm(frames, tmp, size, rate, sound, bit_rate=_VP8_MAX_BIT_RATE * max(1, size[0] // 320))
         if written == 0:
             raise MediaError(
                 f"{src_path}: no frame between {start_s:.2f} s and {end_s:.2f} s; the range lies outside the video"
@@ -210,7 +220,83 @@ def _frames_in_range(
         tick += 1
 
 
-def _encode_webm(frames: Iterable[VideoFrame], tmp: Path, size: tuple[int, int], rate: Fraction) -> int:
+def _audio_in_range(src_path: str | os.PathLike[str], start_s: float, end_s: float) -> npt.NDArray[np.float32] | None:
+    """The source's first audio track over ``[start_s, end_s)`` as 48 kHz stereo float samples
+    (shape (2, n)); None when the file has no audio, or it cannot be decoded (the preview
+    then stays silent rather than failing: the picture is what the player is for)."""
+    try:
+        with open_container(src_path) as source:
+            if not source.streams.audio:
+                return None
+            stream = source.streams.audio[0]
+            resampler = AudioResampler(format="fltp", layout="stereo", rate=_AUDIO_RATE)
+            chunks: list[npt.NDArray[np.float32]] = []
+            first_time: float | None = None
+            if start_s > 1.0 and stream.time_base:
+                source.seek(int((start_s - 1.0) / stream.time_base), stream=stream, backward=True)
+            for frame in _audio_frames(source, stream):
+                if frame.time is None:
+                    continue
+                if first_time is None:
+                    first_time = float(frame.time)
+                if frame.time >= end_s:
+                    break
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().astype(np.float32, copy=False))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().astype(np.float32, copy=False))
+    except (av.error.FFmpegError, ValueError) as exc:
+        log.warning("%s: the audio could not be decoded (%s); the preview is silent", src_path, exc)
+        return None
+    if first_time is None or not chunks:
+        return None
+    samples = np.concatenate(chunks, axis=1)
+    begin = max(0, round((start_s - first_time) * _AUDIO_RATE))
+    end = max(begin, round((end_s - first_time) * _AUDIO_RATE))
+    cut = samples[:, begin:end]
+    if first_time > start_s:  # the audio starts after the clip does: silence until it does
+        lead = np.zeros((2, round((first_time - start_s) * _AUDIO_RATE)), np.float32)
+        cut = np.concatenate([lead, samples[:, :end]], axis=1)
+    return np.ascontiguousarray(cut) if cut.shape[1] else None
+
+
+def _audio_frames(source: InputContainer, stream: AudioStream) -> Iterator[AudioFrame]:
+    """Decoded audio frames; a packet that does not decode (an MPEG program stream's first
+    MP2/MP3 packet after a seek lands mid-frame) is skipped, not the end of the sound."""
+    for packet in source.demux(stream):
+        try:
+            yield from packet.decode()  # type: ignore[misc]
+        except av.error.InvalidDataError:
+            continue
+
+
+def _encode_audio(out: OutputContainer, samples: npt.NDArray[np.float32]) -> list[Packet]:
+    """Opus packets of ``samples`` (2 x n, 48 kHz), in frames of the encoder's size."""
+    stream = out.add_stream("libopus", rate=_AUDIO_RATE, layout="stereo")
+    stream.bit_rate = _OPUS_BIT_RATE
+    packets: list[Packet] = []
+    step = 960  # 20 ms, libopus's default frame
+    for start in range(0, samples.shape[1], step):
+        part = samples[:, start : start + step]
+        if part.shape[1] < step:
+            part = np.pad(part, ((0, 0), (0, step - part.shape[1])))
+        frame = AudioFrame.from_ndarray(np.ascontiguousarray(part), format="fltp", layout="stereo")
+        frame.sample_rate = _AUDIO_RATE
+        frame.pts = start
+        frame.time_base = Fraction(1, _AUDIO_RATE)
+        packets.extend(stream.encode(frame))
+    packets.extend(stream.encode(None))
+    return packets
+
+
+def _encode_webm(
+    frames: Iterable[VideoFrame],
+    tmp: Path,
+    size: tuple[int, int],
+    rate: Fraction,
+    sound: npt.NDArray[np.float32] | None = None,
+    bit_rate: int = _VP8_MAX_BIT_RATE,
+) -> int:
     out_w, out_h = size
     reformatter = VideoReformatter()  # one scaler reused for every frame
     count = 0
@@ -219,10 +305,12 @@ def _encode_webm(frames: Iterable[VideoFrame], tmp: Path, size: tuple[int, int],
         video.width, video.height, video.pix_fmt = out_w, out_h, "yuv420p"
         video.codec_context.time_base = 1 / rate
         video.codec_context.gop_size = max(1, round(float(rate) * _KEYFRAME_SECONDS))
-        video.bit_rate = _VP8_MAX_BIT_RATE
+        video.bit_rate = bit_rate
         video.options = dict(_VP8_OPTIONS)
         # libvpx threads spin-wait; on a busy two-core machine one thread is several times faster.
         video.codec_context.thread_count = 1
+        if sound is not None:
+            out.mux(_encode_audio(out, sound))  # small (a few hundred packets): the muxer interleaves
         for frame in frames:
             scaled = reformatter.reformat(frame, width=out_w, height=out_h, format="yuv420p")
             scaled.pts = count

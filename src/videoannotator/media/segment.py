@@ -35,6 +35,7 @@ from .shots import make_detector
 Uint8Image = npt.NDArray[np.uint8]  # (H, W, 3), RGB or BGR
 
 CANDIDATES_PER_SECOND = 4  # frames kept per second of an open shot, to choose samples from
+KEEP_MIDDLE = 0.75  # the middle sample stays the thumbnail unless another has 1/0.75 its detail
 FAST = Interpolation.FAST_BILINEAR  # detection frames only: ~10% faster decoding, same cuts
 
 
@@ -75,6 +76,27 @@ class SegmentStats:
     motion_s: float = 0.0  # of detect_s: the motion estimate (features/motion.py)
     cuts: list[int] = field(default_factory=list)
     decoded_size: tuple[int, int] = (0, 0)  # of the decoded frames: smaller than the stream's when reduced
+
+
+def detail(image: Uint8Image) -> float:
+    """How much a frame shows: the mean absolute luma step between neighbouring pixels (edge
+    energy). Black, flat and washed-out frames (a fade's) score near 0."""
+    luma = image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    if min(luma.shape) < 2:
+        return 0.0
+    return float(np.abs(np.diff(luma, axis=0)).mean() + np.abs(np.diff(luma, axis=1)).mean())
+
+
+def most_detailed(images: list[Uint8Image]) -> int:
+    """The thumbnail among a clip's sampled frames: the most detailed one (a frame taken in a
+    fade from black is black), the middle one on a tie."""
+    if not images:
+        return 0
+    middle = len(images) // 2
+    scores = [detail(image) for image in images]
+    best = max(range(len(images)), key=lambda i: (scores[i], -abs(i - middle)))
+    # The middle frame stands for the clip best; another only when clearly more detailed.
+    return middle if scores[middle] >= KEEP_MIDDLE * scores[best] else best
 
 
 def _even(x: int) -> int:
@@ -143,7 +165,7 @@ def _clips(
                 end_time,
                 picks,
                 [kept[i] for i in picks],
-                len(picks) // 2,
+                most_detailed([kept[i] for i in picks]),
                 motion=rows_in(rows, cs, ce, tracker.stride),
                 motion_stride=tracker.stride,
                 shot_seconds=shot_seconds,

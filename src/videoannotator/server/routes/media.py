@@ -1,7 +1,8 @@
-"""/media: a clip's thumbnail and its WebM preview, addressed by integer clip id only.
+"""/media: a clip's thumbnail, its WebM preview and the player's larger one with sound,
+addressed by integer clip id only.
 
 No part of the URL reaches the file system: the id is looked up in the catalog and the
-file name comes from the catalog row (thumbnail) or from the id (preview).
+file name comes from the catalog row (thumbnail) or from the id (previews).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from fastapi import APIRouter
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
+from ...media.player_preview import player_preview
 from ..deps import WorkspaceDep
 from ..errors import error_response, error_responses
 from ..schemas import ClipIdPath
@@ -70,3 +72,10 @@ def thumb(ws: WorkspaceDep, clip_id: ClipIdPath):
 def preview(ws: WorkspaceDep, clip_id: ClipIdPath):
     """The clip as a short silent WebM, rendered on first request and kept under previews/."""
     return _file(ws.preview(clip_id), "video/webm")
+
+
+@router.get("/{clip_id}/player.webm", response_class=FileResponse, responses=_file_responses("video/webm"))
+def player(ws: WorkspaceDep, clip_id: ClipIdPath):
+    """The clip for the player: 640 px wide (the source's width when smaller) with the
+    source's sound (Opus) where it has one; rendered on first request and kept under previews/."""
+    return _file(player_preview(ws.home, ws.clip(clip_id)), "video/webm")
