@@ -2,9 +2,10 @@
 // (1 search, 2 the four feeds, 3 review), every action on a key and on a button.
 
 import { api } from './api.js';
-import { calibrationOf, clear, fmtMs, h, toast, VALUE_TEXT } from './dom.js';
+import { calibrationOf, clear, fmtMs, fmtNumber, fmtWhen, h, plural, toast, VALUE_TEXT } from './dom.js';
 import { ClipGrid, preloadThumbs, startPreview, stopPreview, warmPreview } from './grid.js';
 import { DeployPanel } from './deploy.js';
+import { live, refreshInfo, textModelState } from './live.js';
 import { modelPanel } from './model.js';
 import { annotate, openLabel, session, setValue, undo } from './session.js';
 
@@ -42,6 +43,36 @@ const HISTOGRAM_BINS = 40;
 const DEFAULT_FEED = 'borderline';
 const BUILD_EVERY = 10;
 
+const SUMMARY_EVERY_MS = 30_000; // "built 2 min ago" stays true
+const TEXT_MODEL_NOTE = 'Loading the text model (first search only)…';
+
+// The last search per label (text, or more-like-this, hide-annotated, the card in focus), kept
+// for the tab's life: `/` and the Search tab go back to it, not to the label's keywords.
+const lastSearches = new Map();
+const SEARCH_KEY = 'va.lastSearch.';
+
+function lastSearch(name) {
+  if (!lastSearches.has(name)) {
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(SEARCH_KEY + name) || 'null');
+    } catch {
+      saved = null;
+    }
+    lastSearches.set(name, saved && typeof saved === 'object' ? saved : null);
+  }
+  return lastSearches.get(name);
+}
+
+function rememberSearch(name, search) {
+  lastSearches.set(name, search);
+  try {
+    sessionStorage.setItem(SEARCH_KEY + name, JSON.stringify(search));
+  } catch {
+    // storage full or refused: the memory above still holds it
+  }
+}
+
 function idleCallback(callback) {
   if (window.requestIdleCallback) requestIdleCallback(callback, { timeout: 2000 });
   else setTimeout(callback, 50);
@@ -63,6 +94,9 @@ export class LabelPage {
     this.building = false;
     this.onChange = () => this.scheduleRefresh();
     session.events.addEventListener('change', this.onChange);
+    this.onCounts = () => this.countsChanged();
+    window.addEventListener('va:counts', this.onCounts);
+    this.summaryTimer = setInterval(() => this.renderSummary(), SUMMARY_EVERY_MS);
     this.side = h('aside', { class: 'sidebar', 'aria-label': 'Label and model' });
     this.main = h('section', { class: 'steps' });
     this.el = h('div', { class: 'label-page' }, this.side, this.main);
@@ -86,7 +120,7 @@ export class LabelPage {
       const histogram = await api.histogram(this.name, HISTOGRAM_BINS);
       if (version !== this.latestVersion || this.histogram) return;
       this.histogram = histogram;
-      clear(this.modelBox, modelPanel({ label: this.label, histogram, timings: this.timings }));
+      this.renderModel();
     } catch (error) {
       this.app.error(error);
     }
@@ -116,6 +150,9 @@ export class LabelPage {
 
   destroy() {
     session.events.removeEventListener('change', this.onChange);
+    window.removeEventListener('va:counts', this.onCounts);
+    clearInterval(this.summaryTimer);
+    this.saveSearchPosition();
     clearTimeout(this.refreshTimer);
     for (const grid of this.allGrids()) grid.destroy();
   }
@@ -130,12 +167,13 @@ export class LabelPage {
     this.renderGuideline();
     this.countsBox = h('div', { class: 'stats' });
     this.renderCounts();
-    this.buildButton = h('button', { class: 'button primary build-button', type: 'button', onclick: () => this.build() },
+    this.buildButton = h('button', { class: 'button primary build-button build-action', type: 'button', onclick: () => this.build() },
       'Build model', h('kbd', {}, 'b'));
     this.progress = h('div', { class: 'progress', hidden: true, role: 'progressbar', 'aria-label': 'Build progress' },
       h('div', { class: 'progress-bar' }));
     this.buildStatus = h('p', { class: 'build-status small muted', 'aria-live': 'polite' });
-    this.modelBox = h('div', { class: 'model-box' }, modelPanel({ label: this.label, histogram: this.histogram }));
+    this.modelBox = h('div', { class: 'model-box' });
+    this.renderModel();
     this.deploy = new DeployPanel(this.name, this.app);
     this.deploy.load();
     const exports = h('section', { class: 'panel exports small' },
@@ -198,25 +236,72 @@ export class LabelPage {
     description.focus();
   }
 
+  renderModel() {
+    clear(this.modelBox, modelPanel({ label: this.label, histogram: this.histogram, timings: this.timings, clips: live.info?.clips }));
+  }
+
+  get latest() {
+    const versions = this.label.versions || [];
+    return versions.length ? versions[versions.length - 1] : null;
+  }
+
+  /** Why a Build cannot run now, or null when it can. */
+  buildBlocker() {
+    if (this.building) return 'A Build is running.';
+    const counts = this.label.counts || {};
+    const pos = counts.positive ?? 0;
+    const neg = counts.negative ?? 0;
+    if (live.info && !live.info.clips) return 'No clips to learn from yet: `va ingest` adds videos.';
+    if (pos && neg) return null;
+    const have = !pos && !neg ? 'none yet'
+      : pos ? `${plural(pos, 'positive')} so far, no negative` : `${plural(neg, 'negative')} so far, no positive`;
+    return `Build needs at least one positive and one negative clip: ${have}.`;
+  }
+
+  /** Every Build button (the sidebar's, the Learn step's, the new-clips line's): disabled, with
+   *  the reason as its title, when a Build cannot run. */
+  renderBuildButtons() {
+    const blocker = this.buildBlocker();
+    for (const button of this.el.querySelectorAll('.build-action')) {
+      button.disabled = Boolean(blocker);
+      if (blocker) button.title = blocker;
+      else button.title = 'Fit the model on every annotation, score every clip (b)';
+    }
+  }
+
   renderCounts() {
     const counts = this.label.counts || {};
-    const usable = (counts.positive ?? 0) + (counts.negative ?? 0);
-    const versions = this.label.versions || [];
-    const latest = versions[versions.length - 1];
+    const pos = counts.positive ?? 0;
+    const neg = counts.negative ?? 0;
+    const usable = pos + neg;
+    const latest = this.latest;
     const learned = latest?.metrics?.n_labeled ?? 0;
-    const due = Boolean(latest) && counts.positive > 0 && counts.negative > 0 && usable - learned >= BUILD_EVERY;
+    const due = Boolean(latest) && pos > 0 && neg > 0 && usable - learned >= BUILD_EVERY;
     this.buildButton?.classList.toggle('due', due);
     if (!this.building && this.buildStatus && !this.buildStatus.dataset.result) {
-      this.buildStatus.textContent = !counts.positive || !counts.negative
-        ? 'Build needs at least one positive and one negative clip.'
-        : due ? `${usable - learned} new annotations since v${latest.version}: build again (b). A Build every ~${BUILD_EVERY} annotations teaches the model fastest.`
-          : latest ? `Model v${latest.version} learned from ${learned} annotations (${usable} now).`
-            : `Ready: ${usable} annotations to learn from.`;
+      const blocker = this.buildBlocker();
+      const v = latest ? `v${latest.version}` : '';
+      this.buildStatus.textContent = blocker
+        ? blocker
+        : due ? `${plural(usable - learned, 'new annotation')} since ${v}: build again (b). A Build every ~${BUILD_EVERY} annotations teaches the model fastest.`
+          : !latest ? `Ready: ${plural(usable, 'annotation')} to learn from. Build (b) makes v1.`
+            : usable === learned ? `Model ${v} learned from ${learned === 1 ? 'the one annotation' : `all ${plural(learned, 'annotation')}`}.`
+              : usable > learned ? `Model ${v} learned from ${learned} of ${usable} annotations — Build to use ${usable - learned} more.`
+                : `Model ${v} learned from ${plural(learned, 'annotation')}; ${usable} count now (some were undone or skipped) — Build to update it.`;
     }
+    this.renderBuildButtons();
     clear(this.countsBox, ['positive', 'negative', 'skip', 'unresolved'].map((value) =>
       h('div', { class: `stat stat-${value}`, dataset: { value } },
         h('span', { class: 'stat-number' }, String(counts[value] ?? 0)),
         h('span', { class: 'stat-name' }, VALUE_TEXT[value]))));
+  }
+
+  /** live.js saw the workspace change (clips ingested, the text model ready): say so. */
+  countsChanged() {
+    if (!this.label) return;
+    this.renderModel();
+    this.renderNewClips();
+    this.renderCounts();
   }
 
   scheduleRefresh() {
@@ -234,6 +319,10 @@ export class LabelPage {
       this.label = { ...this.label, ...label };
       this.renderCounts();
       this.renderNext();
+      if (!this.hasModel) { // the empty model panel and Learn step say what the counts allow
+        this.renderModel();
+        if (!this.feedTabs) this.renderLearn();
+      }
     } catch (error) {
       this.app.error(error);
     }
@@ -266,6 +355,7 @@ export class LabelPage {
   /** Show a step (from the address): route = { step, arg, params }. */
   async show(route, { startedAt } = {}) {
     const step = route.step || this.defaultStep();
+    if (this.step === 'search' && step !== 'search') this.saveSearchPosition();
     this.step = step;
     for (const [name, panel] of Object.entries(this.panels)) panel.hidden = name !== step;
     for (const tab of this.stepTabs.children) tab.classList.toggle('active', tab.dataset.step === step);
@@ -322,21 +412,49 @@ export class LabelPage {
     return words.slice(0, 1000);
   }
 
+  /** Where the last search of this label is kept (by id: a rename keeps it). */
+  get searchKey() {
+    return String(this.label?.id ?? this.name);
+  }
+
+  /** The last search's address parameters ({q} or {like}, and hide), or the keywords' query. */
+  lastSearchParams() {
+    const last = this.search.q || this.search.like != null ? this.search : lastSearch(this.searchKey);
+    const params = last?.like != null ? { like: String(last.like) } : { q: last?.q || this.defaultQuery() };
+    if (last?.hide) params.hide = '1';
+    return params;
+  }
+
+  /** The last text query typed (kept through "more like this"), or the keywords' query. */
+  lastText() {
+    return this.search.text || lastSearch(this.searchKey)?.text || this.defaultQuery();
+  }
+
+  saveSearchPosition() {
+    const grid = this.grids.search;
+    if (!grid || !this.label || (!this.search.q && this.search.like == null)) return;
+    rememberSearch(this.searchKey, { ...this.search, index: grid.index });
+  }
+
   async showSearch(params) {
+    if (!params.has('q') && !params.has('like')) params = new URLSearchParams(this.lastSearchParams());
     const like = params.get('like');
-    const q = like ? null : (params.get('q') || this.search.q || this.defaultQuery());
+    const q = like ? null : (params.get('q') || this.defaultQuery());
     const hide = params.get('hide') === '1';
-    const wanted = { q, like: like ? Number(like) : null, hide };
+    const remembered = lastSearch(this.searchKey);
+    const wanted = { q, like: like ? Number(like) : null, hide, text: q ?? this.lastText() };
     if (this.grids.search && wanted.q === this.search.q && wanted.like === this.search.like && wanted.hide === this.search.hide) {
       if (this.focusAfterSearch) this.grids.search.focus(0);
       this.focusAfterSearch = false;
       return;
     }
     this.search = wanted;
-    this.searchInput.value = q || '';
+    const sameAsRemembered = remembered && remembered.q === wanted.q && remembered.like === wanted.like && remembered.hide === wanted.hide;
+    rememberSearch(this.searchKey, { ...wanted, index: sameAsRemembered ? remembered.index : -1 });
+    this.searchInput.value = wanted.text || '';
     this.hideBox.checked = hide;
     clear(this.searchNote, wanted.like != null ? h('span', { class: 'chip' }, `More like clip #${wanted.like}`,
-      h('a', { href: this.href('search', null, { q: this.defaultQuery() }), class: 'chip-close', 'aria-label': 'Back to text search' }, '×')) : null);
+      h('a', { href: this.href('search', null, { q: wanted.text }), class: 'chip-close', 'aria-label': 'Back to the text search' }, '×')) : null);
     const source = async (items) => {
       const offset = wanted.hide ? items.filter((c) => !session.values.has(c.clip_id)).length : items.length;
       const options = { k: SEARCH_PAGE, offset, label: this.name, hideAnnotated: wanted.hide };
@@ -351,25 +469,57 @@ export class LabelPage {
     this.grids.search?.destroy();
     this.grids.search = grid;
     clear(this.searchHost, grid.el);
+    const started = grid.start();
+    if (wanted.like == null) this.sayTextModel(grid, started);
     try {
-      await grid.start();
+      await started;
     } catch (error) {
       grid.status.textContent = error.message;
       this.app.error(error);
     }
-    if (this.focusAfterSearch && this.grids.search === grid) grid.focus(0);
+    if (this.grids.search !== grid) return;
+    if (this.focusAfterSearch) grid.focus(0);
+    else if (sameAsRemembered && remembered.index > 0 && remembered.index < grid.items.length) {
+      // back to the card last in focus, without taking the focus from the search box
+      grid.index = remembered.index;
+      grid.cards.forEach((card, i) => { card.tabIndex = i === grid.index ? 0 : -1; });
+      if (document.activeElement === this.searchInput) grid.cards[grid.index].scrollIntoView({ block: 'nearest' });
+      else grid.focusCurrent();
+    }
     this.focusAfterSearch = false;
+  }
+
+  /** A text search sent while the server still loads the text model waits ~10 s once: say so
+   *  in the grid instead of a bare "Loading…" until the results come. */
+  sayTextModel(grid, started) {
+    let done = false;
+    started.then(() => { done = true; }, () => { done = true; });
+    const say = (info) => {
+      if (done || this.grids.search !== grid || textModelState(info) === 'ready') return;
+      grid.status.textContent = TEXT_MODEL_NOTE;
+      grid.status.classList.add('text-model-loading');
+      started.finally(() => grid.status.classList.remove('text-model-loading')).catch(() => {});
+    };
+    if (live.info && textModelState() === 'ready') return; // once ready, it stays ready
+    refreshInfo().then((info) => info && say(info)); // the state now: the last poll may be seconds old
   }
 
   // step 2 ---------------------------------------------------------------------------------
   renderLearn() {
     const panel = this.panels.learn;
     if (!this.hasModel) {
+      const blocker = this.buildBlocker();
+      const counts = this.label.counts || {};
       clear(panel, h('div', { class: 'empty-state' },
         h('h2', {}, 'No model yet'),
-        h('p', {}, 'Find a few positive and negative clips in Search, then Build: the four feeds appear here.'),
-        h('button', { class: 'button primary', type: 'button', onclick: () => this.build() }, 'Build model', h('kbd', {}, 'b'))));
+        h('p', {}, blocker
+          ? `${blocker} Find some in Search, then Build: the four feeds appear here.`
+          : `${plural(counts.positive, 'positive')} and ${plural(counts.negative, 'negative')} are ready: Build, and the four feeds appear here.`),
+        h('button', { class: 'button primary build-action', type: 'button', onclick: () => this.build() }, 'Build model', h('kbd', {}, 'b'))));
       this.feedTabs = null;
+      this.summaryLine = null;
+      this.newClipsNote = null;
+      this.renderBuildButtons();
       return;
     }
     this.feedTabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Feeds' }, FEEDS.map((feed, i) =>
@@ -378,9 +528,55 @@ export class LabelPage {
     this.feedHelp = h('p', { class: 'tab-help muted' });
     this.nextNote = h('p', { class: 'next-feed small', 'aria-live': 'polite' });
     this.feedHost = h('div', { class: 'grid-host' });
-    clear(panel, h('div', { class: 'tabbar' }, this.feedTabs, h('span', { class: 'muted small version-note' }, `model v${this.latestVersion}`)),
+    this.summaryLine = h('p', { class: 'model-summary small', 'aria-label': 'Model summary' });
+    this.newClipsNote = h('p', { class: 'new-clips small', role: 'status', hidden: true });
+    clear(panel, this.summaryLine, this.newClipsNote,
+      h('div', { class: 'tabbar' }, this.feedTabs, h('span', { class: 'muted small version-note' }, `model v${this.latestVersion}`)),
       this.nextNote, this.feedHelp, this.feedHost);
+    this.renderSummary();
+    this.renderNewClips();
     this.renderNext();
+  }
+
+  /** One line above the feed tabs: the version, what it learned from, AP, threshold, age. */
+  renderSummary() {
+    const latest = this.latest;
+    if (!this.summaryLine || !latest) return;
+    const m = latest.metrics || {};
+    const pos = m.n_positive ?? 0;
+    const neg = m.n_negative ?? 0;
+    const threshold = calibrationOf(latest).threshold;
+    const ap = m.cv?.ap;
+    const dot = () => h('span', { class: 'sep', 'aria-hidden': 'true' }, ' · ');
+    clear(this.summaryLine,
+      h('strong', { class: 'summary-version' }, `v${latest.version}`), dot(),
+      h('span', {}, `${plural(pos + neg, 'annotation')} (${pos} ✓ ${neg} ✕)`), dot(),
+      h('span', { title: ap == null ? m.cv?.reason || 'not measured' : 'cross-validated average precision' }, `AP ${fmtNumber(ap)}`),
+      threshold == null ? null : [dot(), h('span', { title: 'calibrated probability above which a clip is positive' }, `threshold ${fmtNumber(threshold)}`)],
+      dot(), h('span', { title: latest.created_at }, `built ${fmtWhen(latest.created_at)}`));
+  }
+
+  /** "7 new clips since v3 — Build to score them": clips ingested after the latest version was
+   *  built (the feeds score them with its weights on the fly, so they can top a feed). */
+  renderNewClips() {
+    const note = this.newClipsNote;
+    const latest = this.latest;
+    if (!note || !latest) return;
+    const clips = live.info?.clips;
+    const fresh = clips == null ? 0 : clips - latest.clips_scored;
+    note.hidden = fresh <= 0;
+    if (fresh <= 0) {
+      clear(note);
+      return;
+    }
+    const v = `v${latest.version}`;
+    clear(note,
+      h('span', { class: 'new-clips-text' },
+        h('strong', {}, `${plural(fresh, 'new clip')} since ${v}`),
+        ` — not in ${v}’s histogram or AP; the feeds rank ${fresh === 1 ? 'it' : 'them'} by ${v}’s weights,` +
+          ` so ${fresh === 1 ? 'it' : 'they'} may top a feed.`),
+      h('button', { class: 'button primary small build-action', type: 'button', onclick: () => this.build() }, 'Build to score them'));
+    this.renderBuildButtons();
   }
 
   /** "Next: <source> — why", from the server's `label.next`, and a mark on the suggested tab. */
@@ -658,17 +854,22 @@ export class LabelPage {
 
   async build() {
     if (this.building) return;
+    const blocker = this.buildBlocker();
+    if (blocker) {
+      toast(blocker);
+      return;
+    }
     if (!this.app.ensureAnnotator()) return;
     this.building = true;
     const counts = this.label.counts || {};
     const next = (this.latestVersion || 0) + 1;
     const started = performance.now();
-    this.buildButton.disabled = true;
+    this.renderBuildButtons();
     this.progress.hidden = false;
     this.progress.classList.add('running');
     this.progress.classList.remove('done', 'failed');
     const tick = () => {
-      this.buildStatus.textContent = `Building v${next} on ${counts.positive ?? 0} positive and ${counts.negative ?? 0} negative clips… ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      this.buildStatus.textContent = `Building v${next} on ${counts.positive ?? 0} positive and ${plural(counts.negative, 'negative clip')}… ${((performance.now() - started) / 1000).toFixed(1)} s`;
     };
     tick();
     const ticker = setInterval(tick, 100);
@@ -679,7 +880,7 @@ export class LabelPage {
       this.label = label;
       this.histogram = histogram;
       this.renderCounts();
-      clear(this.modelBox, modelPanel({ label, histogram, timings: this.timings }));
+      this.renderModel();
       this.deploy.load();
       this.progress.classList.add('done');
       this.buildStatus.dataset.result = 'built'; // keep the build's own line until the next annotation
@@ -697,8 +898,8 @@ export class LabelPage {
     } finally {
       clearInterval(ticker);
       this.progress.classList.remove('running');
-      this.buildButton.disabled = false;
       this.building = false;
+      this.renderBuildButtons();
     }
   }
 
@@ -727,9 +928,12 @@ export class LabelPage {
         return true;
       }
       case 'search':
-        this.app.navigate(this.href('search', null, this.search.like != null ? { like: this.search.like } : { q: this.search.q || this.defaultQuery() }));
-        this.searchInput.focus();
-        this.searchInput.select();
+        // the box can take the focus once its step shows (a hidden input cannot)
+        this.app.navigate(this.href('search', null, this.lastSearchParams())).then(() => {
+          if (this.step !== 'search') return;
+          this.searchInput.focus();
+          this.searchInput.select();
+        });
         return true;
       case 'build': this.build(); return true;
       case 'learn': this.app.navigate(this.href('learn', this.feed)); return true;

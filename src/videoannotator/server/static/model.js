@@ -5,27 +5,39 @@ import { calibrate, calibrationOf, fmtMs, plural, fmtNumber, fmtWhen, h } from '
 
 const STAGES = ['gather', 'fit', 'score', 'cv', 'clusters', 'diversity', 'feeds'];
 
-export function modelPanel({ label, histogram, timings }) {
+/** `clips`: how many clips the workspace holds now (live.js), to say how many the version missed. */
+export function modelPanel({ label, histogram, timings, clips = null }) {
   const versions = label.versions || [];
   const latest = versions[versions.length - 1];
   if (!latest) {
     return h('section', { class: 'panel model-panel empty-model' },
       h('h2', { class: 'panel-title' }, 'Model'),
-      h('p', { class: 'muted' }, 'No model yet. Mark at least one positive and one negative clip, then Build (b).'));
+      h('p', { class: 'muted' }, noModelText(label.counts || {})));
   }
   const m = latest.metrics || {};
+  const fresh = clips == null ? 0 : clips - latest.clips_scored;
   return h('section', { class: 'panel model-panel', 'aria-label': 'Model' },
     h('div', { class: 'panel-head' },
       h('h2', { class: 'panel-title' }, 'Model ', h('span', { class: 'version' }, `v${latest.version}`)),
       h('span', { class: 'muted small', title: latest.created_at }, `built ${fmtWhen(latest.created_at)}`)),
-    h('p', { class: 'muted small' }, `Trained on ${m.n_positive ?? 0} positive and ${m.n_negative ?? 0} negative clips` +
-      ` · ${latest.clips_scored} clips scored`),
+    h('p', { class: 'muted small scored' }, `Trained on ${m.n_positive ?? 0} positive and ${plural(m.n_negative, 'negative clip')}` +
+      ` · ${plural(latest.clips_scored, 'clip')} scored` + (fresh > 0 ? ` (${plural(fresh, 'new clip')} since)` : '')),
     apBlock(m.cv || {}),
     histogramBlock(histogram, calibrationOf(latest)),
     diversityBlock(m.diversity),
     changeBlock(m.change, latest.version),
     timings ? timingBlock(timings) : null,
     historyBlock(versions));
+}
+
+/** What the label lacks for its first model, from its counts: "3 positives, no negative yet". */
+function noModelText(counts) {
+  const pos = counts.positive ?? 0;
+  const neg = counts.negative ?? 0;
+  if (pos && neg) return `No model yet: ${plural(pos, 'positive')} and ${plural(neg, 'negative')} are ready. Build (b) makes v1.`;
+  const need = !pos && !neg ? 'one positive and one negative clip' : pos ? 'one negative clip' : 'one positive clip';
+  const have = !pos && !neg ? '' : ` (${pos ? plural(pos, 'positive') : plural(neg, 'negative')} so far)`;
+  return `No model yet. Mark at least ${need}${have}, then Build (b).`;
 }
 
 function apBlock(cv) {
@@ -167,17 +179,18 @@ function changeBlock(change, version) {
 
 function timingBlock(timings) {
   const total = timings.total || STAGES.reduce((s, k) => s + (timings[k] || 0), 0);
-  const bar = h('div', { class: 'stages' });
+  const bar = h('div', { class: 'build-stages', role: 'img', 'aria-label': `Last build by stage: ${STAGES.filter((s) => timings[s]).map((s) => `${s} ${fmtMs(timings[s])}`).join(', ')}` });
   for (const stage of STAGES) {
     if (!timings[stage]) continue;
-    const part = h('span', { class: `stage stage-${stage}`, title: `${stage} ${fmtMs(timings[stage])}` });
+    const part = h('span', { class: `build-stage build-stage-${stage}`, title: `${stage} ${fmtMs(timings[stage])}` });
     part.style.setProperty('--share', (timings[stage] / total).toFixed(4));
     bar.append(part);
   }
   const top = STAGES.filter((s) => timings[s]).sort((a, b) => timings[b] - timings[a]).slice(0, 3);
   return h('div', { class: 'metric timings' },
     h('div', { class: 'metric-name' }, `Last build: ${fmtMs(total)}`), bar,
-    h('p', { class: 'muted small' }, top.map((s) => `${s} ${fmtMs(timings[s])}`).join(' · ')));
+    h('p', { class: 'muted small' }, top.map((s) => h('span', { class: 'stage-key' },
+      h('i', { class: `swatch build-stage-${s}`, 'aria-hidden': 'true' }), `${s} ${fmtMs(timings[s])}`))));
 }
 
 function historyBlock(versions) {
