@@ -856,7 +856,7 @@ export class LabelPage {
     if (this.building) return;
     const blocker = this.buildBlocker();
     if (blocker) {
-      toast(blocker);
+      toast(blocker, { kind: 'error' }); // refused here, not sent: the server would refuse it too
       return;
     }
     if (!this.app.ensureAnnotator()) return;
