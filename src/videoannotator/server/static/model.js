@@ -190,7 +190,7 @@ function timingBlock(timings) {
   return h('div', { class: 'metric timings' },
     h('div', { class: 'metric-name' }, `Last build: ${fmtMs(total)}`), bar,
     h('p', { class: 'muted small' }, top.map((s) => h('span', { class: 'stage-key' },
-      h('i', { class: `swatch build-stage-${s}`, 'aria-hidden': 'true' }), `${s} ${fmtMs(timings[s])}`))));
+      h('i', { class: `swatch build-stage-${s}`, 'aria-hidden': 'true' }), `${s} ${timings[s] < 1 ? '<1 ms' : fmtMs(timings[s])}`))));
 }
 
 function historyBlock(versions) {
