@@ -28,6 +28,7 @@ from .vectors.matrices import Matrices
 
 if TYPE_CHECKING:
     from .embed.base import Embedder
+    from .embed.registry import TextEncoder
     from .engines import Engine
     from .ingest.pipeline import IngestReport
     from .search.base import VectorIndex
@@ -75,6 +76,9 @@ class Workspace:
         self._lock = threading.RLock()  # lazy embedder / index: the server calls from many threads
         self._preview_locks = [threading.Lock() for _ in range(PREVIEW_LOCK_STRIPES)]
         self._index: tuple[int, VectorIndex] | None = None
+        self._text_lock = threading.Lock()  # one text-model load, however many threads ask
+        self._text_encoder: TextEncoder | None = None
+        self._text_loading = False
         self.matrices = Matrices(self.home, self.catalog)
         self._tidy()
 
@@ -90,6 +94,53 @@ class Workspace:
                     self.embedder_name, device=self.settings.device, batch_size=self.settings.batch_size
                 )
             return self._embedder
+
+    @property
+    def text_encoder(self) -> TextEncoder:
+        """What encodes text queries, loaded on first use: the embedder itself where it is
+        loaded (or was given), else only what a query needs (``embed.get_text_encoder``: for
+        the default embedder, MiniLM in numpy — no torch, no image network). Threads asking
+        while it loads wait for that one load."""
+        with self._text_lock:
+            if self._text_encoder is None:
+                embedder = self._embedder
+                if embedder is not None:
+                    self._text_encoder = embedder
+                else:
+                    from .embed import get_text_encoder
+
+                    self._text_loading = True
+                    try:
+                        self._text_encoder = get_text_encoder(
+                            self.embedder_name, device=self.settings.device, batch_size=self.settings.batch_size
+                        )
+                    finally:
+                        self._text_loading = False
+            return self._text_encoder
+
+    @property
+    def text_model_state(self) -> str:
+        """'cold' (not loaded), 'loading' or 'ready': whether a text search answers at once."""
+        if self._text_encoder is not None:
+            return "ready"
+        return "loading" if self._text_loading else "cold"
+
+    def warm_text_model(self) -> threading.Thread:
+        """Load the text encoder in a background thread (the server, at start), so the first
+        search does not wait; a search arriving meanwhile waits for this same load. A load
+        that fails leaves the state 'cold': the next search loads again and says why."""
+
+        def load() -> None:
+            try:
+                self.text_encoder  # noqa: B018 - the property loads it
+            except Exception as exc:  # noqa: BLE001 - the search that needs it says why again
+                import logging
+
+                logging.getLogger(__name__).warning("could not load the text model: %s", exc)
+
+        thread = threading.Thread(target=load, name="va-warm-text-model", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def dim(self) -> int:
@@ -149,6 +200,9 @@ class Workspace:
                 self._embedder, self.embedder_name = embedder, embedder.name
             elif self.catalog.get_meta("embedder") not in (None, self.embedder_name):
                 self._embedder, self.embedder_name = None, self.catalog.get_meta("embedder")
+            if embedder is not None or (self._text_encoder and self._text_encoder.name != self.embedder_name):
+                with self._text_lock:  # queries for the new embedder: its own text encoder
+                    self._text_encoder = None
             self._index = None
             self.matrices.open_stored()
 

@@ -29,7 +29,7 @@ def search(
         text = str(text).strip()
         if not text or len(text) > 1000:
             raise InvalidInput("the search text must be 1-1,000 characters")
-        query = ws.embedder.encode_texts([text])[0]
+        query = ws.text_encoder.encode_texts([text])[0]  # the text tower alone where it can
     else:
         assert clip_id is not None
         query = np.asarray(ws.vectors()[ws.clip(clip_id)["id"]], dtype=np.float32)
