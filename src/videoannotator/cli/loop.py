@@ -8,7 +8,15 @@ import sys
 
 import click
 
-from ..names import EXPORT_FORMATS, EXPORT_WHAT, FEED_NAMES, REVIEW_FILTERS, SEGMENT_FORMATS, VOTE_VALUES
+from ..names import (
+    CURRENT_VALUES,
+    EXPORT_FORMATS,
+    EXPORT_WHAT,
+    FEED_NAMES,
+    REVIEW_FILTERS,
+    SEGMENT_FORMATS,
+    VOTE_VALUES,
+)
 from .app import (
     CLIP_ID,
     OFFSET,
@@ -94,7 +102,7 @@ def label_list(obj, include_archived, as_json):
 @json_option()
 @click.pass_obj
 def label_show(obj, name, as_json):
-    """Show a label: its guideline, annotation counts, model versions and what to annotate next."""
+    """Show a label: guideline, counts, model versions, next step."""
     emit(obj.workspace.label_summary(name), as_json, _label_block)
 
 
@@ -113,8 +121,7 @@ def _label_block(lab):
         click.echo(f"  keywords:    {printable(', '.join(lab['keywords']))}")
     c = lab["counts"]
     total = sum(c.values())
-    parts = [f"{c['positive']} positive", f"{c['negative']} negative"]
-    parts += [f"{c[k]} {k}" for k in ("skip", "unresolved") if c.get(k)]
+    parts = [f"{c[k]} {k}" for k in CURRENT_VALUES if c.get(k) or k in VOTE_VALUES[:2]]
     click.echo(f"  annotations: {total:,} ({', '.join(parts)})")
     versions = lab["versions"]
     if not versions:
