@@ -147,3 +147,21 @@ export function fmtClock(seconds) {
   const ss = String(s % 60).padStart(2, '0');
   return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/** Source timecode "HH:MM:SS.mmm" for a time in seconds from the video's start. */
+export function fmtTimecode(seconds) {
+  const ms = Math.max(0, Math.round((Number(seconds) || 0) * 1000));
+  const s = Math.floor(ms / 1000);
+  return `${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}.${String(ms % 1000).padStart(3, '0')}`;
+}
+
+/** SMPTE-style non-drop-frame timecode "HH:MM:SS:FF" for a frame number at `fps`
+ *  (29.97 counts 30 frames a second, as NDF timecode does). */
+export function fmtFrameTimecode(frame, fps) {
+  const base = Math.max(1, Math.round(Number(fps) || 25));
+  const n = Math.max(0, Math.floor(Number(frame) || 0));
+  const s = Math.floor(n / base);
+  return `${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}:${pad2(n % base)}`;
+}
