@@ -31,10 +31,11 @@ test: setup lint media system-deps
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-postgres
 
-# The whole suite with the catalog on PostgreSQL: scripts/start-postgres starts Debian's server
+# The suite again with the catalog on PostgreSQL: scripts/start-postgres starts Debian's server
 # (data under /tmp/va-postgres, 127.0.0.1:55432), VA_CATALOG_URL points at it (one schema per
 # workspace), and the server is stopped and its data deleted afterwards, pass or fail.
-# Tests about SQLite itself are left out (tests/conftest.py: SQLITE_ONLY). PYTEST_ARGS narrows it
+# Tests about SQLite itself, and files of computation or page tests, run once (tests/conftest.py:
+# SQLITE_ONLY, ONE_PASS). PYTEST_ARGS narrows it
 # (e.g. PYTEST_ARGS=tests/test_catalog_postgres.py); VA_PG_DATA / VA_PG_PORT move the server.
 PYTEST_ARGS ?=
 test-postgres: setup media system-deps

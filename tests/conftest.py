@@ -19,7 +19,8 @@ The catalog backend: SQLite in each workspace, or, with ``VA_CATALOG_URL=postgre
 (``make test``'s second pass, against scripts/start-postgres), PostgreSQL, each workspace in
 its own schema (the URL's default ``schema=va_{workspace}``). The session fails at once when
 that server cannot be reached. Tests about SQLite itself (its file, its pragmas, its disk) are
-``SQLITE_ONLY`` below: deselected (and named in the header) on the PostgreSQL pass.
+``SQLITE_ONLY`` below, files of computation or page tests ``ONE_PASS``: both deselected (and
+counted in the header) on the PostgreSQL pass.
 """
 
 from __future__ import annotations
@@ -68,10 +69,49 @@ SQLITE_ONLY = {
 }
 
 
+# Test files run on SQLite only: they test computation, not storage, so a second pass on
+# PostgreSQL would repeat the same arithmetic (and double the suite's time). The Workspace calls
+# they make (ingest, annotate, build, feeds) run on PostgreSQL in the API, CLI, loop, production,
+# team and race tests, and test_catalog_postgres.py shows the same versions and feeds on both.
+ONE_PASS = {
+    **dict.fromkeys(
+        (
+            "test_calibrate.py",
+            "test_cuts.py",
+            "test_decision.py",
+            "test_docs.py",
+            "test_embed.py",
+            "test_fetch_and_fixtures.py",
+            "test_learn.py",
+            "test_preview.py",
+            "test_score_parts.py",
+            "test_search.py",
+            "test_segment.py",
+        ),
+        "opens no catalog",
+    ),
+    **dict.fromkeys(("test_eval.py", "test_suites.py", "test_scale.py"), "the evaluation harness and scale arithmetic"),
+    # The page's own behaviour; it reaches the catalog only through the API, which runs on both.
+    # test_browser_team.py stays: team mode is what PostgreSQL is for.
+    **dict.fromkeys(
+        (
+            "test_browser.py",
+            "test_browser_library.py",
+            "test_browser_live.py",
+            "test_browser_player.py",
+            "test_browser_production.py",
+        ),
+        "the page (its API runs on both)",
+    ),
+}
+
+
 def _sqlite_only_reason(item) -> str | None:
     if item.get_closest_marker("sqlite_only"):
         return "marked sqlite_only"
     name = item.nodeid.split("/")[-1]
+    if name.split("::")[0] in ONE_PASS:
+        return ONE_PASS[name.split("::")[0]]
     return next((why for test, why in SQLITE_ONLY.items() if name == test or name.startswith(test + "[")), None)
 
 
@@ -89,7 +129,10 @@ def pytest_report_header(config):
         return "catalog: SQLite (VA_CATALOG_URL unset)"
     from videoannotator.catalog.postgres.url import redact
 
-    return f"catalog: PostgreSQL {redact(CATALOG_URL)}, one schema per workspace; SQLite-only tests left out"
+    return (
+        f"catalog: PostgreSQL {redact(CATALOG_URL)}, one schema per workspace; left out: the SQLite-only tests and "
+        f"{len(ONE_PASS)} files of computation or page tests run once, on SQLite (conftest.py ONE_PASS)"
+    )
 
 
 @pytest.fixture(scope="session")
