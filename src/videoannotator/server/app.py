@@ -1,4 +1,4 @@
-"""``create_app(workspace, token=None)``: the JSON API (/api), clip media (/media) and the
+"""``create_app(workspace, token=None, warm=False)``: the JSON API (/api), clip media (/media) and the
 page (/, /static) over one shared Workspace. Routes parse, call the Workspace, format."""
 
 from __future__ import annotations
@@ -24,10 +24,16 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 
-def create_app(workspace: Workspace, token: str | None = None, *, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(
+    workspace: Workspace, token: str | None = None, *, max_body: int = MAX_BODY_BYTES, warm: bool = False
+) -> FastAPI:
     """The app for one Workspace. Without a token it answers only to loopback Host names;
     with one, every /api, /media and /openapi.json request must carry it. Once the workspace
-    has users (team mode), each request carries its user's token instead (team.py)."""
+    has users (team mode), each request carries its user's token instead (team.py).
+
+    ``warm``: start loading the text model now, in a background thread, so the first search
+    does not wait for it (``va serve`` asks; tests and benchmarks that build an app do not,
+    unless they say so). GET /api/info's ``text_model`` says where it is."""
     if token is not None:
         check_bind("127.0.0.1", token)  # just the token's form
     app = FastAPI(
@@ -61,6 +67,8 @@ def create_app(workspace: Workspace, token: str | None = None, *, max_body: int 
         team=team,
         team_required=team_at_start and token is None,
     )
+    if warm:
+        workspace.warm_text_model()
     return app
 
 

@@ -56,7 +56,7 @@ def serve(
 
     from .app import create_app
 
-    app = create_app(workspace, token=token)
+    app = create_app(workspace, token=token, warm=True)  # the text model loads while the page opens
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     if team:

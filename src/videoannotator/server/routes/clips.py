@@ -32,8 +32,9 @@ def meta():
 
 @router.get("/info")
 def info(ws: WorkspaceDep):
-    """What the workspace holds: videos, clips, embedder, dimension."""
-    return data(ws.info())
+    """What the workspace holds: videos, clips, embedder, dimension; and ``text_model``:
+    'cold', 'loading' or 'ready' (a text search now waits for the model to load, or not)."""
+    return data({**ws.info(), "text_model": ws.text_model_state})
 
 
 @router.get("/videos")
