@@ -26,6 +26,7 @@ SMALL = {"width": 1024, "height": 700}
 LABEL = "ship"
 LONG = "an-establishing-wide-shot-of-the-harbour-at-dawn-with-tall-ships"
 SEEK = 1.5  # seconds into the clip
+FILLERS = [f"label-{i:02d}" for i in range(10)]
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,8 @@ def ws(tmp_path_factory, sample_media, bikes):
     workspace.annotate(LABEL, ids[-3:], "negative", annotator="setup")
     workspace.build(LABEL)
     workspace.create_label(LONG, "A wide shot that says where the scene is.")
+    for name in FILLERS:  # a table taller than the dialog has room for at 1024x700
+        workspace.create_label(name, f"Filler {name}.")
     return workspace
 
 
@@ -153,8 +156,10 @@ def test_the_player_is_an_editors_player(page, base_url, ws, sound_clip, size):
     )  # HH:MM:SS:FF when frames are shown
     shot(page, f"player-dialog-{tag}")
 
-    # it fits: no scrolling in the dialog, long label names on one line
+    # it fits: no scrolling in the dialog (the details scroll on their own), label names on one line
     assert_fits(page, "#player-dialog")
+    if size is SMALL:
+        assert player.locator(".clip-side").evaluate("e => e.scrollHeight > e.clientHeight")  # the case is real
     assert_label_cells_on_one_line(player)
     player.locator(".frames-toggle").click()
     expect(frame).to_be_hidden()
@@ -178,7 +183,7 @@ def test_the_clip_page_annotates_every_label(page, base_url, ws, sound_clip, siz
     tag = f"{size['width']}x{size['height']}"
     page.goto(f"{base_url}#/clips/{sound_clip['id']}")
     rows = page.locator(".label-scores tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(2 + len(FILLERS))
     value = "positive" if size is VIEWPORT else "negative"
     row = page.locator(f".label-scores tr[data-label='{LONG}']")
     row.locator(f"button[data-value='{value}']").click()

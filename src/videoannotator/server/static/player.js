@@ -183,7 +183,9 @@ function annotateRow(clip, onAnnotate) {
 
 function labelsTable(clip, onLabel, onAnnotateLabel) {
   if (!clip.labels.length) return h('p', { class: 'muted' }, 'No labels yet.');
-  const rows = clip.labels.map((item) => {
+  // the label being annotated first: in a long table it is the row wanted
+  const ordered = [...clip.labels].sort((a, b) => (b.label === session.label) - (a.label === session.label));
+  const rows = ordered.map((item) => {
     const bar = h('span', { class: 'prob-bar' }, h('span', { class: 'prob-fill' }), h('span', { class: 'prob-threshold' }));
     if (item.probability != null) {
       bar.style.setProperty('--fill', item.probability);
