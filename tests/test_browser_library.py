@@ -128,6 +128,8 @@ def test_label_cards_show_the_catalogs_figures(page, problems, base_url, ws):
         assert seen >= 8, f"only {seen} label cards in view at 1024×700"
         no_overflow(page)
 
+    info = ws.info()  # the header's figures, filled once the page is on screen (live.js keeps them)
+    expect(page.locator("#workspace-info")).to_have_text(f"{info['clips']} clips · {info['videos']} videos")
     both_sizes(page, "home", more_cards_at_1024)
     no_overflow(page)
     assert problems.unexpected() == []

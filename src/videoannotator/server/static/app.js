@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { clear, h, isTypingTarget, toast } from './dom.js';
 import { BINDINGS, bindingFor } from './keys.js';
 import { LabelPage, useNames } from './labelpage.js';
+import { refreshInfo } from './live.js';
 import { MonitorView } from './monitor.js';
 import { clipDetail, loadClip, PlayerDialog } from './player.js';
 import { annotate, session, setAnnotator, signedInAs } from './session.js';
@@ -386,10 +387,9 @@ async function start() {
   if (!session.annotator) askAnnotator({ required: true });
   useNames(await api.meta());
   await route();
-  // The header's figures wait for the page itself: they compete for the same server.
-  api.info().then((info) => {
-    document.getElementById('workspace-info').textContent = `${info.clips.toLocaleString()} clips · ${info.videos} videos`;
-  }, showError);
+  // The header's figures (#workspace-info) are live.js's, which keeps them true while the page is
+  // open; they are asked for once the page itself is on screen (both compete for the server).
+  refreshInfo();
   if (!app.labels.length) refreshLabels().catch(showError);
 }
 
