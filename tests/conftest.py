@@ -100,6 +100,7 @@ ONE_PASS = {
             "test_browser_live.py",
             "test_browser_player.py",
             "test_browser_production.py",
+            "test_browser_tour.py",
         ),
         "the page (its API runs on both)",
     ),
