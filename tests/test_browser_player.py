@@ -132,6 +132,8 @@ def test_the_player_is_an_editors_player(page, base_url, ws, sound_clip, size):
     sound = player.locator(".sound-toggle")
     expect(sound).to_have_text("Sound off")
     page.wait_for_function("v => v.webkitAudioDecodedByteCount > 0", arg=video.element_handle(), timeout=60_000)
+    page.wait_for_function("v => v.currentTime > 0.6", arg=video.element_handle(), timeout=60_000)
+    expect(sound).to_be_enabled()  # it has sound: the button stays
     sound.click()
     assert video.evaluate("v => v.muted") is False
     expect(sound).to_have_attribute("aria-pressed", "true")
@@ -164,6 +166,15 @@ def test_the_player_is_an_editors_player(page, base_url, ws, sound_clip, size):
     player.locator(".frames-toggle").click()
     expect(frame).to_be_hidden()
     assert problems.unexpected() == []
+
+
+def test_a_clip_without_sound_says_so(page, base_url, ws):
+    silent = next(c for c in ws.clip_spans() if str(c["path"]).endswith("bikes.mp4") and c["end_s"] - c["start_s"] > 1)
+    page.goto(f"{base_url}#/clips/{silent['id']}")
+    sound = page.locator(".sound-toggle")
+    expect(sound).to_have_text("No sound", timeout=60_000)  # once it has played half a second
+    expect(sound).to_be_disabled()
+    assert page.locator(".main-video").evaluate("v => v.muted && v.webkitAudioDecodedByteCount === 0")
 
 
 def test_the_grid_shows_three_columns_at_1024(page, base_url):

@@ -101,10 +101,21 @@ function playerBar(video, showing, fps) {
     frame.hidden = !frames;
     framesButton.setAttribute('aria-pressed', String(frames));
   };
+  let silent = false; // the clip has no sound: Chromium decoded no audio while it played
   const showSound = () => {
-    sound.replaceChildren(speakerIcon(!video.muted), video.muted ? 'Sound off' : 'Sound on');
-    sound.setAttribute('aria-pressed', String(!video.muted));
-    sound.title = video.muted ? 'Unmute (the clip\'s own sound)' : 'Mute';
+    sound.disabled = silent;
+    sound.replaceChildren(speakerIcon(!video.muted && !silent), silent ? 'No sound' : video.muted ? 'Sound off' : 'Sound on');
+    sound.setAttribute('aria-pressed', String(!video.muted && !silent));
+    sound.title = silent ? 'This clip has no sound track' : video.muted ? 'Unmute (the clip\'s own sound)' : 'Mute';
+  };
+  // Muted audio is decoded all the same: none decoded half a second in means there is none.
+  const checkSound = () => {
+    if (!('webkitAudioDecodedByteCount' in video) || video.currentTime < 0.5) return;
+    const now = video.webkitAudioDecodedByteCount === 0;
+    if (now !== silent) {
+      silent = now;
+      showSound();
+    }
   };
   framesButton.addEventListener('click', () => {
     frames = !frames;
@@ -120,6 +131,7 @@ function playerBar(video, showing, fps) {
     showSound();
   });
   for (const event of ['timeupdate', 'seeked', 'loadedmetadata', 'emptied']) video.addEventListener(event, update);
+  video.addEventListener('timeupdate', checkSound);
   if ('requestVideoFrameCallback' in video) {
     const tick = () => {
       if (!video.isConnected) return;
