@@ -105,3 +105,13 @@ def test_a_silent_source_gives_a_silent_player_rendition_no_wider_than_itself(ws
 def test_an_unknown_clip_has_no_player_rendition(client):
     response = client.get("/media/clips/999999/player.webm")
     assert response.status_code == 404 and "no clip with id 999999" in response.json()["error"]["message"]
+
+
+def test_the_player_rendition_needs_the_token_when_one_is_set(ws):
+    clip = clips_of(ws, "oa4_launch.webm")[0]
+    token = "player-test-token-0123456789"
+    with TestClient(create_app(ws, token=token), base_url="http://127.0.0.1") as guarded:
+        refused = guarded.get(f"/media/clips/{clip['id']}/player.webm")
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+        allowed = guarded.get(f"/media/clips/{clip['id']}/player.webm", headers={"authorization": f"Bearer {token}"})
+        assert allowed.status_code == 200 and allowed.headers["content-type"] == "video/webm"
