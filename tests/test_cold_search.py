@@ -154,3 +154,36 @@ def test_a_search_during_the_load_waits_for_that_load(searchable, monkeypatch):
     assert len(loads) == 1
     assert [c["clip_id"] for c in answer["clips"]] == [c["clip_id"] for c in expected]
     np.testing.assert_allclose([c["score"] for c in answer["clips"]], [c["score"] for c in expected], atol=1e-5)
+
+
+def _va(*args):
+    return subprocess.run(
+        [sys.executable, "-c", "from videoannotator.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_bench_search_cold_says_what_is_wrong_in_one_line(tmp_path):
+    done = _va("--home", str(tmp_path / "none"), "bench", "search-cold", "--runs", "1")
+    assert done.returncode == 2 and done.stderr.startswith("error: no workspace at"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    Workspace(tmp_path / "empty")
+    done = _va("--home", str(tmp_path / "empty"), "bench", "search-cold", "--tree", "old")
+    assert done.returncode == 2 and "--tree 'old': give NAME=SRC" in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_bench_search_cold_times_fresh_processes(searchable):
+    from click.testing import CliRunner
+
+    from videoannotator.cli import cli
+
+    result = CliRunner().invoke(cli, ["--home", str(searchable.home), "bench", "search-cold", "--runs", "1"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)["trees"]["this"]
+    assert figures["src"] == "installed" and len(figures["search"]["runs_s"]) == 1
+    assert 0 < figures["info"]["median_s"] and 0 < figures["search"]["median_s"] < 60
+    assert figures["search"]["peak_mib"] >= figures["info"]["peak_mib"] > 10

@@ -1,4 +1,4 @@
-"""`va bench ingest|loop|search|annotate|api`: the benchmarks of docs/benchmarks.md.
+"""`va bench ingest|loop|search|search-cold|annotate|api`: the benchmarks of docs/benchmarks.md.
 
 The figures are for pasting into the docs: every benchmark prints one JSON document (``--json``
 is accepted everywhere; only `bench ingest` has a plain-text form without it).
@@ -183,3 +183,100 @@ def bench_scale(
             tmp=tmp,
         )
     )
+
+
+@bench.command("search-cold")
+@click.option("--runs", default=5, show_default=True, help="Timed cold processes per command and tree.")
+@click.option("--query", default="a ship at sea", show_default=True, help="The text `va search` looks for.")
+@click.option(
+    "--tree",
+    "trees",
+    multiple=True,
+    metavar="NAME=SRC",
+    help="Also time the package in SRC (a checkout's src folder, e.g. a git worktree of an older commit).",
+)
+@json_option(ALWAYS_JSON)
+@click.pass_obj
+def bench_search_cold(obj: Context, runs, query, trees, as_json):
+    """Cold `va search "text"` on the --home workspace: fresh processes, medians in seconds
+    and peak memory, beside `va info` (the floor: python, click, numpy, the catalog).
+
+    One untimed run of each command first fills the page cache; the runs then alternate
+    between commands and trees, so a change of machine load hits them alike."""
+    import os
+    import platform
+    import statistics
+    from pathlib import Path
+
+    from ..errors import InvalidInput
+    from ..workspace import workspace_exists
+
+    if runs < 1:
+        raise InvalidInput(f"--runs must be at least 1, got {runs}")
+    home = Path(obj.settings.home).expanduser().resolve()
+    if not workspace_exists(home):
+        raise InvalidInput(f"no workspace at {home}; ingest some videos into it first (va --home {home} ingest ...)")
+    sources: dict[str, str | None] = {"this": None}
+    for tree in trees:
+        name, sep, src = tree.partition("=")
+        if not sep or not name or not (Path(src) / "videoannotator" / "__init__.py").is_file():
+            raise InvalidInput(f"--tree {tree!r}: give NAME=SRC, SRC a folder holding the videoannotator package")
+        sources[name] = str(Path(src).resolve())
+    commands = {"search": ["search", query, "-k", "20"], "info": ["info"]}
+    timings: dict[str, dict[str, list[tuple[float, float]]]] = {t: {c: [] for c in commands} for t in sources}
+    load_before = os.getloadavg()
+    for repeat in range(runs + 1):
+        for tree, src in sources.items():
+            for command, args in commands.items():
+                seconds, peak_mb = _cold_run(home, args, src)
+                if repeat:  # the first round only warms the page cache
+                    timings[tree][command].append((seconds, peak_mb))
+
+    def summary(measured: list[tuple[float, float]]) -> dict:
+        return {
+            "median_s": round(statistics.median(s for s, _ in measured), 3),
+            "runs_s": [round(s, 3) for s, _ in measured],
+            "peak_mib": round(statistics.median(m for _, m in measured)),
+        }
+
+    echo_json(
+        {
+            "query": query,
+            "home": str(home),
+            "runs": runs,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "load_before": load_before,
+                "load_after": os.getloadavg(),
+            },
+            "trees": {
+                tree: {"src": src or "installed", **{c: summary(timings[tree][c]) for c in commands}}
+                for tree, src in sources.items()
+            },
+        }
+    )
+
+
+def _cold_run(home, args: list[str], src: str | None) -> tuple[float, float]:
+    """One fresh `va --home HOME ARGS` process: (wall seconds, peak resident MiB)."""
+    import os
+    import subprocess
+    import tempfile
+    import time
+
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    argv = [sys.executable, "-c", "from videoannotator.cli import main; main()", "--home", str(home), *args]
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            stderr.seek(0)
+            tail = stderr.read().decode(errors="replace").strip().splitlines()[-1:]
+            raise click.ClickException(f"`va {' '.join(args)}` failed ({process.returncode}): {' '.join(tail)}")
+    return seconds, usage.ru_maxrss / 1024  # Linux reports KiB
