@@ -222,14 +222,15 @@ def test_a_search_while_the_text_model_is_cold_says_so(tmp_path, cut_video, brow
         info = page.request.get(f"{url}api/info").json()
         assert info.get("text_model") in ("cold", "loading"), info
         held = []
-        page.route("**/api/search?*", held.append)  # answered below, once the note is seen
+        page.route("**/api/search?*", lambda route: held.append(route))  # answered below, once the note is seen
         page.goto(f"{url}#/labels/cold/search")
         status = page.locator(".step-panel[data-step=search] .grid-status")
         expect(status).to_have_text(TEXT_MODEL_NOTE)
         both_sizes(page, "text-model-loading")
-        page.unroute("**/api/search?*")
+        assert held, "the page sent no search"
         for route in held:
             route.continue_()
+        page.unroute("**/api/search?*")
         expect(page.locator(".card").first).to_be_visible(timeout=60_000)
         expect(status).not_to_have_text(TEXT_MODEL_NOTE)
         assert page.request.get(f"{url}api/info").json()["text_model"] == "ready"
