@@ -62,9 +62,18 @@ class Body(BaseModel):
 
 
 class LabelCreate(Body):
-    name: str = Field(max_length=200, description="Letters, digits, spaces, '-', '_' or '.', up to 64.")
-    description: str = Field("", max_length=5000, description="The guideline: what counts as positive.")
-    keywords: Keywords = Field(default_factory=list)
+    name: str = Field(
+        max_length=200,
+        description="Letters, digits, spaces, '-', '_' or '.', up to 64.",
+        examples=["establishing-shot"],
+    )
+    description: str = Field(
+        "",
+        max_length=5000,
+        description="The guideline: what counts as positive.",
+        examples=["An extremely wide shot that sets the location or time period."],
+    )
+    keywords: Keywords = Field(default_factory=list, examples=[["Landscapes", "Buildings"]])
 
 
 class LabelPatch(Body):
