@@ -127,12 +127,16 @@ class Workspace:
 
     def warm_text_model(self) -> threading.Thread:
         """Load the text encoder in a background thread (the server, at start), so the first
-        search does not wait; a search arriving meanwhile waits for this same load. A load
-        that fails leaves the state 'cold': the next search loads again and says why."""
+        search does not wait; a search arriving meanwhile waits for this same load. Then the
+        rest of a search's first call: its modules (≈1 s of imports on 2 cores) and the index.
+        A load that fails leaves the state 'cold': the next search loads again and says why."""
 
         def load() -> None:
             try:
                 self.text_encoder  # noqa: B018 - the property loads it
+                from .loop import search  # noqa: F401 - imported now rather than by the first search
+
+                self.index()
             except Exception as exc:  # noqa: BLE001 - the search that needs it says why again
                 import logging
 
