@@ -426,7 +426,11 @@ def ships(api, ws):
 @pytest.mark.slow
 def test_info_and_videos(api, ws):
     info = api.get("/api/info").json()
-    assert info == json.loads(json.dumps(ws.info())) and info["clips"] >= 15 and info["videos"] == 2
+    assert (
+        info == {**json.loads(json.dumps(ws.info())), "text_model": ws.text_model_state}
+        and info["clips"] >= 15
+        and info["videos"] == 2
+    )
     assert len(api.get("/api/videos").json()["videos"]) == 2
 
 

@@ -9,17 +9,21 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInput
-from ..learn.calibrate import Calibration
-from ..learn.decision import is_positive
 from ..names import MAX_PAGE
 from .scores import fits_workspace
 
 if TYPE_CHECKING:
+    from ..learn.calibrate import Calibration
     from ..workspace import Workspace
+
+# ``learn`` (its package imports scikit-learn: 1.1-1.7 s) is imported where a model is
+# applied, not here: a text search (`va search`, loop/search.py) describes clips without one.
 
 
 def calibration_of(model: dict[str, Any]) -> Calibration:
     """The version's Platt scaling (the identity for versions built before calibration)."""
+    from ..learn.calibrate import Calibration
+
     return Calibration.from_dict((model.get("metrics") or {}).get("calibration"))
 
 
@@ -49,6 +53,8 @@ def describe_clips(
     ids = [int(c) for c in clip_ids]
     probability = sides = None
     if scores is not None and model is not None:
+        from ..learn.decision import is_positive
+
         logits = np.asarray(scores, dtype=np.float32)
         probability = calibration_of(model).probability(logits)
         sides = is_positive(logits, float(model["threshold"]))
@@ -76,6 +82,7 @@ def with_probabilities(ws: Workspace, clips: list[dict[str, Any]], label: str | 
     """Search results with the label's latest version beside their similarity: its calibrated
     ``probability``, ``above_threshold`` and raw ``logit`` (unchanged without a usable version)."""
     from ..errors import NotReady
+    from ..learn.decision import is_positive
     from .scores import model_scores
 
     lab = ws.label(label)
@@ -104,6 +111,7 @@ def clip_labels(ws: Workspace, clip_id: int) -> dict[str, Any]:
     """One clip with, for every label, its latest model's score and the clip's current value
     (the paper's Fig. 2: many binary labels describe one shot)."""
     from ..learn.classifier import score_corpus
+    from ..learn.decision import is_positive
 
     clip = ws.clip(clip_id)
     labels = []
