@@ -52,6 +52,9 @@ export const api = {
   me: () => request('GET', '/api/me'),
   info: () => request('GET', '/api/info'),
   videos: () => request('GET', '/api/videos'),
+  // the library (routes/production.py): label cards with their figures, a video's strip of shots
+  libraryLabels: () => request('GET', '/api/library/labels'),
+  videoShots: (videoId, n) => request('GET', `/api/videos/${Number(videoId)}/shots${query({ n })}`),
   labels: () => request('GET', '/api/labels'),
   label: (name) => request('GET', label(name)),
   createLabel: (body) => request('POST', '/api/labels', body),
@@ -83,4 +86,5 @@ export const api = {
 export const media = {
   thumb: (clipId) => `/media/clips/${clipId}/thumb.jpg`,
   preview: (clipId) => `/media/clips/${clipId}/preview.webm`,
+  player: (clipId) => `/media/clips/${clipId}/player.webm`, // 640 px, with sound
 };

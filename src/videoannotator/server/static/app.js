@@ -10,7 +10,7 @@ import { refreshInfo } from './live.js';
 import { MonitorView } from './monitor.js';
 import { clipDetail, loadClip, PlayerDialog } from './player.js';
 import { annotate, session, setAnnotator, signedInAs } from './session.js';
-import { labelCards, library, showVideos, VideoView } from './videos.js';
+import { labelCards, showVideos, VideoView } from './videos.js';
 
 const view = document.getElementById('view');
 const labelSelect = document.getElementById('label-select');
@@ -168,7 +168,7 @@ async function showHome({ create }) {
   document.title = 'Video Annotator';
   labelSelect.value = '';
   // the cards' figures (counts, AP, live version) come with the library's list of labels
-  const [labels, cards] = await Promise.all([refreshLabels(), library.labels().then((data) => data.labels, (error) => {
+  const [labels, cards] = await Promise.all([refreshLabels(), api.libraryLabels().then((data) => data.labels, (error) => {
     showError(error);
     return null;
   })]);

@@ -9,7 +9,6 @@ import { session } from './session.js';
 
 const CONTEXT = 2; // clips on each side
 const FRAMES_KEY = 'va.player.frames'; // show frame numbers (the toggle), kept across visits
-const playerSource = (clipId) => `/media/clips/${clipId}/player.webm`; // 640 px, with sound
 
 let videoFacts = null; // video id -> {clips, fps}, from /api/videos (grows with ingest: reloaded when unknown)
 let soundOn = false; // the player starts muted; once unmuted it stays so while the page lives
@@ -45,7 +44,7 @@ export async function loadClip(clipId) {
 
 export function clipDetail({ clip, around, count, fps = 25 }, { onPick, onAnnotate, onLabel, onAnnotateLabel } = {}) {
   const video = h('video', {
-    class: 'main-video', src: playerSource(clip.clip_id), poster: media.thumb(clip.clip_id), controls: true,
+    class: 'main-video', src: media.player(clip.clip_id), poster: media.thumb(clip.clip_id), controls: true,
     autoplay: true, loop: true, muted: !soundOn, playsinline: true, preload: 'auto',
     props: { muted: !soundOn, defaultMuted: true }, 'aria-label': `Clip ${clip.clip_id}`,
   });
@@ -162,13 +161,13 @@ function playSequence(video, sequence, clip, strip, showing) {
     if (i >= sequence.length) {
       video.removeEventListener('ended', onEnded);
       video.loop = true;
-      video.src = playerSource(clip.clip_id);
+      video.src = media.player(clip.clip_id);
       showing.clip = clip;
       mark(-1);
       video.play().catch(() => {});
       return;
     }
-    video.src = playerSource(sequence[i].clip_id);
+    video.src = media.player(sequence[i].clip_id);
     showing.clip = sequence[i];
     mark(sequence[i].clip_id);
     video.play().catch(() => {});

@@ -4,31 +4,11 @@
 // label below it — each clip's calibrated probability as a bar, the segments above the threshold
 // highlighted, the threshold drawn. A click on a shot or a bar, or Enter on a shot, plays the clip.
 
-import { api, ApiError, media } from './api.js';
+import { api, media } from './api.js';
 import { basename, clear, fmtClock, fmtNumber, fmtSpan, fmtTime, fmtWhen, h, plural } from './dom.js';
 
 const THUMB_W = 80; // px: one thumbnail of a library strip (16:9), gap included below
 const THUMB_GAP = 4;
-
-async function getJson(path) {
-  let response;
-  try {
-    response = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
-  } catch {
-    throw new ApiError(0, 'network', 'The server does not answer. Is `va serve` still running?');
-  }
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new ApiError(response.status, body?.error?.code || `http_${response.status}`, body?.error?.message || `${response.status} error`);
-  }
-  return body;
-}
-
-/** The library's routes (routes/production.py). */
-export const library = {
-  labels: () => getJson('/api/library/labels'),
-  shots: (videoId, n) => getJson(`/api/videos/${Number(videoId)}/shots?n=${Number(n)}`),
-};
 
 // -- the home page's label cards --------------------------------------------------------------
 /** One card per label: name, guideline, annotation counts, the latest version and its
@@ -128,7 +108,7 @@ function watchStrips(view, app) {
     strip.dataset.loaded = 'loading';
     const fits = Math.max(3, Math.floor((strip.clientWidth + THUMB_GAP) / (THUMB_W + THUMB_GAP)));
     const n = Math.min(fits, Number(strip.dataset.clips) || fits, 60);
-    library.shots(strip.dataset.video, n).then((data) => {
+    api.videoShots(strip.dataset.video, n).then((data) => {
       clear(strip, data.shots.map((shot) => h('button', {
         type: 'button', class: 'library-shot', dataset: { clip: shot.clip_id },
         title: `Clip #${shot.clip_id} · ${fmtSpan(shot)}`, 'aria-label': `Play clip ${shot.clip_id}, ${fmtSpan(shot)}`,
