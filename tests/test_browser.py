@@ -500,12 +500,19 @@ def test_an_api_error_message_is_shown(page, problems, named, base_url, api):
     create_label(api, "nothing-yet", "no annotations")
     page.goto(f"{base_url}#/labels/nothing-yet/search")
     expect(visible_grid(page).locator(".card").first).to_be_visible()
-    page.keyboard.press("b")
+    page.keyboard.press("b")  # the page knows Build cannot run yet: it says why, asks nothing
     toast = page.locator(".toast-error")
     expect(toast).to_contain_text("needs at least one positive and one negative")
     expect(page.locator(".build-status")).to_contain_text("needs at least one positive")
     shot(page, "15-error-message")
-    # the refused build is the only failed request (Chromium logs its 409 as a console error)
+    # The server's own message: a label whose name is taken is refused with a 409 and its words.
+    page.goto(f"{base_url}#/new")
+    form = page.locator(".create-label")
+    form.locator("input[name=name]").fill("Nothing-Yet")  # names are unique ignoring case
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".form-error")).to_contain_text("exists already")
+    shot(page, "15b-server-error-message")
+    # the refused create is the only failed request (Chromium logs its 409 as a console error)
     assert problems.unexpected("409") == []
 
 
