@@ -16,7 +16,7 @@ export const BINDINGS = [
   { group: 'Look', show: ['Space'], keys: [' '], action: 'preview', does: 'Play / pause the clip (card or player)' },
   { group: 'Look', show: ['m'], keys: ['m'], action: 'similar', does: 'More like this clip' },
   { group: 'Look', show: ['c'], keys: ['c'], action: 'clipPage', does: 'Clip page: every label on the clip' },
-  { group: 'Steps', show: ['/'], keys: ['/'], action: 'search', does: 'Step 1: search' },
+  { group: 'Steps', show: ['/'], keys: ['/'], action: 'search', does: 'Step 1: back to the last search' },
   { group: 'Steps', show: ['b'], keys: ['b'], action: 'build', does: 'Build the model' },
   { group: 'Steps', show: ['l'], keys: ['l'], action: 'learn', does: 'Step 2: the four feeds' },
   { group: 'Steps', show: ['r'], keys: ['r'], action: 'review', does: 'Step 3: review' },
