@@ -325,6 +325,8 @@ def test_every_quick_command_prints_one_json_document(home, tmp_path):
     assert imported["label"] == "ships-copy" and imported["created_label"]
     assert run("bench", "loop", "--clips", "2000", "--annotations", "100", "--repeats", "1", "--queries", "3")["build"]
     assert run("bench", "search", "--clips", "2000", "--queries", "3", "-k", "10", "--data", "clustered")["datasets"]
+    cold = run("bench", "search-cold", "--runs", "1")
+    assert cold["trees"]["this"]["search"]["median_s"] > 0 and cold["trees"]["this"]["info"]["median_s"] > 0
     scored = run("bench", "score", "--clips", "2000", "--labels", "2", "--repeats", "1")
     assert scored["clips_scored"] == 1000 and scored["rows"]["rows"] == 2000
     scale = run(

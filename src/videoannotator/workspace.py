@@ -292,6 +292,13 @@ class Workspace:
                     render_preview(clip["video_path"], clip["start_s"], clip["end_s"], path, self.settings.thumb_width)
         return path
 
+    def player_preview(self, clip_id: int) -> Path:
+        """The player's rendition of the clip: 640 px (never wider than the source shows it),
+        with the source's sound; rendered on first use and kept under previews/."""
+        from .media.player_preview import player_preview
+
+        return player_preview(self.home, self.clip(clip_id))
+
     # -- writes: ingest, reembed ---------------------------------------------------------------
     @contextmanager
     def write_lock(self, blocking: bool = True) -> Iterator[bool]:

@@ -50,6 +50,7 @@ SUMMARIES = {
     ("bench", "scale"): "Build and search at 500k-10M; ingest on Ray",
     ("bench", "score"): "Scoring speed of deployed versions",
     ("bench", "search"): "Exact against ANN search: latency, recall",
+    ("bench", "search-cold"): "A cold `va search` process against `va info`",
     ("eval", "cuts"): "Shot detection against known cuts",
     ("eval", "scenes"): "Write a generated suite's videos and truth",
     ("eval", "slideshow"): "Write slideshow videos with known cuts",

@@ -11,7 +11,6 @@ from fastapi import APIRouter
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
-from ...media.player_preview import player_preview
 from ..deps import WorkspaceDep
 from ..errors import error_response, error_responses
 from ..schemas import ClipIdPath
@@ -78,4 +77,4 @@ def preview(ws: WorkspaceDep, clip_id: ClipIdPath):
 def player(ws: WorkspaceDep, clip_id: ClipIdPath):
     """The clip for the player: 640 px wide (the source's width when smaller) with the
     source's sound (Opus) where it has one; rendered on first request and kept under previews/."""
-    return _file(player_preview(ws.home, ws.clip(clip_id)), "video/webm")
+    return _file(ws.player_preview(clip_id), "video/webm")
