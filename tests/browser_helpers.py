@@ -39,6 +39,9 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIEWPORT = {"width": 1440, "height": 900}
+SMALL = {"width": 1024, "height": 700}  # the narrow screen every view is also checked at
+# The annotator name already chosen, as after a first visit (a test may set another first).
+ANNOTATOR_INIT = "if (!localStorage.getItem('va.annotator')) localStorage.setItem('va.annotator', 'Tess');"
 
 
 @contextmanager
@@ -149,3 +152,34 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+@contextmanager
+def new_page(browser, viewport=VIEWPORT, timeout_ms: int = 20_000, init: str = ANNOTATOR_INIT):
+    """A page in a fresh browser context (its own storage, ``init`` run before the page's
+    scripts), closed afterwards."""
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(timeout_ms)
+    if init:
+        context.add_init_script(init)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def both_sizes(page, name: str, at_small=None) -> None:
+    """Screenshots NAME-1440.png at 1440×900 and NAME-1024.png at 1024×700; ``at_small(page)``
+    runs at 1024×700 before the page goes back to the large size."""
+    shot(page, f"{name}-1440")
+    page.set_viewport_size(SMALL)
+    page.wait_for_timeout(150)  # one layout at the new size
+    shot(page, f"{name}-1024")
+    if at_small:
+        at_small(page)
+    page.set_viewport_size(VIEWPORT)
+
+
+def sideways_scroll(page) -> float:
+    """How far the page scrolls sideways (0: nothing is wider than the window)."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")

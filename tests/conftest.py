@@ -328,6 +328,15 @@ def cut_video(tmp_path_factory):
     return make
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, one per test module (tests/browser_helpers.py)."""
+    from browser_helpers import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
 @pytest.fixture
 def tmp_home(tmp_path) -> Path:
     home = tmp_path / "home"

@@ -25,7 +25,6 @@ from browser_helpers import (
     ARTIFACTS,
     VIEWPORT,
     PageProblems,
-    chromium,
     expect,
     running_server,
     shot,
@@ -58,12 +57,6 @@ def ws(tmp_path_factory, bikes, freecol, cut_video):
 def base_url(ws):
     with running_server(create_app(ws)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

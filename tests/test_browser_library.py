@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 
+import browser_helpers as helpers
 import httpx
 import pytest
-from browser_helpers import VIEWPORT, PageProblems, chromium, expect, running_server, shot
+from browser_helpers import PageProblems, expect, new_page, running_server, sideways_scroll
 
 from videoannotator.embed import get_embedder
 from videoannotator.server import create_app
@@ -24,7 +25,6 @@ from videoannotator.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 TIMEOUT_MS = 20_000
-SMALL = {"width": 1024, "height": 700}
 LABEL = "ship"
 SECOND = "sea"
 LONG = "an-establishing-wide-shot-of-the-harbour-at-dawn-with-tall-ships-x"[:64]
@@ -57,19 +57,10 @@ def base_url(ws):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script("localStorage.setItem('va.annotator', 'Tess');")
-    yield context.new_page()
-    context.close()
+    with new_page(browser, timeout_ms=TIMEOUT_MS, init="localStorage.setItem('va.annotator', 'Tess');") as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -78,18 +69,11 @@ def problems(page):
 
 
 def both_sizes(page, name, at_small=None):
-    """Screenshots at 1440×900 and 1024×700; `at_small(page)` runs at 1024×700 before going back."""
-    shot(page, f"library-{name}-1440")
-    page.set_viewport_size(SMALL)
-    page.wait_for_timeout(200)
-    shot(page, f"library-{name}-1024")
-    if at_small:
-        at_small(page)
-    page.set_viewport_size(VIEWPORT)
+    helpers.both_sizes(page, f"library-{name}", at_small)
 
 
 def no_overflow(page):
-    width = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    width = sideways_scroll(page)
     assert width <= 1, f"the page scrolls sideways by {width}px"
 
 

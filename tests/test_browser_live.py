@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
+import browser_helpers as helpers
 import pytest
-from browser_helpers import VIEWPORT, PageProblems, chromium, expect, running_server, shot
+from browser_helpers import SMALL, VIEWPORT, PageProblems, expect, new_page, running_server, shot
 
 from videoannotator.embed import get_embedder
 from videoannotator.server import create_app
@@ -18,7 +19,6 @@ from videoannotator.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
-NARROW = {"width": 1024, "height": 700}
 TIMEOUT_MS = 20_000
 POLL_WAIT_MS = 15_000  # live.js asks /api/info every 5 s
 TEXT_MODEL_NOTE = "Loading the text model (first search only)…"
@@ -34,29 +34,16 @@ def served(tmp_path_factory, cut_video):
         yield ws, url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script("if (!localStorage.getItem('va.annotator')) localStorage.setItem('va.annotator', 'Tess');")
-    page = context.new_page()
-    page.problems = PageProblems(page)
-    yield page
-    context.close()
+    with new_page(browser, timeout_ms=TIMEOUT_MS) as opened:
+        opened.problems = PageProblems(opened)
+        yield opened
 
 
 def both_sizes(page, name):
     """Screenshots at 1440×900 and 1024×700 (test-artifacts/live-NAME-1440.png, -1024.png)."""
-    shot(page, f"live-{name}-1440")
-    page.set_viewport_size(NARROW)
-    shot(page, f"live-{name}-1024")
-    page.set_viewport_size(VIEWPORT)
+    helpers.both_sizes(page, f"live-{name}")
 
 
 def no_bad_plural(page):
@@ -114,7 +101,7 @@ def test_counts_follow_an_ingest_and_the_new_clips_line_says_what_changed(served
     colours = set(stages.evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)"))
     assert len(colours) >= 3 and "rgb(0, 0, 0)" not in colours, colours
     timings.screenshot(path=str(shot(page, "live-built-1440").with_name("live-timing-bar.png")))
-    page.set_viewport_size(NARROW)
+    page.set_viewport_size(SMALL)
     shot(page, "live-built-1024")
     assert page.problems.unexpected() == []
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from browser_helpers import VIEWPORT, PageProblems, chromium, expect, running_server, shot
+from browser_helpers import ANNOTATOR_INIT, SMALL, VIEWPORT, PageProblems, expect, new_page, running_server, shot
 
 from videoannotator.embed import get_embedder
 from videoannotator.server import create_app
@@ -22,7 +22,6 @@ from videoannotator.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 TIMEOUT_MS = 30_000
-SMALL = {"width": 1024, "height": 700}
 LABEL = "ship"
 LONG = "an-establishing-wide-shot-of-the-harbour-at-dawn-with-tall-ships"
 SEEK = 1.5  # seconds into the clip
@@ -59,22 +58,12 @@ def base_url(ws):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(
-        "if (!localStorage.getItem('va.annotator')) localStorage.setItem('va.annotator', 'Tess');"
-        "localStorage.removeItem('va.player.frames');"
-    )
-    yield context.new_page()
-    context.close()
+    with new_page(
+        browser, timeout_ms=TIMEOUT_MS, init=ANNOTATOR_INIT + "localStorage.removeItem('va.player.frames');"
+    ) as opened:
+        yield opened
 
 
 def timecode(seconds: float) -> str:

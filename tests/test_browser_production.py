@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 
+import browser_helpers as helpers
 import pytest
-from browser_helpers import VIEWPORT, PageProblems, chromium, expect, running_server, shot
+from browser_helpers import VIEWPORT, PageProblems, expect, running_server, shot, sideways_scroll
 
 from videoannotator.embed import get_embedder
 from videoannotator.server import create_app
@@ -25,7 +26,6 @@ from videoannotator.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 TIMEOUT_MS = 20_000
-SMALL = {"width": 1024, "height": 700}
 LABEL = "ship"
 OTHER = "bicycle"
 DEPLOYER = "ann"
@@ -66,12 +66,6 @@ def base_url(ws):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def context(browser):
     context = browser.new_context(viewport=VIEWPORT)
@@ -92,17 +86,12 @@ def problems(page):
 
 
 def both_sizes(page, name):
-    """Screenshots at 1440×900 and at 1024×700 (then back to the large one)."""
-    shot(page, f"production-{name}-1440")
-    page.set_viewport_size(SMALL)
-    page.wait_for_timeout(150)  # one layout at the new size
-    shot(page, f"production-{name}-1024")
-    page.set_viewport_size(VIEWPORT)
+    helpers.both_sizes(page, f"production-{name}")
 
 
 def no_overflow(page):
     """Nothing on the page is wider than the window (the timeline scrolls inside its own box)."""
-    width = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    width = sideways_scroll(page)
     assert width <= 1, f"the page scrolls sideways by {width}px"
 
 

@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from browser_helpers import VIEWPORT, PageProblems, chromium, expect, running_server, shot
+from browser_helpers import SMALL, VIEWPORT, PageProblems, chromium, expect, running_server, shot
 
 from videoannotator import Workspace
 from videoannotator.embed import get_embedder
@@ -25,7 +25,7 @@ def team(tmp_path_factory, cut_video):
         yield ws, tokens, url
 
 
-@pytest.mark.parametrize("viewport", [VIEWPORT, {"width": 1024, "height": 700}])
+@pytest.mark.parametrize("viewport", [VIEWPORT, SMALL])
 def test_a_team_member_signs_in_with_the_link_and_votes_under_their_name(team, viewport):
     ws, tokens, base_url = team
     with chromium() as browser:

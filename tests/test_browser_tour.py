@@ -7,7 +7,7 @@ label names in tables stay on one line."""
 from __future__ import annotations
 
 import pytest
-from browser_helpers import PageProblems, chromium, expect, running_server, shot
+from browser_helpers import SMALL, VIEWPORT, PageProblems, expect, new_page, running_server, shot, sideways_scroll
 
 from videoannotator.embed import get_embedder
 from videoannotator.server import create_app
@@ -15,7 +15,7 @@ from videoannotator.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
-SIZES = [{"width": 1440, "height": 900}, {"width": 1024, "height": 700}]
+SIZES = [VIEWPORT, SMALL]
 LONG_NAME = "establishing-shot-of-a-harbour-at-dawn"
 
 
@@ -34,7 +34,7 @@ def tour(tmp_path_factory, bikes, freecol, cut_video):
 
 
 def _no_sideways_scroll(page, view):
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = sideways_scroll(page)
     assert overflow <= 0, f"{view} scrolls sideways by {overflow}px"
 
 
@@ -48,15 +48,11 @@ def _one_line_names(page, selector):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["1440", "1024"])
-def test_every_view_at_both_sizes(tour, size):
+def test_every_view_at_both_sizes(tour, browser, size):
     ws, base_url = tour
     w = size["width"]
     video_id = ws.videos()[1]["id"]
-    with chromium() as browser:
-        context = browser.new_context(viewport=size)
-        context.set_default_timeout(30_000)
-        context.add_init_script("localStorage.setItem('va.annotator', 'Tess');")
-        page = context.new_page()
+    with new_page(browser, viewport=size, timeout_ms=30_000) as page:
         problems = PageProblems(page)
 
         page.goto(f"{base_url}#/")
@@ -108,4 +104,3 @@ def test_every_view_at_both_sizes(tour, size):
         shot(page, f"tour-video-{w}")
 
         assert problems.unexpected() == []
-        context.close()
