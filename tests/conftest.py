@@ -329,6 +329,17 @@ def cut_video(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def base_url(ws):
+    """The real app over the test module's ``ws`` fixture, on a free loopback port."""
+    from browser_helpers import running_server
+
+    from videoannotator.server import create_app
+
+    with running_server(create_app(ws)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium under Playwright, one per test module (tests/browser_helpers.py)."""
     from browser_helpers import chromium

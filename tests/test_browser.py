@@ -26,13 +26,11 @@ from browser_helpers import (
     VIEWPORT,
     PageProblems,
     expect,
-    running_server,
     shot,
     va_serve_process,
 )
 
 from videoannotator.embed import get_embedder
-from videoannotator.server import create_app
 from videoannotator.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -51,12 +49,6 @@ def ws(tmp_path_factory, bikes, freecol, cut_video):
     workspace.ingest([bikes, freecol, synthetic.path], progress=False)
     assert workspace.info()["clips"] > 100
     return workspace
-
-
-@pytest.fixture(scope="module")
-def base_url(ws):
-    with running_server(create_app(ws)) as url:
-        yield url
 
 
 @pytest.fixture

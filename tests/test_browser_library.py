@@ -16,10 +16,9 @@ import re
 import browser_helpers as helpers
 import httpx
 import pytest
-from browser_helpers import PageProblems, expect, new_page, running_server, sideways_scroll
+from browser_helpers import PageProblems, expect, new_page, sideways_scroll
 
 from videoannotator.embed import get_embedder
-from videoannotator.server import create_app
 from videoannotator.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -49,12 +48,6 @@ def ws(tmp_path_factory, bikes, freecol, cut_video):
     for name in FILLERS:
         workspace.create_label(name, f"Filler {name}.")
     return workspace
-
-
-@pytest.fixture(scope="module")
-def base_url(ws):
-    with running_server(create_app(ws)) as url:
-        yield url
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from browser_helpers import ANNOTATOR_INIT, SMALL, VIEWPORT, PageProblems, expect, new_page, running_server, shot
+from browser_helpers import ANNOTATOR_INIT, SMALL, VIEWPORT, PageProblems, expect, new_page, shot
 
 from videoannotator.embed import get_embedder
-from videoannotator.server import create_app
 from videoannotator.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -50,12 +49,6 @@ def sound_clip(ws):
     clip = ws.clip(clips[1]["id"])
     assert clip["start_s"] > 1.0
     return clip
-
-
-@pytest.fixture(scope="module")
-def base_url(ws):
-    with running_server(create_app(ws)) as url:
-        yield url
 
 
 @pytest.fixture

@@ -17,10 +17,9 @@ import re
 
 import browser_helpers as helpers
 import pytest
-from browser_helpers import VIEWPORT, PageProblems, expect, running_server, shot, sideways_scroll
+from browser_helpers import VIEWPORT, PageProblems, expect, shot, sideways_scroll
 
 from videoannotator.embed import get_embedder
-from videoannotator.server import create_app
 from videoannotator.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -58,12 +57,6 @@ def ws(tmp_path_factory, bikes, freecol, cut_video):
     workspace.ingest([cut_video([15] * SHOTS, seed=11).path], progress=False)
     workspace.score_videos(sample)
     return workspace
-
-
-@pytest.fixture(scope="module")
-def base_url(ws):
-    with running_server(create_app(ws)) as url:
-        yield url
 
 
 @pytest.fixture
