@@ -250,6 +250,18 @@ class Workspace:
     def videos(self) -> list[dict[str, Any]]:
         return self.catalog.videos.list()
 
+    def video_shots(self, video_id: int, n: int = 12) -> dict[str, Any]:
+        """Up to ``n`` of a video's shots spread evenly over it (the Videos page's strip)."""
+        from .loop.library import video_shots
+
+        return video_shots(self, video_id, n)
+
+    def label_cards(self) -> list[dict[str, Any]]:
+        """Every label with its counts, latest version and AP, and live version (the home page)."""
+        from .loop.library import label_cards
+
+        return label_cards(self)
+
     def clip(self, clip_id: int) -> dict[str, Any]:
         clip = self.catalog.videos.clip(int(clip_id))
         if clip is None:

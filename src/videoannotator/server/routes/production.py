@@ -7,7 +7,7 @@ reaches the file system."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -174,51 +174,11 @@ def library_labels(ws: WorkspaceDep):
     """Every label as the home page's card shows it: annotation counts (positive, negative, skip,
     unresolved), the latest model version with its cross-validated AP (and 95% interval) and
     the deployed version, if any."""
-    live = ws.catalog.deployments.live()
-    cards = []
-    for label in ws.list_labels():
-        counts = ws.annotations.training_set(label["id"])[2]
-        versions = ws.models.list(label["id"])
-        cards.append(
-            {
-                **label,
-                "counts": counts,
-                "latest": _version_card(versions[-1]) if versions else None,
-                "versions": len(versions),
-                "live": live.get(label["id"]),
-            }
-        )
-    return data({"labels": cards})
-
-
-def _version_card(version: dict[str, Any]) -> dict[str, Any]:
-    cv = (version.get("metrics") or {}).get("cv") or {}
-    return {
-        "version": version["version"],
-        "created_at": version["created_at"],
-        "ap": cv.get("ap"),
-        "ap_low": cv.get("ap_low"),
-        "ap_high": cv.get("ap_high"),
-        "reason": cv.get("reason"),
-    }
+    return data({"labels": ws.label_cards()})
 
 
 @router.get("/videos/{video_id}/shots")
 def video_shots(ws: WorkspaceDep, video_id: VideoIdPath, n: ShotCount = 12):
     """Up to `n` of the video's shots, spread evenly over it in time order (the library's strip
     of thumbnails), and how many it has in all."""
-    clips = ws.catalog.videos.clips_of(video_id)
-    if not clips:
-        _video(ws, video_id)  # no clips: say so if there is no such video (the cheap query first)
-    count = min(n, len(clips))
-    picked = [clips[(i * len(clips)) // count] for i in range(count)]
-    return data(
-        {
-            "video_id": video_id,
-            "clips": len(clips),
-            "shots": [
-                {"clip_id": int(c["id"]), "start": round(float(c["start_s"]), 3), "end": round(float(c["end_s"]), 3)}
-                for c in picked
-            ],
-        }
-    )
+    return data(ws.video_shots(video_id, n))
