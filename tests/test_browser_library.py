@@ -16,7 +16,7 @@ import re
 import browser_helpers as helpers
 import httpx
 import pytest
-from browser_helpers import PageProblems, expect, new_page, sideways_scroll
+from browser_helpers import SMALL, VIEWPORT, PageProblems, expect, new_page, sideways_scroll
 
 from videoannotator.embed import get_embedder
 from videoannotator.workspace import Workspace
@@ -132,6 +132,23 @@ def test_videos_page_rows_have_strips_and_the_catalogs_figures(page, problems, b
     )
     both_sizes(page, "videos", no_overflow)
     no_overflow(page)
+
+    # A strip first drawn narrow asks for more shots once the window is wider (never past the clip count).
+    page.set_viewport_size(SMALL)
+    page.reload()
+    freecol = max(videos, key=lambda v: v["clips"])
+    strip = page.locator(f".videos-table tr[data-video='{freecol['id']}'] .library-strip")
+    expect(strip).to_have_attribute("data-loaded", "yes")
+    narrow = strip.locator(".library-shot").count()
+    assert narrow < freecol["clips"], "the test needs a video with more clips than fit at 1024 px"
+    page.set_viewport_size({"width": 1920, "height": 900})
+    page.wait_for_function(
+        "([sel, n]) => { const s = document.querySelector(sel);"
+        " return s.dataset.loaded === 'yes' && s.querySelectorAll('.library-shot').length > n; }",
+        arg=[f".videos-table tr[data-video='{freecol['id']}'] .library-strip", narrow],
+    )
+    assert strip.locator(".library-shot").count() <= freecol["clips"]
+    page.set_viewport_size(VIEWPORT)
 
     # a shot plays in the player; the video's link opens its timeline page
     first = page.locator(".library-shot").first

@@ -62,7 +62,7 @@ export async function showVideos(view, app) {
           h('th', { class: 'num' }, 'duration'), h('th', { class: 'num' }, 'clips'), h('th', { class: 'when-col' }, 'ingested'))),
         h('tbody', {}, rows))
       : h('div', { class: 'empty-state small-empty' }, h('p', {}, 'No videos yet: `va ingest PATH` adds some.'))));
-  watchStrips(view, app);
+  watchStrips(view);
   view.querySelector('.video-link')?.focus();
   return null;
 }
@@ -98,36 +98,59 @@ function placeholders(n) {
   return Array.from({ length: n }, () => h('span', { class: 'library-shot placeholder', 'aria-hidden': 'true' }));
 }
 
+/** How many shots a strip shows: as many as fit its width (at least 3), no more than the video has. */
+function stripSize(strip) {
+  const fits = Math.max(3, Math.floor((strip.clientWidth + THUMB_GAP) / (THUMB_W + THUMB_GAP)));
+  return Math.min(fits, Number(strip.dataset.clips) || fits, 60);
+}
+
+function loadStrip(strip) {
+  if (strip.dataset.loaded) return;
+  strip.dataset.loaded = 'loading';
+  const n = stripSize(strip);
+  strip.dataset.asked = n;
+  api.videoShots(strip.dataset.video, n).then((data) => {
+    clear(strip, data.shots.map((shot) => h('button', {
+      type: 'button', class: 'library-shot', dataset: { clip: shot.clip_id },
+      title: `Clip #${shot.clip_id} · ${fmtSpan(shot)}`, 'aria-label': `Play clip ${shot.clip_id}, ${fmtSpan(shot)}`,
+    }, h('img', { src: media.thumb(shot.clip_id), alt: '', loading: 'lazy', decoding: 'async', draggable: 'false' }))));
+    strip.dataset.loaded = 'yes';
+  }, (error) => {
+    clear(strip, h('span', { class: 'muted small' }, `No shots: ${error.message}`));
+    strip.dataset.loaded = 'error';
+  });
+}
+
+/** A wider window has room for more shots: a strip that asked for fewer than now fit asks again
+ *  (a narrower one hides the extra shots itself). One listener for the page's life. */
+let resizeTimer = null;
+function onResize() {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const strip of document.querySelectorAll('.library-strip[data-loaded="yes"]')) {
+      if (stripSize(strip) > Number(strip.dataset.asked)) {
+        strip.dataset.loaded = '';
+        loadStrip(strip);
+      }
+    }
+  }, 250);
+}
+window.addEventListener('resize', onResize);
+
 /** Each row's strip asks for its shots when it comes near the viewport: a library of hundreds of
  *  videos costs one small request per row seen, and the thumbnails load lazily after it. */
-function watchStrips(view, app) {
+function watchStrips(view) {
   const strips = [...view.querySelectorAll('.library-strip')];
   if (!strips.length) return;
-  const load = (strip) => {
-    if (strip.dataset.loaded) return;
-    strip.dataset.loaded = 'loading';
-    const fits = Math.max(3, Math.floor((strip.clientWidth + THUMB_GAP) / (THUMB_W + THUMB_GAP)));
-    const n = Math.min(fits, Number(strip.dataset.clips) || fits, 60);
-    api.videoShots(strip.dataset.video, n).then((data) => {
-      clear(strip, data.shots.map((shot) => h('button', {
-        type: 'button', class: 'library-shot', dataset: { clip: shot.clip_id },
-        title: `Clip #${shot.clip_id} · ${fmtSpan(shot)}`, 'aria-label': `Play clip ${shot.clip_id}, ${fmtSpan(shot)}`,
-      }, h('img', { src: media.thumb(shot.clip_id), alt: '', loading: 'lazy', decoding: 'async', draggable: 'false' }))));
-      strip.dataset.loaded = 'yes';
-    }, (error) => {
-      clear(strip, h('span', { class: 'muted small' }, `No shots: ${error.message}`));
-      strip.dataset.loaded = 'error';
-    });
-  };
   if (!('IntersectionObserver' in window)) {
-    strips.forEach(load);
+    strips.forEach(loadStrip);
     return;
   }
   const observer = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       observer.unobserve(entry.target);
-      load(entry.target);
+      loadStrip(entry.target);
     }
   }, { rootMargin: '300px 0px' });
   strips.forEach((strip) => observer.observe(strip));
