@@ -59,7 +59,10 @@ class Settings:
         "Detector threshold (lower finds more cuts); 0 = the detector's default (adaptive 3, content 27, content-edges 15: PySceneDetect's scales; transnetv2 0.5, a probability).",
     )
     detect_width: int = setting(160, "Frames are downscaled to this width for shot detection.")
-    thumb_width: int = setting(320, "Width of clip thumbnails and previews in pixels.")
+    thumb_width: int = setting(
+        320,
+        "Width of clip thumbnails and grid previews in pixels (the player's rendition is 640 px, or the source's width).",
+    )
     max_pixels: int = setting(
         8192 * 8192,
         "Pixel budget: a video whose picture (width x height) is larger is refused at ingest with one line; the default admits 8K (7680x4320) and 8192x8192. Pictures above 2048 wide are decoded at reduced size where the codec allows (MPEG-1/2/4, MJPEG).",
